@@ -1,0 +1,87 @@
+# cow256: copy-on-write page accounting over 256 pages.
+#
+# Before fork: one byte at the start of each of the 256 pages of `arr`
+# (.bss, page aligned, the program's ONLY writable data) is set to 1, and a
+# zeroed status word is pushed onto the stack.
+#
+# Writable pages touched AFTER the fork:
+#   child : exactly the 100 pages arr+0*4096 .. arr+99*4096 (one byte each,
+#           value 2). Nothing else: no stack writes (no push/call, everything
+#           in registers), the message it writes comes from .rodata, then
+#           exit(0) with nr 1. (A FAIL path also only uses .rodata + registers.)
+#   parent: nothing until wait4 returns (the kernel writes the status word into
+#           the parent's stack page when the child has already exited). Right
+#           after wait4 returns, the parent does `addb $2` on the first byte of
+#           pages 0..99 (100 writes; 1 -> 3, or 2 -> 4 if the child's write had
+#           leaked), then it checks the results and prints, which pushes onto
+#           its stack page(s) (pushal/call inside PRINT).
+#   So the parent's 100 writes happen after the child has exited and must all
+#   be page reuses (no copies).
+        .include "lib.inc"
+
+        .equ NPAGES,  256
+        .equ NCHILD,  100
+
+        .bss
+        .align 4096
+arr:    .space NPAGES*PAGE_SIZE
+
+        .text
+        .globl _start
+_start:
+        # ---- before fork: touch all 256 pages, make the status slot
+        xorl    %ecx, %ecx
+1:      movb    $1, arr(%ecx)
+        addl    $PAGE_SIZE, %ecx
+        cmpl    $(NPAGES*PAGE_SIZE), %ecx
+        jne     1b
+        pushl   $0                      # status word at (%esp)
+
+        SYS     SYS_fork
+        testl   %eax, %eax
+        jz      child
+        jg      parent
+        FAIL    "fork failed"
+
+        # ---- child: registers only, no stack
+child:
+        xorl    %ecx, %ecx
+2:      movb    $2, arr(%ecx)
+        addl    $PAGE_SIZE, %ecx
+        cmpl    $(NCHILD*PAGE_SIZE), %ecx
+        jne     2b
+        RAWPRINT "child wrote 100 pages\n"
+        RAWEXIT 0
+
+        # ---- parent
+parent:
+        movl    $-1, %ebx
+        movl    %esp, %ecx              # &status (on the stack)
+        xorl    %edx, %edx
+        xorl    %esi, %esi
+        SYS     SYS_wait4
+        movl    %eax, %edi              # keep wait4's result for later
+        xorl    %ecx, %ecx
+3:      addb    $2, arr(%ecx)           # the 100 writes, right after wait4
+        addl    $PAGE_SIZE, %ecx
+        cmpl    $(NCHILD*PAGE_SIZE), %ecx
+        jne     3b
+
+        CHECK_POS %edi, "wait4 failed"
+        CHECK_EQ $0, (%esp), "child exit status != 0"
+        xorl    %ecx, %ecx
+4:      cmpb    $3, arr(%ecx)
+        je      5f
+        FAIL    "parent page 0..99 wrong (child's write leaked?)"
+5:      addl    $PAGE_SIZE, %ecx
+        cmpl    $(NCHILD*PAGE_SIZE), %ecx
+        jne     4b
+6:      cmpb    $1, arr(%ecx)
+        je      7f
+        FAIL    "parent page 100..255 changed"
+7:      addl    $PAGE_SIZE, %ecx
+        cmpl    $(NPAGES*PAGE_SIZE), %ecx
+        jne     6b
+        PRINT   "parent: child exit status 0, pages 0..99 = 3, pages 100..255 = 1\n"
+        PRINT   "cow256 done\n"
+        EXIT    0
