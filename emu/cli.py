@@ -1,0 +1,118 @@
+"""Command line: `emu run PROG [ARGS...]` and `emu demo`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from .elf import ElfError
+
+
+def _size(text: str) -> int:
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    t = text.strip().lower().rstrip("ib")
+    mult = units.get(t[-1:], 1)
+    num = t[:-1] if t[-1:] in units else t
+    try:
+        value = int(num) * mult
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 256M)") from None
+    if value < 1 << 20:
+        raise argparse.ArgumentTypeError("guest memory must be at least 1M")
+    return value
+
+
+def _positive(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError("must be positive")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    p = argparse.ArgumentParser(prog="emu", description="Run i386 Linux programs on Unicorn with a Python model "
+                                "of the Linux kernel's process creation.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    run = sub.add_parser("run", help="run a static i386 Linux program")
+    add_run_options(run)
+    run.add_argument("prog", help="path of a static i386 ELF executable")
+    run.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the program")
+    demo = sub.add_parser("demo", help="run built-in guests that fork, vfork and clone, with statistics")
+    demo.add_argument("--quantum", type=_positive, default=None, help="instructions per time slice")
+    return p
+
+
+def add_run_options(run: argparse.ArgumentParser) -> None:
+    """Options shared by the commands that run a program."""
+    run.add_argument("--env", action="append", default=[], metavar="K=V", help="set a guest environment variable")
+    run.add_argument("--clear-env", action="store_true", help="start the guest with an empty environment")
+    run.add_argument("--mem", type=_size, default=None, help="guest physical memory (default 512M)")
+    run.add_argument("--quantum", type=_positive, default=None,
+                     help="guest instructions per scheduler time slice (default 100000)")
+    run.add_argument("--max-tasks", type=_positive, default=None, help="most live tasks; fork fails with EAGAIN")
+    run.add_argument("--stats", action="store_true", help="print a statistics summary on stderr at exit")
+    run.add_argument("--stats-json", metavar="FILE", help="write the statistics as JSON to FILE")
+
+
+def guest_env(args) -> list[str]:
+    """The environment the guest starts with."""
+    env = {} if args.clear_env else dict(os.environ)
+    for kv in args.env:
+        if "=" not in kv:
+            raise SystemExit(f"emu: --env wants K=V, got {kv!r}")
+        key, value = kv.split("=", 1)
+        env[key] = value
+    return [f"{key}={value}" for key, value in env.items()]
+
+
+def cmd_run(args) -> int:
+    """emu run: the guest's exit status becomes ours."""
+    from kernel_model.kernel import DEFAULT_MAX_TASKS, DEFAULT_MEM
+    from kernel_model.sched import DEFAULT_QUANTUM
+
+    from .machine import Machine
+    from .stats import collect_stats, format_stats
+
+    env = guest_env(args)
+    sys.stdout.flush()
+    m = Machine(mem=args.mem or DEFAULT_MEM, quantum=args.quantum or DEFAULT_QUANTUM,
+                max_tasks=args.max_tasks or DEFAULT_MAX_TASKS)
+    status = m.run([args.prog] + list(args.args), env)
+    if args.stats or args.stats_json:
+        st = collect_stats(m)
+        if args.stats:
+            print(format_stats(st), file=sys.stderr, flush=True)
+        if args.stats_json:
+            with open(args.stats_json, "w") as f:
+                json.dump(st, f, indent=2, sort_keys=True)
+                f.write("\n")
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `emu` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.cmd == "run":
+            return cmd_run(args)
+        if args.cmd == "demo":
+            from .demo import run_demo
+
+            return run_demo(quantum=args.quantum)
+    except ElfError as e:
+        print(f"emu: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("emu: interrupted", file=sys.stderr)
+        return 130
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

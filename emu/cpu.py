@@ -1,0 +1,439 @@
+"""The Unicorn binding: one physical memory, a virtual TLB filled from the kernel model's page tables,
+int 0x80 into the kernel model, and the run loop that switches tasks.
+
+Turns Unicorn events into kernel calls and nothing more: every decision is the kernel model's.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import struct
+import sys
+
+from unicorn import (
+    UC_ARCH_X86, UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_ERR_EXCEPTION, UC_ERR_FETCH_PROT, UC_ERR_FETCH_UNMAPPED,
+    UC_ERR_INSN_INVALID, UC_ERR_READ_PROT, UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_PROT, UC_ERR_WRITE_UNMAPPED,
+    UC_HOOK_INTR, UC_HOOK_TLB_FILL, UC_MEM_FETCH, UC_MEM_WRITE, UC_MODE_32, UC_PROT_ALL, UC_PROT_EXEC,
+    UC_PROT_READ, UC_PROT_WRITE, UC_TLB_VIRTUAL, Uc, UcError,
+)
+from unicorn import x86_const as X
+from unicorn.unicorn_py3.unicorn import uclib
+
+from kernel_model.abi import SIG
+from kernel_model.mm import (
+    ACCESS_FETCH, ACCESS_READ, ACCESS_WRITE, PAGE_SHIFT, PTE_D, PTE_W, TASK_SIZE, OutOfMemory, SegFault,
+)
+from kernel_model.ptregs import PT_REGS_FIELDS, USER_CS, USER_DS
+from kernel_model.task import RUNNING
+
+from .insncount import InsnCounter
+
+GDT_VADDR = 0xFFFFF000  # the GDT page, mapped read-only in every address space
+BOOT_VADDR = 0xFFFFE000  # a page holding the iret that enters user mode once at boot
+GDT_ENTRIES = 32
+KERNEL_CS, KERNEL_DS = 0x60, 0x68  # GDT entries 12 and 13, as Linux i386
+UNTIL = BOOT_VADDR + 0xFF0  # on the boot page, which user code cannot legitimately reach (see _fill)
+
+# pt_regs order -> Unicorn register ids (orig_ax has no register: it is the syscall number).
+_REG_IDS = {
+    "bx": X.UC_X86_REG_EBX, "cx": X.UC_X86_REG_ECX, "dx": X.UC_X86_REG_EDX, "si": X.UC_X86_REG_ESI,
+    "di": X.UC_X86_REG_EDI, "bp": X.UC_X86_REG_EBP, "ax": X.UC_X86_REG_EAX, "ds": X.UC_X86_REG_DS,
+    "es": X.UC_X86_REG_ES, "fs": X.UC_X86_REG_FS, "gs": X.UC_X86_REG_GS, "ip": X.UC_X86_REG_EIP,
+    "cs": X.UC_X86_REG_CS, "flags": X.UC_X86_REG_EFLAGS, "sp": X.UC_X86_REG_ESP, "ss": X.UC_X86_REG_SS,
+}
+READ_FIELDS = tuple(f for f in PT_REGS_FIELDS if f != "orig_ax")
+# Writing order: general registers first, segment selectors last (cs/ss stay the user ones).
+WRITE_FIELDS = ("bx", "cx", "dx", "si", "di", "bp", "ax", "flags", "sp", "ip", "ds", "es", "fs", "gs")
+
+# Exception vectors to the signal Linux sends for them (arch/x86/kernel/traps.c).
+TRAP_SIGNALS = {0: SIG.SIGFPE, 1: SIG.SIGTRAP, 3: SIG.SIGTRAP, 4: SIG.SIGSEGV, 5: SIG.SIGSEGV, 6: SIG.SIGILL,
+                7: SIG.SIGFPE, 10: SIG.SIGSEGV, 11: SIG.SIGBUS, 12: SIG.SIGBUS, 13: SIG.SIGSEGV,
+                14: SIG.SIGSEGV, 16: SIG.SIGFPE, 17: SIG.SIGBUS, 19: SIG.SIGFPE}
+TRAP_NAMES = {0: "divide error", 1: "debug trap", 3: "breakpoint", 4: "overflow", 5: "bound range",
+              6: "invalid opcode", 7: "no math coprocessor", 13: "general protection fault (privileged or "
+              "invalid instruction)", 14: "page fault", 16: "x87 floating-point error", 17: "alignment check",
+              19: "SIMD floating-point error"}
+
+
+def gdt_descriptor(base: int, limit: int, access: int, flags: int) -> bytes:
+    """An 8-byte segment descriptor."""
+    lo = ((base & 0xFFFF) << 16) | (limit & 0xFFFF)
+    hi = ((base >> 16) & 0xFF) | (access << 8) | (((limit >> 16) & 0xF) << 16) | (flags << 20) | (base & 0xFF000000)
+    return struct.pack("<II", lo, hi)
+
+
+class RegFile:
+    """Fast batch access to the CPU registers through the C API (the Python wrapper costs ~25 us a batch)."""
+
+    def __init__(self, uc: Uc, names: tuple[str, ...]) -> None:
+        n = len(names)
+        self.names = names
+        self.handle = uc._uch
+        self.ids = (ctypes.c_int * n)(*[_REG_IDS[f] for f in names])
+        self.vals = (ctypes.c_uint64 * n)()
+        base = ctypes.addressof(self.vals)
+        self.ptrs = (ctypes.c_void_p * n)(*[base + 8 * i for i in range(n)])
+        self.n = n
+        self._read = uclib.uc_reg_read_batch
+        self._write = uclib.uc_reg_write_batch
+
+    def read(self) -> list[int]:
+        """Current values, in `names` order."""
+        self._read(self.handle, self.ids, self.ptrs, self.n)
+        return [v & 0xFFFFFFFF for v in self.vals]
+
+    def write(self, values) -> None:
+        """Set every register of `names`."""
+        for i, v in enumerate(values):
+            self.vals[i] = v & 0xFFFFFFFF
+        self._write(self.handle, self.ids, self.ptrs, self.n)
+
+
+class Cpu:
+    """One Unicorn i386 CPU running the kernel model's tasks, one at a time."""
+
+    def __init__(self, kernel, trace_faults: bool = False) -> None:
+        self.k = kernel
+        pool = kernel.pool
+        self.pool = pool
+        self.words = pool.words
+        uc = Uc(UC_ARCH_X86, UC_MODE_32)
+        self.uc = uc
+        uc.mem_map_ptr(0, pool.mem.nbytes, UC_PROT_ALL, pool.mem.ctypes.data)
+        uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
+        self.counter = InsnCounter(uc)
+        self.regs_in = RegFile(uc, READ_FIELDS)
+        self.regs_out = RegFile(uc, WRITE_FIELDS[:10])
+        self._eax = ctypes.c_uint64()
+        self._eax_ref = ctypes.byref(self._eax)
+        self._reg_write = uclib.uc_reg_write
+        self.gdt_frame = pool.alloc()
+        self.boot_frame = pool.alloc()
+        self.cur = None  # the task whose state is in the CPU
+        self.cur_mm = None
+        self.cur_gen = -1
+        self.loaded_tls: list[bytes | None] = [None, None, None]
+        self.fault: tuple | None = None  # (vaddr, access, maperr) of the last refused translation
+        self.trap: int | None = None
+        self.stop_reason = ""
+        self.oom = False
+        self.booting = True
+        self.tlb_flushes = 0
+        self.tb_flushes = 0
+        uc.hook_add(UC_HOOK_TLB_FILL, self._fill)
+        uc.hook_add(UC_HOOK_INTR, self._intr)
+        self._boot()
+
+    # ---- boot: GDT and the one iret into ring 3 -----------------------------------------------
+
+    def _boot(self) -> None:
+        gdt = bytearray(GDT_ENTRIES * 8)
+        gdt[12 * 8:13 * 8] = gdt_descriptor(0, 0xFFFFF, 0x9B, 0xC)  # kernel code, accessed
+        gdt[13 * 8:14 * 8] = gdt_descriptor(0, 0xFFFFF, 0x93, 0xC)  # kernel data
+        gdt[14 * 8:15 * 8] = gdt_descriptor(0, 0xFFFFF, 0xFB, 0xC)  # user code, DPL 3
+        gdt[15 * 8:16 * 8] = gdt_descriptor(0, 0xFFFFF, 0xF3, 0xC)  # user data, DPL 3
+        self.pool.frames[self.gdt_frame, :len(gdt)] = list(gdt)
+        uc = self.uc
+        uc.reg_write(X.UC_X86_REG_GDTR, (0, GDT_VADDR, GDT_ENTRIES * 8 - 1, 0))
+        uc.reg_write(X.UC_X86_REG_CS, KERNEL_CS)
+        uc.reg_write(X.UC_X86_REG_SS, KERNEL_DS)
+        # iret frame: eip, cs, eflags, esp, ss; then the iret instruction itself.
+        frame = struct.pack("<5I", BOOT_VADDR + 21, USER_CS, 0x202, BOOT_VADDR, USER_DS) + b"\xcf\xeb\xfe"  # iret; then jmp . (ends the block)
+        self.pool.frames[self.boot_frame, :len(frame)] = list(frame)
+        uc.reg_write(X.UC_X86_REG_ESP, BOOT_VADDR)
+        uc.emu_start(BOOT_VADDR + 20, UNTIL, count=1)
+        for seg in (X.UC_X86_REG_DS, X.UC_X86_REG_ES, X.UC_X86_REG_FS, X.UC_X86_REG_GS):
+            uc.reg_write(seg, USER_DS if seg in (X.UC_X86_REG_DS, X.UC_X86_REG_ES) else 0)
+        if uc.reg_read(X.UC_X86_REG_CS) != USER_CS or uc.reg_read(X.UC_X86_REG_SS) != USER_DS:
+            raise RuntimeError("could not enter user mode (CPL 3) in Unicorn")
+        self.booting = False
+        self.fresh_ctx = uc.context_save()
+        self.flush_tlb()
+
+    # ---- memory: the TLB-fill hook is the page-fault entry ----------------------------------------
+
+    def flush_tlb(self) -> None:
+        """Drop every cached translation (a CR3 reload)."""
+        self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
+        self.tlb_flushes += 1
+
+    def _fill(self, uc, vaddr, access, entry, data) -> bool:
+        if vaddr >= TASK_SIZE:
+            page = vaddr & 0xFFFFF000
+            if page == GDT_VADDR and access != UC_MEM_WRITE:
+                entry.paddr = self.gdt_frame << PAGE_SHIFT
+                entry.perms = UC_PROT_READ
+                return True
+            if page == BOOT_VADDR and access != UC_MEM_WRITE:
+                # Unicorn translates the emu_start `until` address, which lies here; user code that jumps
+                # here stops the CPU at UNTIL or faults on the iret, and is killed as a SIGSEGV.
+                entry.paddr = self.boot_frame << PAGE_SHIFT
+                entry.perms = UC_PROT_READ | UC_PROT_EXEC
+                return True
+            self.fault = (vaddr, access, True)
+            return False
+        kind = ACCESS_WRITE if access == UC_MEM_WRITE else ACCESS_FETCH if access == UC_MEM_FETCH else ACCESS_READ
+        task = self.cur
+        try:
+            pte = self.cur_mm.handle_fault(vaddr, kind, task.acct)
+        except SegFault as e:
+            self.fault = (vaddr, kind, e.maperr)
+            return False
+        except OutOfMemory:
+            self.oom = True
+            self.fault = (vaddr, kind, False)
+            return False
+        frame = pte >> PAGE_SHIFT
+        if kind == ACCESS_FETCH:
+            self.pool.exec_frames[frame] = True
+        entry.paddr = frame << PAGE_SHIFT
+        if pte & PTE_W and pte & PTE_D:
+            entry.perms = UC_PROT_READ | UC_PROT_EXEC | UC_PROT_WRITE
+        else:
+            entry.perms = UC_PROT_READ | UC_PROT_EXEC
+        hooks = self.k.hooks.get("fault")
+        if hooks and self.cur_mm.last_fault is not None:
+            lf = self.cur_mm.last_fault
+            self.cur_mm.last_fault = None
+            for cb in hooks:
+                cb(task, lf)
+        return True
+
+    # ---- kernel entry ------------------------------------------------------------------------------
+
+    def _intr(self, uc, intno, data) -> None:
+        if intno != 0x80:
+            self.trap = intno
+            uc.emu_stop()
+            return
+        task = self.cur
+        k = self.k
+        regs = task.regs
+        for name, v in zip(READ_FIELDS, self.regs_in.read()):
+            setattr(regs, name, v)
+        k.syscall(task)
+        if k.new_tasks:
+            for child in k.new_tasks:
+                if child.arch is None:
+                    child.arch = uc.context_save()  # the parent's CPU state at fork: copy_thread
+            k.new_tasks.clear()
+        if task.state != RUNNING or task.regs_dirty or task.tls_dirty or k.sched.need_resched:
+            uc.emu_stop()
+            self.stop_reason = "syscall"
+            return
+        self._eax.value = regs.ax
+        self._reg_write(self.counter.handle, X.UC_X86_REG_EAX, self._eax_ref)
+        mm = task.mm
+        if mm.tlb_gen != self.cur_gen:
+            self.cur_gen = mm.tlb_gen
+            self.flush_tlb()
+        if self.pool.freed_code:
+            uc.emu_stop()
+            self.stop_reason = "syscall"
+
+    # ---- switching tasks ---------------------------------------------------------------------------
+
+    def switch_to(self, task) -> None:
+        """Load task's CPU state, TLS and address space (__switch_to + switch_mm)."""
+        uc = self.uc
+        prev = self.cur
+        if prev is not task:
+            if prev is not None and prev.state == RUNNING or (prev is not None and prev.continuation):
+                if prev.arch is None:
+                    prev.arch = uc.context_save()
+                else:
+                    uc.context_update(prev.arch)
+            if task.arch is None or getattr(task, "fpu_reset", False):
+                uc.context_restore(self.fresh_ctx)
+                task.fpu_reset = False
+                task.regs_dirty = True
+            else:
+                uc.context_restore(task.arch)
+            self.cur = task
+            task.tls_dirty = True
+        if task.tls_dirty:
+            self.load_tls(task)
+        if task.regs_dirty:
+            self.load_regs(task)
+        elif task.tls_dirty:
+            self.reload_segments()
+        task.tls_dirty = False
+        mm = task.mm
+        if mm is not self.cur_mm or mm.tlb_gen != self.cur_gen:
+            self.cur_mm = mm
+            self.cur_gen = mm.tlb_gen
+            self.flush_tlb()
+
+    def load_tls(self, task) -> None:
+        """Write the task's three TLS descriptors into GDT entries 6..8 (load_TLS)."""
+        frames = self.pool.frames
+        for i, d in enumerate(task.tls):
+            if d != self.loaded_tls[i]:
+                off = (6 + i) * 8
+                frames[self.gdt_frame, off:off + 8] = list(d or bytes(8))
+                self.loaded_tls[i] = d
+        self.flush_tlb()  # descriptor reads go through the TLB too
+
+    def reload_segments(self) -> None:
+        """Reload data segment selectors so their cached descriptors match the GDT (loadsegment)."""
+        uc = self.uc
+        for r in (X.UC_X86_REG_FS, X.UC_X86_REG_GS):
+            sel = uc.reg_read(r)
+            try:
+                uc.reg_write(r, sel)
+            except UcError:
+                uc.reg_write(r, 0)
+
+    def load_regs(self, task) -> None:
+        """Put the task's whole pt_regs into the CPU (after fork, exec or a signal frame)."""
+        r = task.regs
+        self.regs_out.write([getattr(r, f) for f in WRITE_FIELDS[:10]])
+        uc = self.uc
+        for name in ("ds", "es", "fs", "gs"):
+            sel = getattr(r, name)
+            try:
+                uc.reg_write(_REG_IDS[name], sel)
+            except UcError:
+                uc.reg_write(_REG_IDS[name], 0)  # a selector the new GDT no longer allows: null, as Linux does
+        task.regs_dirty = False
+
+    # ---- the run loop -------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Run every task until none can run; return the first process's shell-style exit status."""
+        k = self.k
+        sched = k.sched
+        uc = self.uc
+        while True:
+            task = sched.pick_next()
+            if task is None:
+                if not k.all_done():
+                    self._deadlock()
+                break
+            self.switch_to(task)
+            if task.continuation is not None:
+                if not k.resume(task):
+                    continue
+                self._after_kernel(task)
+                if task.state != RUNNING or sched.need_resched:
+                    continue
+                self.switch_to(task)
+            if self.pool.freed_code:
+                self.pool.freed_code = False
+                uc.ctl_flush_tb()
+                self.tb_flushes += 1
+            self.fault = None
+            self.trap = None
+            self.oom = False
+            self.stop_reason = ""
+            eip = uc.reg_read(X.UC_X86_REG_EIP)
+            quantum = sched.quantum
+            err = None
+            try:
+                uc.emu_start(eip, UNTIL, count=quantum)
+            except UcError as e:
+                err = e
+            if err is None and self.trap is None and uc.reg_read(X.UC_X86_REG_EIP) == UNTIL:
+                self.fault = (UNTIL, ACCESS_FETCH, True)
+                err = UcError(UC_ERR_FETCH_UNMAPPED)
+            n = self.counter.executed(quantum)
+            task.insns += n
+            sched.advance(n)
+            if err is not None or self.trap is not None:
+                self._guest_fault(task, err)
+            elif task.state == RUNNING and not self.stop_reason:
+                sched.preempt()  # the slice ran out
+            self._after_kernel(task)
+        return k.exit_code_of_init()
+
+    def _after_kernel(self, task) -> None:
+        """Things a finished syscall may have asked of the CPU side."""
+        k = self.k
+        if k.new_tasks:
+            for child in k.new_tasks:
+                if child.arch is None:
+                    child.arch = self.uc.context_save()
+            k.new_tasks.clear()
+        if task.state == RUNNING and self.cur is task:
+            if task.tls_dirty:
+                self.load_tls(task)
+                self.reload_segments()
+                task.tls_dirty = False
+            if task.regs_dirty:
+                if getattr(task, "fpu_reset", False):
+                    self.uc.context_restore(self.fresh_ctx)
+                    task.fpu_reset = False
+                    self.load_tls(task)
+                self.load_regs(task)
+            else:
+                self._eax.value = task.regs.ax
+                self._reg_write(self.counter.handle, X.UC_X86_REG_EAX, self._eax_ref)
+        if task.mm is not None and (task.mm is not self.cur_mm or task.mm.tlb_gen != self.cur_gen) \
+                and self.cur is task:
+            self.cur_mm = task.mm
+            self.cur_gen = task.mm.tlb_gen
+            self.flush_tlb()
+
+    def _guest_fault(self, task, err) -> None:
+        """A fault the guest cannot handle yet: report one line and apply the signal's default action."""
+        uc = self.uc
+        eip = uc.reg_read(X.UC_X86_REG_EIP)
+        if self.oom:
+            print(f"emu: pid {task.pid} ({task.comm}): out of memory during a page fault at "
+                  f"{self.fault[0]:#010x}; killed (SIGKILL)", file=sys.stderr, flush=True)
+            self.k.kill_task(task, SIG.SIGKILL)
+            return
+        insn = self.describe_insn(task, eip)
+        if self.trap is not None and self.trap != 14:
+            sig = TRAP_SIGNALS.get(self.trap, SIG.SIGSEGV)
+            what = TRAP_NAMES.get(self.trap, f"interrupt {self.trap:#x}")
+            msg = f"{what} at eip {eip:#010x} ({insn})"
+        elif err is not None and err.errno == UC_ERR_INSN_INVALID:
+            sig = SIG.SIGILL
+            msg = f"invalid instruction at eip {eip:#010x} ({insn})"
+        elif self.fault is not None or (err is not None and err.errno in (
+                UC_ERR_EXCEPTION, UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED, UC_ERR_FETCH_UNMAPPED,
+                UC_ERR_READ_PROT, UC_ERR_WRITE_PROT, UC_ERR_FETCH_PROT)):
+            sig = SIG.SIGSEGV
+            if self.fault is not None:
+                vaddr, kind, maperr = self.fault
+                verb = ("write to", "read from", "execute")[[ACCESS_WRITE, ACCESS_READ, ACCESS_FETCH].index(kind)]
+                why = "unmapped address" if maperr else "protected address"
+                msg = f"{verb} {why} {vaddr:#010x} by instruction at {eip:#010x} ({insn})"
+            else:
+                msg = f"memory fault ({err}) at eip {eip:#010x} ({insn})"
+        else:
+            sig = SIG.SIGSEGV
+            msg = f"CPU error {err} at eip {eip:#010x} ({insn})"
+        print(f"emu: pid {task.pid} ({task.comm}): {msg}: killed by {_signame(sig)}", file=sys.stderr, flush=True)
+        self.k.fault_kill(task, sig)
+
+    def describe_insn(self, task, eip: int) -> str:
+        """The instruction at eip, disassembled, or '?' when its bytes cannot be read."""
+        try:
+            code = task.mm.read(eip, 15, task.acct) if eip < TASK_SIZE else b""
+        except SegFault:
+            try:
+                code = task.mm.read(eip, 16 - (eip & 0xF) if eip & 0xF else 1, task.acct)
+            except SegFault:
+                return "instruction bytes unreadable"
+        if not code:
+            return "?"
+        from capstone import CS_ARCH_X86, CS_MODE_32, Cs
+
+        for i in Cs(CS_ARCH_X86, CS_MODE_32).disasm(code, eip):
+            return f"{i.mnemonic} {i.op_str}".strip()
+        return "undecodable bytes " + code[:4].hex()
+
+    def _deadlock(self) -> None:
+        sleepers = [t for t in self.k.tasks.values() if t.state == "sleeping"]
+        desc = ", ".join(f"pid {t.pid} on {t.wait_channel or 'a wait queue'}" for t in sleepers)
+        print(f"emu: every task is asleep with nothing to wake it ({desc}); stopping", file=sys.stderr, flush=True)
+        for t in sleepers:
+            self.k.kill_task(t, SIG.SIGKILL)
+
+
+def _signame(sig: int) -> str:
+    from kernel_model.abi import signal_name
+
+    return signal_name(sig)

@@ -1,0 +1,58 @@
+"""The --stats summary and its JSON form."""
+
+from __future__ import annotations
+
+
+def collect_stats(machine) -> dict:
+    """Counters of a finished run: creation, exits, switches, faults, frames, and per-task figures."""
+    k = machine.kernel
+    cpu = machine.cpu
+    tasks = []
+    for t in sorted(k.all_tasks(), key=lambda t: t.pid):
+        tasks.append({"pid": t.pid, "tgid": t.tgid, "comm": t.comm, "kind": t.kind,
+                      "instructions": t.insns, "syscalls": t.syscalls, "switches_in": t.switches,
+                      "faults": t.acct.as_dict(),
+                      "exit_status": t.exit_code})
+    return {
+        "clones": dict(k.stats.clones),
+        "execs": k.stats.execs,
+        "exits": k.stats.exits,
+        "context_switches": k.sched.switches,
+        "syscalls": k.stats.syscalls,
+        "unimplemented_syscalls": dict(k.stats.enosys),
+        "faults": k.fault_totals(),
+        "frames": {"total": k.pool.nframes, "peak_used": k.pool.peak_used, "in_use_at_exit": k.pool.used},
+        "tlb_flushes": cpu.tlb_flushes,
+        "translation_flushes": cpu.tb_flushes,
+        "instructions": sum(t["instructions"] for t in tasks),
+        "virtual_ns": k.sched.clock_ns,
+        "tasks": tasks,
+    }
+
+
+def format_stats(st: dict) -> str:
+    """A human-readable summary for stderr."""
+    c = st["clones"]
+    f = st["faults"]
+    lines = [
+        "== emu statistics ==",
+        f"tasks created   fork {c.get('fork', 0)}  vfork {c.get('vfork', 0)}  thread {c.get('thread', 0)}  "
+        f"clone(CLONE_VM) {c.get('clone_vm', 0)}",
+        f"execs {st['execs']}  exits {st['exits']}  context switches {st['context_switches']}  "
+        f"syscalls {st['syscalls']}",
+        f"page faults     zero-fill {f['zero_fill']}  file {f['file_fill']}  cow copies {f['cow_copy']}  "
+        f"cow reuses {f['cow_reuse']}",
+        f"frames          peak {st['frames']['peak_used']}  in use at exit {st['frames']['in_use_at_exit']}  "
+        f"(of {st['frames']['total']})",
+        f"instructions    {st['instructions']}",
+        f"{'pid':>5} {'kind':>8} {'comm':<16}{'insns':>12} {'syscalls':>9} {'zero':>6} {'copy':>6} {'reuse':>6}"
+        f" {'status':>7}",
+    ]
+    for t in st["tasks"]:
+        tf = t["faults"]
+        lines.append(f"{t['pid']:>5} {t['kind']:>8} {t['comm']:<16}{t['instructions']:>12} {t['syscalls']:>9} "
+                     f"{tf['zero_fill']:>6} {tf['cow_copy']:>6} {tf['cow_reuse']:>6} {t['exit_status']:>#7x}")
+    if st["unimplemented_syscalls"]:
+        lines.append("unimplemented syscalls called: " + ", ".join(
+            f"{n} x{c}" for n, c in sorted(st["unimplemented_syscalls"].items())))
+    return "\n".join(lines)

@@ -1,0 +1,137 @@
+"""execve: a fresh address space from a static i386 ELF image and the initial stack (fs/exec.c, fs/binfmt_elf.c)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+from typing import TYPE_CHECKING, Protocol
+
+from .abi import E
+from .files import KernelError
+from .mm import MM, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, STACK_TOP, page_down, page_up
+from .ptregs import PtRegs
+
+if TYPE_CHECKING:
+    from .kernel import Kernel
+    from .task import Task
+
+ET_DYN = 3
+PF_X, PF_W, PF_R = 1, 2, 4
+ELF_ET_DYN_BASE = 0x56555000  # where Linux i386 places a static-pie (ET_DYN without interpreter)
+STACK_INITIAL = 128 * 1024  # stack VMA size at exec (setup_arg_pages' stack_expand)
+MAX_ARG_STRLEN = 32 * PAGE_SIZE
+MAX_ARG_TOTAL = 32 * MAX_ARG_STRLEN // 4  # bprm limit: a quarter of an 8 MiB stack
+PLATFORM = b"i686"
+
+# auxv tags (include/uapi/linux/auxvec.h)
+AT_NULL, AT_PHDR, AT_PHENT, AT_PHNUM, AT_PAGESZ, AT_BASE, AT_FLAGS, AT_ENTRY = 0, 3, 4, 5, 6, 7, 8, 9
+AT_UID, AT_EUID, AT_GID, AT_EGID, AT_PLATFORM, AT_HWCAP, AT_CLKTCK = 11, 12, 13, 14, 15, 16, 17
+AT_SECURE, AT_RANDOM, AT_HWCAP2, AT_EXECFN, AT_MINSIGSTKSZ = 23, 25, 26, 31, 51
+
+
+class ElfImageLike(Protocol):
+    """What the loader needs from a parsed ELF file (emu.elf.ElfImage provides it)."""
+
+    path: str
+    etype: int
+    entry: int
+    phentsize: int
+    phnum: int
+    phdr_vaddr: int
+    segments: tuple
+    data: bytes
+
+
+def elf_prot(flags: int) -> int:
+    """PF_* to PROT_* (make_prot)."""
+    return ((PROT_READ if flags & PF_R else 0) | (PROT_WRITE if flags & PF_W else 0)
+            | (PROT_EXEC if flags & PF_X else 0))
+
+
+def load_elf_binary(k: Kernel, image: ElfImageLike, argv: list[bytes], envp: list[bytes],
+                    execfn: bytes) -> tuple[MM, PtRegs]:
+    """Build a new mm with the image's segments, brk and the initial stack; return it and the start registers."""
+    mm = MM(k.pool)
+    try:
+        bias = ELF_ET_DYN_BASE if image.etype == ET_DYN else 0
+        end_bss = 0
+        for seg in image.segments:
+            if seg.memsz == 0:
+                continue
+            vaddr = seg.vaddr + bias
+            start, end = page_down(vaddr), page_up(vaddr + seg.memsz)
+            # The file page holding the segment's first byte maps at `start`; bytes past p_filesz read as zero.
+            file_lo = seg.offset - (vaddr - start)
+            data = image.data[file_lo:seg.offset + seg.filesz] if seg.filesz else None
+            prev = mm.find_vma(start)
+            if prev is not None:  # two segments share a page: the later one maps over it, as with MAP_FIXED
+                pass
+            mm.map_region(start, end, elf_prot(seg.flags), name=os.path.basename(image.path),
+                          data=data, data_start=start)
+            end_bss = max(end_bss, vaddr + seg.memsz)
+        mm.start_brk = mm.brk = page_up(end_bss)
+        mm.exe_path = image.path
+        sp = create_elf_tables(k, mm, image, bias, argv, envp, execfn)
+    except Exception:
+        mm.release()
+        raise
+    return mm, PtRegs.for_new_program(image.entry + bias, sp)
+
+
+def create_elf_tables(k: Kernel, mm: MM, image: ElfImageLike, bias: int, argv: list[bytes], envp: list[bytes],
+                      execfn: bytes) -> int:
+    """Lay out strings, AT_RANDOM bytes, auxv, envp, argv and argc as Linux does; return the new esp."""
+    total = sum(len(s) + 1 for s in argv + envp) + len(execfn) + 1
+    if total > MAX_ARG_TOTAL:
+        raise KernelError(E.E2BIG)
+    mm.map_region(STACK_TOP - STACK_INITIAL, STACK_TOP, PROT_READ | PROT_WRITE, name="[stack]", growsdown=True)
+    acct = k.kernel_acct
+    p = STACK_TOP - 4  # bprm->p starts one pointer below the top
+
+    def push_bytes(data: bytes) -> int:
+        nonlocal p
+        p -= len(data)
+        mm.write(p, data, acct)
+        return p
+
+    execfn_addr = push_bytes(execfn + b"\0")
+    env_addrs = [push_bytes(s + b"\0") for s in reversed(envp)][::-1]
+    mm.env_start, mm.env_end = (env_addrs[0] if envp else p), execfn_addr
+    arg_addrs = [push_bytes(s + b"\0") for s in reversed(argv)][::-1]
+    mm.arg_start, mm.arg_end = (arg_addrs[0] if argv else p), mm.env_start
+    p &= ~0xF  # arch_align_stack without randomisation
+    platform_addr = push_bytes(PLATFORM + b"\0")
+    # AT_RANDOM: 16 bytes; derived from the program and its arguments so every run is the same.
+    seed = hashlib.sha256(b"\0".join([image.path.encode()] + argv)).digest()[:16]
+    random_addr = push_bytes(seed)
+    auxv = [
+        (AT_HWCAP, k.hwcap), (AT_PAGESZ, PAGE_SIZE), (AT_CLKTCK, 100),
+        (AT_PHDR, image.phdr_vaddr + bias if image.phdr_vaddr else 0), (AT_PHENT, image.phentsize),
+        (AT_PHNUM, image.phnum), (AT_BASE, 0), (AT_FLAGS, 0), (AT_ENTRY, image.entry + bias),
+        (AT_UID, k.uid), (AT_EUID, k.uid), (AT_GID, k.gid), (AT_EGID, k.gid), (AT_SECURE, 0),
+        (AT_RANDOM, random_addr), (AT_HWCAP2, 0), (AT_EXECFN, execfn_addr), (AT_PLATFORM, platform_addr),
+        (AT_NULL, 0),
+    ]
+    words = [len(argv)] + arg_addrs + [0] + env_addrs + [0] + [x for pair in auxv for x in pair]
+    sp = (p - 4 * len(words)) & ~0xF  # STACK_ROUND
+    mm.write(sp, struct.pack(f"<{len(words)}I", *words), acct)
+    mm.start_stack = sp
+    return sp
+
+
+def read_string_array(k: Kernel, task: Task, addr: int) -> list[bytes]:
+    """argv or envp from user memory: pointers up to NULL, each a C string (copy_strings)."""
+    out: list[bytes] = []
+    if addr == 0:
+        return out
+    total = 0
+    while True:
+        ptr = k.get_u32(task, addr + 4 * len(out))
+        if ptr == 0:
+            return out
+        s = k.get_cstring(task, ptr, MAX_ARG_STRLEN)
+        total += len(s) + 1
+        if total > MAX_ARG_TOTAL:
+            raise KernelError(E.E2BIG)
+        out.append(s)

@@ -1,0 +1,224 @@
+"""Task exit, zombies and wait (kernel/exit.c), and mm_release (kernel/fork.c)."""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING
+
+from .abi import SIG, E
+from .files import KernelError
+from .task import DEAD, RUNNING, SIG_IGN, SLEEPING, ZOMBIE, Task
+
+if TYPE_CHECKING:
+    from .kernel import Kernel
+
+WNOHANG, WUNTRACED, WEXITED, WCONTINUED, WNOWAIT = 1, 2, 4, 8, 0x01000000
+WNOTHREAD, WALL, WCLONE = 0x20000000, 0x40000000, 0x80000000
+P_ALL, P_PID, P_PGID, P_PIDFD = 0, 1, 2, 3
+CLD_EXITED, CLD_KILLED, CLD_DUMPED = 1, 2, 3
+SA_NOCLDWAIT = 2
+CORE_SIGNALS = {SIG.SIGQUIT, SIG.SIGILL, SIG.SIGTRAP, SIG.SIGABRT, SIG.SIGBUS, SIG.SIGFPE, SIG.SIGSEGV,
+                SIG.SIGXCPU, SIG.SIGXFSZ, SIG.SIGSYS}
+
+
+def exit_status(code: int) -> int:
+    """The wait status of a normal exit: (code & 0xff) << 8."""
+    return (code & 0xFF) << 8
+
+
+def signal_status(sig: int) -> int:
+    """The wait status of a death by signal (0x80 marks a core dump; none is written here)."""
+    return sig & 0x7F
+
+
+def mm_release(k: Kernel, task: Task) -> None:
+    """Clear and wake child_tid, then wake a vfork parent; runs on exit and on exec (mm_release)."""
+    mm = task.mm
+    if task.clear_child_tid and mm is not None:
+        addr, task.clear_child_tid = task.clear_child_tid, 0
+        if mm.users > 1:
+            try:
+                k.put_u32(task, addr, 0)
+                k.futex.wake(task, addr, 1, private=False)
+            except KernelError:
+                pass
+    done = task.vfork_done
+    if done is not None:  # complete_vfork_done: the seed's up(vfork_sem)
+        task.vfork_done = None
+        done.done = True
+        k.sched.wake_up(done.wq)
+
+
+def exit_mm(k: Kernel, task: Task) -> None:
+    """Drop the task's reference to its address space (exit_mm / mmput)."""
+    mm_release(k, task)
+    mm = task.mm
+    if mm is None:
+        return
+    task.mm = None
+    mm.users -= 1
+    if mm.users == 0:
+        mm.release()
+
+
+def do_exit(k: Kernel, task: Task, status: int) -> None:
+    """End one task with a wait status; it becomes a zombie or is reaped at once (do_exit)."""
+    if task.state in (ZOMBIE, DEAD):
+        return
+    if task.continuation is not None:
+        task.continuation.close()
+        task.continuation = None
+    if task.state == SLEEPING:
+        k.sched.cancel_sleep(task)
+    k.stats.exits += 1
+    k.futex.forget(task)
+    exit_mm(k, task)
+    files, task.files = task.files, None
+    if files is not None:
+        files.users -= 1
+        if files.users == 0:
+            files.close_all()
+    task.fs = None
+    task.exit_code = status
+    group = task.signal
+    if task in group.threads:
+        group.threads.remove(task)
+    task.state = ZOMBIE
+    k.sched.task_exited(task)
+    forget_original_parent(k, task)
+    leader = task.group_leader
+    if leader is not task:
+        release_task(k, task)  # a thread is reaped at once (exit_signal == -1)
+        if not group.threads and leader.state == ZOMBIE:
+            exit_notify(k, leader)
+    elif not group.threads:
+        exit_notify(k, task)
+
+
+def exit_notify(k: Kernel, task: Task) -> None:
+    """Tell the parent a thread group has ended, or reap it when nobody will wait (exit_notify)."""
+    if task.signal.group_exit:
+        task.exit_code = task.signal.group_exit_code
+    parent = task.real_parent
+    autoreap = task.exit_signal == -1 or parent is None or parent.state in (ZOMBIE, DEAD)
+    if not autoreap and task.exit_signal:
+        autoreap = do_notify_parent(k, task, parent)
+    if autoreap:
+        release_task(k, task)
+    elif parent is not None:
+        k.sched.wake_up(parent.signal.wait_chldexit)
+
+
+def do_notify_parent(k: Kernel, task: Task, parent: Task) -> bool:
+    """Queue the exit signal to the parent; True when the parent ignores SIGCHLD, so no zombie (do_notify_parent)."""
+    status = task.exit_code
+    code = CLD_EXITED if status & 0x7F == 0 else CLD_KILLED
+    info = {"signo": task.exit_signal, "code": code, "pid": task.tgid, "status": status >> 8 if code == 1 else status}
+    autoreap = False
+    if task.exit_signal == SIG.SIGCHLD:
+        act = parent.sighand.actions.get(SIG.SIGCHLD)
+        if act is not None and (act[0] == SIG_IGN or act[1] & SA_NOCLDWAIT):
+            autoreap = True
+    k.send_signal(parent, task.exit_signal, info, group=True)
+    return autoreap
+
+
+def forget_original_parent(k: Kernel, task: Task) -> None:
+    """Hand the children of a dying task to another thread of its group or to init (forget_original_parent)."""
+    if not task.children:
+        return
+    live = [t for t in task.signal.threads if t.is_alive()]
+    reaper = live[0] if live else k.child_reaper()
+    orphans, task.children = task.children, []
+    for child in orphans:
+        child.real_parent = reaper
+        if reaper is None:
+            if child.state == ZOMBIE:
+                release_task(k, child)
+            else:
+                child.exit_signal = -1
+            continue
+        reaper.children.append(child)
+        if child.state == ZOMBIE and not child.signal.threads:
+            k.sched.wake_up(reaper.signal.wait_chldexit)
+
+
+def release_task(k: Kernel, task: Task) -> None:
+    """Forget a dead task entirely (release_task)."""
+    task.state = DEAD
+    parent = task.real_parent
+    if parent is not None and task in parent.children:
+        parent.children.remove(task)
+    k.tasks.pop(task.pid, None)
+    k.free_pid(task.pid)
+    k.dead_tasks.append(task)
+
+
+def do_group_exit(k: Kernel, task: Task, status: int) -> None:
+    """End every thread of the group with one status (do_group_exit / zap_other_threads)."""
+    group = task.signal
+    if not group.group_exit:
+        group.group_exit = True
+        group.group_exit_code = status
+    for t in list(group.threads):
+        if t is not task:
+            do_exit(k, t, status)
+    do_exit(k, task, status)
+
+
+# ---- wait ------------------------------------------------------------------------------------------
+
+
+def eligible_child(child: Task, pid: int, options: int, waiter: Task) -> bool:
+    """Does this child match the wait's pid selector and clone-ness (eligible_pid / eligible_child)."""
+    if pid > 0 and child.tgid != pid:
+        return False
+    if pid == 0 and child.signal.pgid != waiter.signal.pgid:
+        return False
+    if pid < -1 and child.signal.pgid != -pid:
+        return False
+    if options & WALL:
+        return True
+    is_clone = child.exit_signal != SIG.SIGCHLD
+    return is_clone == bool(options & WCLONE)
+
+
+def do_wait(k: Kernel, task: Task, pid: int, options: int, want_siginfo: bool = False):
+    """Wait for a child to end: return (pid, status) or (0, 0) for WNOHANG; -ECHILD when none (do_wait)."""
+    while True:
+        any_eligible = False
+        waiters = [task] if options & WNOTHREAD else list(task.signal.threads) or [task]
+        for w in waiters:
+            for child in list(w.children):
+                if not eligible_child(child, pid, options, task):
+                    continue
+                any_eligible = True
+                if child.state == ZOMBIE and not child.signal.threads:
+                    status = child.exit_code
+                    cpid = child.tgid
+                    if not options & WNOWAIT:
+                        release_task(k, child)
+                        k.stats.reaped += 1
+                    return cpid, status
+        if not any_eligible:
+            raise KernelError(E.ECHILD)
+        if options & WNOHANG:
+            return 0, 0
+        k.sched.sleep_on(task, task.signal.wait_chldexit)
+        yield
+
+
+def pack_siginfo_chld(pid: int, status: int) -> bytes:
+    """A SIGCHLD siginfo_t (128 bytes, i386 layout) describing an ended child."""
+    if pid == 0:
+        return bytes(128)
+    if status & 0x7F == 0:
+        code, st = CLD_EXITED, (status >> 8) & 0xFF
+    else:
+        code, st = (CLD_DUMPED if status & 0x80 else CLD_KILLED), status & 0x7F
+    head = struct.pack("<iiiiIiii", SIG.SIGCHLD, 0, code, pid, 0, st, 0, 0)
+    return head + bytes(128 - len(head))
+
+
+__all__ = ["RUNNING", "do_exit", "do_group_exit", "do_wait", "mm_release", "exit_status", "signal_status",
+           "pack_siginfo_chld", "CORE_SIGNALS"]

@@ -1,0 +1,337 @@
+"""The kernel: tasks, pids, the scheduler, user-memory helpers, signals' default actions and syscall entry."""
+
+from __future__ import annotations
+
+import os
+import struct
+import sys
+from dataclasses import dataclass, field
+from typing import Callable
+
+from . import exec as binfmt
+from .abi import SIG, E, signal_name
+from .exit import CORE_SIGNALS, do_exit, do_group_exit, signal_status
+from .files import FdTable, HostFile, KernelError
+from .futex import FutexTable
+from .mm import FAULT_NAMES, FaultAcct, FramePool, SegFault
+from .sched import DEFAULT_QUANTUM, Scheduler
+from .task import RUNNING, SIG_DFL, SIG_IGN, SLEEPING, FsStruct, SigHand, SignalStruct, Task
+
+PAGE_SIZE = 4096
+DEFAULT_MEM = 512 << 20
+DEFAULT_MAX_TASKS = 4096
+
+# Signals whose default action is to ignore (sig_kernel_ignore).
+DEFAULT_IGNORE = {SIG.SIGCHLD, SIG.SIGCONT, SIG.SIGURG, SIG.SIGWINCH}
+STOP_SIGNALS = {SIG.SIGSTOP, SIG.SIGTSTP, SIG.SIGTTIN, SIG.SIGTTOU}
+
+
+@dataclass
+class Stats:
+    """Whole-run counters; per-task counters live on the tasks."""
+
+    clones: dict[str, int] = field(default_factory=lambda: {"fork": 0, "vfork": 0, "thread": 0, "clone_vm": 0})
+    execs: int = 0
+    exits: int = 0
+    reaped: int = 0
+    syscalls: int = 0
+    enosys: dict[str, int] = field(default_factory=dict)
+
+    def record_clone(self, kind: str) -> None:
+        """Count one created task by kind."""
+        self.clones[kind] = self.clones.get(kind, 0) + 1
+
+
+class Kernel:
+    """Everything the guest can reach through int 0x80, independent of any CPU emulator."""
+
+    def __init__(self, mem_bytes: int = DEFAULT_MEM, quantum: int = DEFAULT_QUANTUM,
+                 loader: Callable[[str], binfmt.ElfImageLike] | None = None,
+                 max_tasks: int = DEFAULT_MAX_TASKS, stdio: tuple[int, int, int] = (0, 1, 2)) -> None:
+        from .syscalls import SYSCALL_TABLE
+
+        self.pool = FramePool(mem_bytes // PAGE_SIZE)
+        self.sched = Scheduler(quantum)
+        self.futex = FutexTable(self)
+        self.table = SYSCALL_TABLE
+        self.loader = loader
+        self.max_tasks = max_tasks
+        self.stdio = stdio
+        self.tasks: dict[int, Task] = {}
+        self.dead_tasks: list[Task] = []
+        self.next_pid = 1
+        self.init_task: Task | None = None
+        self.stats = Stats()
+        self.kernel_acct = FaultAcct()  # faults taken while building stacks at exec
+        self.hwcap = 0
+        self.uid = os.getuid()
+        self.gid = os.getgid()
+        self.new_tasks: list[Task] = []  # created during the current syscall, for the CPU binding
+        self.warned: set[str] = set()
+        self.rand_state = 0
+        self.hooks: dict[str, list[Callable]] = {}
+        self.exit_status: int | None = None
+
+    # ---- pids and tasks ----------------------------------------------------------------------------
+
+    def alloc_pid(self) -> int:
+        """The next pid (alloc_pid; pids are not reused within a run)."""
+        pid = self.next_pid
+        self.next_pid += 1
+        return pid
+
+    def free_pid(self, pid: int) -> None:
+        """Pids are handed out in increasing order and not reused within a run."""
+
+    def live_task_count(self) -> int:
+        """Tasks not yet reaped."""
+        return len(self.tasks)
+
+    def child_reaper(self) -> Task | None:
+        """The first guest process, while it lives: orphans go to it (find_child_reaper)."""
+        t = self.init_task
+        return t if t is not None and t.is_alive() else None
+
+    def all_tasks(self) -> list[Task]:
+        """Every task ever created, live ones first, in pid order."""
+        return sorted(self.tasks.values(), key=lambda t: t.pid) + self.dead_tasks
+
+    def wake_up_new_task(self, task: Task) -> None:
+        """Put a new task on the run queue (wake_up_new_task)."""
+        self.new_tasks.append(task)
+        self.sched.enqueue(task)
+
+    def warn_once(self, key: str, message: str) -> None:
+        """One line on stderr the first time something happens."""
+        if key not in self.warned:
+            self.warned.add(key)
+            print(f"emu: {message}", file=sys.stderr, flush=True)
+
+    # ---- starting the first process ------------------------------------------------------------
+
+    def spawn(self, image: binfmt.ElfImageLike, argv: list[str], envp: list[str]) -> Task:
+        """Create the first guest process running a parsed image (the kernel's run_init_process)."""
+        task = Task(self.alloc_pid(), os.path.basename(image.path)[:15])
+        task.kind = "init"
+        task.files = FdTable()
+        for fd, host_fd in enumerate(self.stdio):
+            task.files.install_at(fd, HostFile(f"<stdio {fd}>", host_fd, 2, owns_fd=False))
+        task.fs = FsStruct(cwd=os.getcwd())
+        task.sighand = SigHand()
+        task.signal = SignalStruct(threads=[task], pgid=task.pid, sid=task.pid)
+        mm, regs = binfmt.load_elf_binary(self, image, [a.encode() for a in argv], [e.encode() for e in envp],
+                                          image.path.encode())
+        task.mm = mm
+        task.regs = regs
+        task.regs_dirty = True
+        self.tasks[task.pid] = task
+        self.init_task = task
+        self.sched.enqueue(task)
+        self.new_tasks.append(task)
+        return task
+
+    def load_image(self, path: str) -> binfmt.ElfImageLike:
+        """Parse an executable through the loader the CPU side installed."""
+        if self.loader is None:
+            raise KernelError(E.ENOEXEC, "no executable loader installed")
+        return self.loader(path)
+
+    # ---- user memory (copy_from_user / copy_to_user) ------------------------------------------
+
+    def get_bytes(self, task: Task, addr: int, n: int) -> bytes:
+        """n bytes of the task's memory or EFAULT."""
+        try:
+            return task.mm.read(addr, n, task.acct)
+        except SegFault:
+            raise KernelError(E.EFAULT) from None
+
+    def put_bytes(self, task: Task, addr: int, data: bytes) -> None:
+        """Write into the task's memory or EFAULT."""
+        try:
+            task.mm.write(addr, data, task.acct)
+        except SegFault:
+            raise KernelError(E.EFAULT) from None
+
+    def get_u32(self, task: Task, addr: int) -> int:
+        """A 32-bit word of user memory (get_user)."""
+        return struct.unpack("<I", self.get_bytes(task, addr, 4))[0]
+
+    def put_u32(self, task: Task, addr: int, value: int) -> None:
+        """Store a 32-bit word (put_user)."""
+        self.put_bytes(task, addr, struct.pack("<I", value & 0xFFFFFFFF))
+
+    def get_cstring(self, task: Task, addr: int, limit: int = 4096) -> bytes:
+        """A NUL-terminated string (strncpy_from_user)."""
+        try:
+            return task.mm.read_cstring(addr, task.acct, limit)
+        except SegFault:
+            raise KernelError(E.EFAULT) from None
+
+    def get_path(self, task: Task, addr: int) -> str:
+        """A path argument, resolved against the task's cwd; /proc/self/exe names the running binary."""
+        raw = self.get_cstring(task, addr, 4096)
+        if not raw:
+            raise KernelError(E.ENOENT)
+        return self.resolve_path(task, os.fsdecode(raw))
+
+    def resolve_path(self, task: Task, path: str) -> str:
+        """Absolute host path of a guest path (a tiny /proc for the running task's exe)."""
+        if path in ("/proc/self/exe", f"/proc/{task.tgid}/exe", "/proc/thread-self/exe"):
+            return task.mm.exe_path
+        if not path.startswith("/"):
+            path = os.path.join(task.fs.cwd, path)
+        return path
+
+    def next_random(self, n: int) -> bytes:
+        """Deterministic pseudo-random bytes (getrandom), the same on every run."""
+        import hashlib
+
+        out = b""
+        while len(out) < n:
+            self.rand_state += 1
+            out += hashlib.sha256(self.rand_state.to_bytes(8, "little")).digest()
+        return out[:n]
+
+    # ---- TLS descriptors (set_thread_area) --------------------------------------------------------
+
+    def set_tls_desc(self, task: Task, entry: int, info: bytes, allow_alloc: bool = True) -> int:
+        """Install a struct user_desc as GDT TLS entry 6..8 of the task; return the entry used (do_set_thread_area)."""
+        if entry == 0xFFFFFFFF:
+            if not allow_alloc:
+                raise KernelError(E.EINVAL)
+            free = [i for i, d in enumerate(task.tls) if d is None or d == bytes(8)]
+            if not free:
+                raise KernelError(E.ESRCH)
+            entry = 6 + free[0]
+        if not 6 <= entry <= 8:
+            raise KernelError(E.EINVAL)
+        task.tls[entry - 6] = user_desc_to_gdt(info)
+        task.tls_dirty = True
+        return entry
+
+    # ---- signals (default actions only; handlers arrive with the signals issue) --------------
+
+    def send_signal(self, task: Task, sig: int, info: dict | None = None, group: bool = False) -> None:
+        """Deliver sig to a task or its group: the default action, or queue it if blocked (send_signal)."""
+        if sig == 0 or not task.is_alive():
+            return
+        handler = task.sighand.handler(sig) if task.sighand else SIG_DFL
+        if sig not in (SIG.SIGKILL, SIG.SIGSTOP):
+            if handler == SIG_IGN or (handler == SIG_DFL and sig in DEFAULT_IGNORE):
+                return
+            if task.blocked & (1 << (sig - 1)):
+                (task.signal.shared_pending if group else task.pending).append((sig, info or {}))
+                return
+        if sig in STOP_SIGNALS or (handler not in (SIG_DFL, SIG_IGN) and sig != SIG.SIGKILL):
+            what = "stopping a task" if sig in STOP_SIGNALS else "running a signal handler"
+            self.warn_once(f"sig{sig}", f"{what} ({signal_name(sig)}) is not implemented yet; "
+                                         f"the task is killed instead")
+        status = signal_status(sig) | (0x80 if sig in CORE_SIGNALS else 0)
+        do_group_exit(self, task, status)
+
+    def kill_task(self, task: Task, sig: int) -> None:
+        """End a task's whole group as a fatal signal would (e.g. SIGSEGV from a fault, SIGKILL on OOM)."""
+        status = signal_status(sig) | (0x80 if sig in CORE_SIGNALS else 0)
+        do_group_exit(self, task, status)
+
+    # ---- syscall entry -------------------------------------------------------------------------------
+
+    def syscall(self, task: Task) -> None:
+        """Run the syscall whose number and arguments are in task.regs; leave the result in regs.ax."""
+        regs = task.regs
+        nr = regs.ax
+        regs.orig_ax = nr
+        task.syscalls += 1
+        self.stats.syscalls += 1
+        sc = self.table.get(nr)
+        if sc is None:
+            sc = self.table[-1]
+        for cb in self.hooks.get("syscall_enter", ()):
+            cb(task, nr, sc.name)
+        try:
+            res = sc.fn(self, task, regs.bx, regs.cx, regs.dx, regs.si, regs.di, regs.bp)
+            if type(res) is not int:
+                res = self._step(task, res)
+        except KernelError as e:
+            res = -e.errno
+        except SegFault:
+            res = -E.EFAULT
+        if res is not None and task.state != "dead":
+            regs.ax = res & 0xFFFFFFFF
+
+    def _step(self, task: Task, gen) -> int | None:
+        """Advance a sleeping syscall; None while it still sleeps."""
+        try:
+            next(gen)
+        except StopIteration as stop:
+            task.continuation = None
+            return stop.value
+        except BaseException:
+            task.continuation = None
+            raise
+        task.continuation = gen
+        return None
+
+    def resume(self, task: Task) -> bool:
+        """Continue a task's sleeping syscall after a wake-up; True when it finished (regs.ax set)."""
+        gen = task.continuation
+        try:
+            res = self._step(task, gen)
+        except KernelError as e:
+            res = -e.errno
+        except SegFault:
+            res = -E.EFAULT
+        if res is None:
+            return False
+        task.regs.ax = res & 0xFFFFFFFF
+        return True
+
+    # ---- exits driven from outside a syscall ------------------------------------------------------
+
+    def fault_kill(self, task: Task, sig: int) -> None:
+        """A user fault with no handler: the default action of sig ends the group."""
+        self.kill_task(task, sig)
+
+    def exit_code_of_init(self) -> int:
+        """Shell-style exit status of the first process: the exit code, or 128 + signal."""
+        t = self.init_task
+        st = t.exit_code if t is not None else 0
+        if st & 0x7F:
+            return 128 + (st & 0x7F)
+        return (st >> 8) & 0xFF
+
+    def fault_totals(self) -> dict[str, int]:
+        """Fault counters summed over every task."""
+        tot = [0] * len(FAULT_NAMES)
+        for t in self.all_tasks():
+            for i, c in enumerate(t.acct.counts):
+                tot[i] += c
+        for i, c in enumerate(self.kernel_acct.counts):
+            tot[i] += c
+        return dict(zip(FAULT_NAMES, tot))
+
+    def all_done(self) -> bool:
+        """No task can ever run again."""
+        return not any(t.state in (RUNNING, SLEEPING) for t in self.tasks.values())
+
+
+def user_desc_to_gdt(info: bytes) -> bytes:
+    """struct user_desc to an 8-byte GDT descriptor (fill_ldt); an empty desc clears the entry."""
+    entry, base, limit, bits = struct.unpack_from("<IIII", info.ljust(16, b"\0"))
+    seg_32bit = bits & 1
+    contents = (bits >> 1) & 3
+    read_exec_only = (bits >> 3) & 1
+    limit_in_pages = (bits >> 4) & 1
+    seg_not_present = (bits >> 5) & 1
+    useable = (bits >> 6) & 1
+    if base == 0 and limit == 0 and (read_exec_only and seg_not_present or bits & 0x7F == 0x28):
+        return bytes(8)
+    lo = ((base & 0xFFFF) << 16) | (limit & 0xFFFF)
+    hi = ((base & 0xFF000000) | ((base >> 16) & 0xFF) | (limit & 0xF0000)
+          | ((read_exec_only ^ 1) << 9) | (contents << 10) | ((seg_not_present ^ 1) << 15)
+          | (seg_32bit << 22) | (limit_in_pages << 23) | (useable << 20) | 0x7000)
+    hi |= 0x100  # accessed, so the CPU never needs to write the descriptor
+    return struct.pack("<II", lo, hi)
+
+
+__all__ = ["Kernel", "Stats", "KernelError", "do_exit", "user_desc_to_gdt"]

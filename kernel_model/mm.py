@@ -1,0 +1,603 @@
+"""Physical frames, i386 two-level page tables, VMAs and the page-fault paths (mm/memory.c, mm/mmap.c).
+
+Physical memory is one numpy array; frames are its 4 KiB rows. Page directories and page tables live in
+frames too, as on the hardware, and every walk goes through `MM.walk` (xv6's walkpgdir). PTE bits are
+defined once here.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+
+import numpy as np
+
+PAGE_SHIFT = 12
+PAGE_SIZE = 1 << PAGE_SHIFT
+PAGE_MASK = ~(PAGE_SIZE - 1) & 0xFFFFFFFF
+PTRS_PER_TABLE = 1024
+
+# i386 PTE bits (arch/x86/include/asm/pgtable_types.h) and one software bit for copy-on-write.
+PTE_P = 0x001  # present
+PTE_W = 0x002  # writable
+PTE_U = 0x004  # user
+PTE_A = 0x020  # accessed
+PTE_D = 0x040  # dirty
+PTE_COW = 0x200  # software bit 9 (_PAGE_BIT_SOFTW1): private page shared after fork
+PTE_FRAME = 0xFFFFF000
+
+TASK_SIZE = 0xC0000000  # the i386 3G/1G split: user space is 0..0xBFFFFFFF
+STACK_TOP = TASK_SIZE
+STACK_RLIMIT = 8 << 20  # RLIMIT_STACK default
+MMAP_BASE = TASK_SIZE - (128 << 20)  # mmap_base(): TASK_SIZE - max(rlimit stack, 128 MiB) gap, no randomisation
+MMAP_MIN_ADDR = 0x10000  # vm.mmap_min_addr default
+
+PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC = 0, 1, 2, 4
+MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS = 0x01, 0x02, 0x10, 0x20
+MAP_GROWSDOWN, MAP_DENYWRITE, MAP_NORESERVE, MAP_POPULATE = 0x100, 0x800, 0x4000, 0x8000
+MAP_STACK, MAP_FIXED_NOREPLACE = 0x20000, 0x100000
+
+# Fault kinds reported to the caller (and counted per task).
+FAULT_ZERO, FAULT_FILE, FAULT_COW_COPY, FAULT_COW_REUSE, FAULT_WP_SHARED, FAULT_MINOR = range(6)
+FAULT_NAMES = ("zero_fill", "file_fill", "cow_copy", "cow_reuse", "wp_shared", "minor")
+
+ACCESS_READ, ACCESS_WRITE, ACCESS_FETCH = 0, 1, 2
+
+
+class OutOfMemory(Exception):
+    """The frame pool is exhausted (the OOM path kills the faulting task)."""
+
+
+class SegFault(Exception):
+    """A user access the VMAs do not allow; carries the address and why (SEGV_MAPERR or SEGV_ACCERR)."""
+
+    def __init__(self, addr: int, maperr: bool) -> None:
+        super().__init__(f"{'unmapped' if maperr else 'protection'} fault at {addr:#010x}")
+        self.addr = addr
+        self.maperr = maperr
+
+
+def page_down(addr: int) -> int:
+    """Round down to a page boundary."""
+    return addr & PAGE_MASK
+
+
+def page_up(addr: int) -> int:
+    """Round up to a page boundary (may return 1 << 32 for the top page)."""
+    return (addr + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
+
+
+class FramePool:
+    """Physical memory: frames with reference counts and a free list (the buddy allocator's job)."""
+
+    def __init__(self, nframes: int) -> None:
+        if nframes < 16:
+            raise ValueError("the frame pool needs at least 16 frames")
+        self.nframes = nframes
+        self.mem = np.zeros(nframes * PAGE_SIZE, dtype=np.uint8)
+        self.frames = self.mem.reshape(nframes, PAGE_SIZE)
+        self.words = self.mem.view(np.uint32)  # page tables are read as 32-bit words
+        self.refcount = np.zeros(nframes, dtype=np.int32)
+        # Frame 0 is never handed out, so a zero PTE can never name a live frame. Lowest frames first.
+        self.free = list(range(nframes - 1, 0, -1))
+        self.peak_used = 0
+        self.exec_frames = np.zeros(nframes, dtype=bool)  # frames the CPU has fetched instructions from
+        self.freed_code = False  # such a frame went back to the pool: translated code must be dropped
+
+    @property
+    def used(self) -> int:
+        """Frames currently allocated."""
+        return self.nframes - 1 - len(self.free)
+
+    def alloc(self, zero: bool = True) -> int:
+        """Take a frame with reference count 1 (alloc_page); zero it unless the caller fills it."""
+        if not self.free:
+            raise OutOfMemory("out of physical frames")
+        f = self.free.pop()
+        self.refcount[f] = 1
+        if zero:
+            self.frames[f].fill(0)
+        used = self.nframes - 1 - len(self.free)
+        if used > self.peak_used:
+            self.peak_used = used
+        return f
+
+    def get(self, f: int) -> None:
+        """One more reference (get_page)."""
+        self.refcount[f] += 1
+
+    def put(self, f: int) -> None:
+        """Drop a reference; the frame returns to the pool at zero (put_page)."""
+        c = int(self.refcount[f]) - 1
+        self.refcount[f] = c
+        if c == 0:
+            self.free.append(f)
+            if self.exec_frames[f]:
+                self.exec_frames[f] = False
+                self.freed_code = True
+        elif c < 0:
+            raise AssertionError(f"frame {f} reference count went negative")
+
+    def get_many(self, frames: np.ndarray) -> None:
+        """One more reference on each frame of an array (frames may repeat)."""
+        np.add.at(self.refcount, frames, 1)
+
+    def put_many(self, frames: np.ndarray) -> None:
+        """Drop one reference on each frame of an array; freed frames go back lowest-first."""
+        if frames.size == 0:
+            return
+        np.subtract.at(self.refcount, frames, 1)
+        counts = self.refcount[frames]
+        if (counts < 0).any():
+            raise AssertionError("frame reference count went negative")
+        freed = np.unique(frames[counts == 0])
+        if freed.size:
+            self.free.extend(freed[::-1].tolist())
+            if self.exec_frames[freed].any():
+                self.exec_frames[freed] = False
+                self.freed_code = True
+
+    def copy_frame(self, src: int) -> int:
+        """A new frame holding a copy of src (copy_user_highpage)."""
+        dst = self.alloc(zero=False)
+        self.frames[dst] = self.frames[src]
+        return dst
+
+
+@dataclass
+class Vma:
+    """One vm_area_struct: [start, end), protection, sharing, and file contents for file-backed pages."""
+
+    start: int
+    end: int
+    prot: int
+    shared: bool = False
+    growsdown: bool = False
+    name: str = ""
+    # File-backed pages: bytes `data` appear at virtual address `data_start`; the rest reads as zeros.
+    data: bytes | None = None
+    data_start: int = 0
+
+    def copy(self, **changes) -> Vma:
+        """A copy with some fields changed (vm_area_dup)."""
+        v = Vma(self.start, self.end, self.prot, self.shared, self.growsdown, self.name, self.data,
+                self.data_start)
+        for k, val in changes.items():
+            setattr(v, k, val)
+        return v
+
+
+@dataclass
+class FaultAcct:
+    """Fault counters of one task."""
+
+    counts: list[int] = field(default_factory=lambda: [0] * len(FAULT_NAMES))
+
+    def as_dict(self) -> dict[str, int]:
+        """Counter name to value."""
+        return dict(zip(FAULT_NAMES, self.counts))
+
+
+class MM:
+    """One address space (mm_struct): a page directory frame, the VMAs, brk and the mmap base."""
+
+    def __init__(self, pool: FramePool) -> None:
+        self.pool = pool
+        self.pgd = pool.alloc()
+        self.vmas: list[Vma] = []
+        self._starts: list[int] = []
+        self.start_brk = self.brk = 0
+        self.start_stack = 0
+        self.arg_start = self.arg_end = self.env_start = self.env_end = 0
+        self.mmap_base = MMAP_BASE
+        self.users = 1  # mm_users: tasks running in this mm (CLONE_VM shares it)
+        self.tlb_gen = 0  # bumped whenever a cached translation may have gone stale
+        self.exe_path = ""
+        self.last_fault: tuple[int, int, int, int] | None = None  # (kind, vaddr, old frame, new frame)
+
+    # ---- page-table walk and PTE helpers -------------------------------------------------------
+
+    def walk(self, vaddr: int, alloc: bool = False) -> int:
+        """Index of vaddr's PTE in pool.words, or -1 when no page table covers it (walkpgdir)."""
+        words = self.pool.words
+        pdi = self.pgd * PTRS_PER_TABLE + (vaddr >> 22)
+        pde = int(words[pdi])
+        if not pde & PTE_P:
+            if not alloc:
+                return -1
+            pt = self.pool.alloc()
+            pde = (pt << PAGE_SHIFT) | PTE_P | PTE_W | PTE_U
+            words[pdi] = pde
+        return (pde >> PAGE_SHIFT) * PTRS_PER_TABLE + ((vaddr >> PAGE_SHIFT) & (PTRS_PER_TABLE - 1))
+
+    def pte(self, vaddr: int) -> int:
+        """The PTE for vaddr, 0 when none."""
+        i = self.walk(vaddr)
+        return int(self.pool.words[i]) if i >= 0 else 0
+
+    def _table_slices(self, start: int, end: int, alloc: bool = False):
+        """Yield (vaddr, words view) for each page table piece covering [start, end)."""
+        words = self.pool.words
+        addr = start
+        while addr < end:
+            chunk_end = min(end, ((addr >> 22) + 1) << 22)
+            first = self.walk(addr, alloc)
+            n = (chunk_end - addr) >> PAGE_SHIFT
+            if first >= 0:
+                yield addr, words[first:first + n]
+            addr = chunk_end
+
+    def present_ptes(self) -> np.ndarray:
+        """Every present PTE of this mm (for tests and statistics)."""
+        out = []
+        for v in self.vmas:
+            for _, view in self._table_slices(v.start, v.end):
+                out.append(view[(view & PTE_P) != 0])
+        return np.concatenate(out) if out else np.zeros(0, np.uint32)
+
+    def flush_tlb(self) -> None:
+        """Invalidate every cached translation of this mm (flush_tlb_mm)."""
+        self.tlb_gen += 1
+
+    # ---- VMAs --------------------------------------------------------------------------------------
+
+    def find_vma(self, addr: int) -> Vma | None:
+        """The VMA containing addr, or None (find_vma, exact)."""
+        i = bisect.bisect_right(self._starts, addr) - 1
+        if i >= 0 and addr < self.vmas[i].end:
+            return self.vmas[i]
+        return None
+
+    def _insert_vma(self, vma: Vma) -> None:
+        i = bisect.bisect_left(self._starts, vma.start)
+        self.vmas.insert(i, vma)
+        self._starts.insert(i, vma.start)
+
+    def _reindex(self) -> None:
+        self.vmas.sort(key=lambda v: v.start)
+        self._starts = [v.start for v in self.vmas]
+
+    def range_is_free(self, start: int, end: int) -> bool:
+        """No VMA intersects [start, end)."""
+        i = bisect.bisect_left(self._starts, end) - 1
+        return i < 0 or self.vmas[i].end <= start
+
+    def get_unmapped_area(self, length: int, hint: int = 0) -> int:
+        """A free range of length bytes: the hint if free, else top-down below mmap_base (arch_get_unmapped_area_topdown)."""
+        length = page_up(length)
+        if hint:
+            hint = page_down(hint)
+            if MMAP_MIN_ADDR <= hint and hint + length <= TASK_SIZE and self.range_is_free(hint, hint + length):
+                return hint
+        end = self.mmap_base
+        for v in reversed(self.vmas):
+            if v.start >= end:
+                continue
+            if v.end <= end and end - v.end >= length:
+                return end - length
+            end = min(end, v.start)
+        if end - length >= max(MMAP_MIN_ADDR, self.brk):
+            return end - length
+        raise OutOfMemory("no free virtual range")
+
+    def map_region(self, start: int, end: int, prot: int, shared: bool = False, name: str = "",
+                   data: bytes | None = None, data_start: int = 0, growsdown: bool = False) -> Vma:
+        """Create a VMA over [start, end), replacing whatever was mapped there (mmap_region)."""
+        self.unmap(start, end)
+        vma = Vma(start, end, prot, shared, growsdown, name, data, data_start)
+        self._insert_vma(vma)
+        return vma
+
+    def _split(self, addr: int) -> None:
+        """Make addr a VMA boundary if it falls inside one (split_vma)."""
+        v = self.find_vma(addr)
+        if v is not None and v.start < addr:
+            upper = v.copy(start=addr)
+            v.end = addr
+            self._insert_vma(upper)
+
+    def unmap(self, start: int, end: int) -> None:
+        """Remove every mapping in [start, end) and release its frames (do_munmap)."""
+        if start >= end or not self.vmas:
+            return
+        self._split(start)
+        self._split(end)
+        keep = []
+        for v in self.vmas:
+            if v.start >= start and v.end <= end:
+                self.zap_range(v.start, v.end)
+            else:
+                keep.append(v)
+        if len(keep) != len(self.vmas):
+            self.vmas = keep
+            self._reindex()
+
+    def zap_range(self, start: int, end: int) -> None:
+        """Clear the PTEs of [start, end) and drop their frames (zap_page_range)."""
+        pool = self.pool
+        touched = False
+        for _, view in self._table_slices(start, end):
+            present = (view & PTE_P) != 0
+            if present.any():
+                pool.put_many((view[present] >> PAGE_SHIFT).astype(np.int64))
+                view[:] = 0
+                touched = True
+        if touched:
+            self.flush_tlb()
+
+    def protect(self, start: int, end: int, prot: int) -> None:
+        """Change the protection of [start, end), every page of which is mapped (mprotect_fixup)."""
+        self._split(start)
+        self._split(end)
+        for v in self.vmas:
+            if v.start >= start and v.end <= end:
+                v.prot = prot
+                if not prot & PROT_WRITE or prot == PROT_NONE:
+                    for _, view in self._table_slices(v.start, v.end):
+                        # PROT_NONE keeps the frame but drops the user bit, as the kernel's PROT_NONE does.
+                        mask = PTE_W | (PTE_U if prot == PROT_NONE else 0)
+                        view &= np.uint32(~mask & 0xFFFFFFFF)
+        self.flush_tlb()
+
+    def is_mapped(self, start: int, end: int) -> bool:
+        """Every byte of [start, end) lies in some VMA."""
+        addr = start
+        while addr < end:
+            v = self.find_vma(addr)
+            if v is None:
+                return False
+            addr = v.end
+        return True
+
+    # ---- faults --------------------------------------------------------------------------------------
+
+    def _expand_stack(self, addr: int) -> Vma | None:
+        """Grow a VM_GROWSDOWN VMA down to cover addr within RLIMIT_STACK (expand_stack)."""
+        i = bisect.bisect_right(self._starts, addr)
+        if i >= len(self.vmas):
+            return None
+        v = self.vmas[i]
+        if not v.growsdown or v.end - page_down(addr) > STACK_RLIMIT:
+            return None
+        if i > 0 and self.vmas[i - 1].end > page_down(addr):
+            return None
+        v.start = page_down(addr)
+        self._starts[i] = v.start
+        return v
+
+    def handle_fault(self, vaddr: int, access: int, acct: FaultAcct) -> int:
+        """Resolve a user access; return the PTE to install or raise SegFault (handle_mm_fault)."""
+        words = self.pool.words
+        i = self.walk(vaddr)
+        pte = int(words[i]) if i >= 0 else 0
+        if pte & PTE_P and pte & PTE_U:
+            if access != ACCESS_WRITE:
+                pte |= PTE_A
+                words[i] = pte
+                return pte
+            if pte & PTE_W:
+                pte |= PTE_A | PTE_D
+                words[i] = pte
+                return pte
+            vma = self.find_vma(vaddr)
+            if vma is None or not vma.prot & PROT_WRITE:
+                raise SegFault(vaddr, False)
+            return self.do_wp_page(i, pte, vaddr, vma, acct)
+        vma = self.find_vma(vaddr)
+        if vma is None:
+            vma = self._expand_stack(vaddr)
+            if vma is None:
+                raise SegFault(vaddr, True)
+        if vma.prot == PROT_NONE or (access == ACCESS_WRITE and not vma.prot & PROT_WRITE):
+            raise SegFault(vaddr, False)
+        if pte & PTE_P:  # present but PROT_NONE'd earlier, now accessible again
+            pte |= PTE_U | PTE_A
+            if vma.prot & PROT_WRITE and not pte & PTE_COW and access == ACCESS_WRITE:
+                pte |= PTE_W | PTE_D
+            words[i] = pte
+            self.flush_tlb()
+            return pte if access != ACCESS_WRITE or pte & PTE_W else self.do_wp_page(i, pte, vaddr, vma, acct)
+        return self.do_anonymous_or_file_page(vaddr, access, vma, acct)
+
+    def do_anonymous_or_file_page(self, vaddr: int, access: int, vma: Vma, acct: FaultAcct) -> int:
+        """First touch of a page: a zeroed frame, or one filled from the VMA's file data (do_anonymous_page / do_read_fault)."""
+        pool = self.pool
+        page = page_down(vaddr)
+        f = pool.alloc()
+        kind = FAULT_ZERO
+        if vma.data is not None:
+            lo = max(page, vma.data_start)
+            hi = min(page + PAGE_SIZE, vma.data_start + len(vma.data))
+            if lo < hi:
+                off = lo - vma.data_start
+                pool.frames[f, lo - page:hi - page] = np.frombuffer(vma.data, np.uint8, hi - lo, off)
+                kind = FAULT_FILE
+        pte = (f << PAGE_SHIFT) | PTE_P | PTE_U | PTE_A
+        if vma.prot & PROT_WRITE:
+            pte |= PTE_W
+            if access == ACCESS_WRITE:
+                pte |= PTE_D
+        i = self.walk(vaddr, alloc=True)
+        self.pool.words[i] = pte
+        acct.counts[kind] += 1
+        self.last_fault = (kind, vaddr, 0, f)
+        return pte
+
+    def do_wp_page(self, i: int, pte: int, vaddr: int, vma: Vma, acct: FaultAcct) -> int:
+        """Write to a present read-only page of a writable VMA: decide reuse or copy (do_wp_page)."""
+        if vma.shared or not pte & PTE_COW:
+            return self._make_writable(i, pte, vaddr, acct, FAULT_WP_SHARED if vma.shared else FAULT_MINOR)
+        frame = pte >> PAGE_SHIFT
+        if int(self.pool.refcount[frame]) == 1:
+            return self.wp_page_reuse(i, pte, vaddr, acct)
+        return self.wp_page_copy(i, pte, vaddr, acct)
+
+    def _make_writable(self, i: int, pte: int, vaddr: int, acct: FaultAcct, kind: int) -> int:
+        pte = (pte | PTE_W | PTE_A | PTE_D) & ~PTE_COW
+        self.pool.words[i] = pte
+        acct.counts[kind] += 1
+        f = pte >> PAGE_SHIFT
+        self.last_fault = (kind, vaddr, f, f)
+        return pte
+
+    def wp_page_reuse(self, i: int, pte: int, vaddr: int, acct: FaultAcct) -> int:
+        """The frame has one owner left: make the PTE writable in place (wp_page_reuse)."""
+        return self._make_writable(i, pte, vaddr, acct, FAULT_COW_REUSE)
+
+    def wp_page_copy(self, i: int, pte: int, vaddr: int, acct: FaultAcct) -> int:
+        """The frame is shared: copy it to a fresh frame, map that writable, drop the old (wp_page_copy)."""
+        pool = self.pool
+        old = pte >> PAGE_SHIFT
+        new = pool.copy_frame(old)
+        pool.put(old)
+        pte = (new << PAGE_SHIFT) | (pte & 0xFFF & ~PTE_COW) | PTE_W | PTE_A | PTE_D
+        pool.words[i] = pte
+        acct.counts[FAULT_COW_COPY] += 1
+        self.last_fault = (FAULT_COW_COPY, vaddr, old, new)
+        # Other cached translations of this mm may still name the old frame (kernel-mode copies).
+        return pte
+
+    def move_range(self, old: int, old_len: int, new: int, new_len: int) -> None:
+        """Move a mapping's VMA and PTEs to [new, new+new_len) without copying pages (move_vma)."""
+        vma = self.find_vma(old)
+        pieces = [view.copy() for _, view in self._table_slices(old, old + old_len)]
+        ptes = np.concatenate(pieces) if pieces else np.zeros(0, np.uint32)
+        addr_ptes = {}
+        pos = 0
+        for addr, view in self._table_slices(old, old + old_len):
+            addr_ptes[addr] = (pos, view.size)
+            view[:] = 0
+            pos += view.size
+        full = np.zeros(old_len >> PAGE_SHIFT, np.uint32)
+        for addr, (p, n) in addr_ptes.items():
+            i = (addr - old) >> PAGE_SHIFT
+            full[i:i + n] = ptes[p:p + n]
+        moved = vma.copy(start=new, end=new + new_len, data_start=vma.data_start - old + new)
+        self._split(old)
+        self._split(old + old_len)
+        self.vmas = [v for v in self.vmas if not (v.start >= old and v.end <= old + old_len)]
+        self._reindex()
+        self._insert_vma(moved)
+        for addr, view in self._table_slices(new, new + old_len, alloc=True):
+            i = (addr - new) >> PAGE_SHIFT
+            view[:] = full[i:i + view.size]
+        self.flush_tlb()
+
+    # ---- fork and teardown -------------------------------------------------------------------------
+
+    def dup_mmap(self) -> MM:
+        """The child's address space for fork: same VMAs, page tables copied, private pages made COW (dup_mmap)."""
+        child = MM(self.pool)
+        child.vmas = [v.copy() for v in self.vmas]
+        child._starts = list(self._starts)
+        for name in ("start_brk", "brk", "start_stack", "arg_start", "arg_end", "env_start", "env_end",
+                     "mmap_base", "exe_path"):
+            setattr(child, name, getattr(self, name))
+        for v in self.vmas:
+            self.copy_page_range(child, v)
+        self.flush_tlb()  # the parent's writable entries became read-only
+        return child
+
+    def copy_page_range(self, child: MM, vma: Vma) -> None:
+        """Copy vma's PTEs into child, write-protecting private pages in both (copy_page_range)."""
+        words = self.pool.words
+        clear_w = np.uint32(~PTE_W & 0xFFFFFFFF)
+        for addr, src in self._table_slices(vma.start, vma.end):
+            present = (src & PTE_P) != 0
+            if not present.any():
+                continue
+            if not vma.shared:
+                src[present] = (src[present] & clear_w) | np.uint32(PTE_COW)
+            first = child.walk(addr, alloc=True)
+            words[first:first + src.size] = src
+            self.pool.get_many((src[present] >> PAGE_SHIFT).astype(np.int64))
+
+    def release(self) -> None:
+        """Drop every frame and page table of this mm (exit_mmap); the mm is unusable afterwards."""
+        pool = self.pool
+        pgd = pool.words[self.pgd * PTRS_PER_TABLE:(self.pgd + 1) * PTRS_PER_TABLE]
+        tables = pgd[(pgd & PTE_P) != 0] >> PAGE_SHIFT
+        for t in tables.tolist():
+            view = pool.words[t * PTRS_PER_TABLE:(t + 1) * PTRS_PER_TABLE]
+            present = (view & PTE_P) != 0
+            if present.any():
+                pool.put_many((view[present] >> PAGE_SHIFT).astype(np.int64))
+            view[:] = 0
+            pool.put(t)
+        pgd[:] = 0
+        pool.put(self.pgd)
+        self.pgd = 0
+        self.vmas = []
+        self._starts = []
+        self.flush_tlb()
+
+    # ---- user copies (copy_from_user / copy_to_user) -------------------------------------------
+
+    def _user_page(self, vaddr: int, write: bool, acct: FaultAcct) -> int:
+        """Frame byte offset of vaddr's page, faulting it in as a user access would."""
+        pte = self.pte(vaddr)
+        if not (pte & PTE_P and pte & PTE_U) or (write and not pte & PTE_W):
+            before = self.last_fault
+            pte = self.handle_fault(vaddr, ACCESS_WRITE if write else ACCESS_READ, acct)
+            if self.last_fault is not before and self.last_fault[0] == FAULT_COW_COPY:
+                self.flush_tlb()  # a cached read-only entry may still name the old frame
+        return pte & PTE_FRAME
+
+    def read(self, vaddr: int, length: int, acct: FaultAcct) -> bytes:
+        """length bytes of user memory at vaddr (copy_from_user); SegFault when not readable."""
+        if length < 0 or vaddr < 0 or vaddr + length > TASK_SIZE:
+            raise SegFault(vaddr, True)
+        mem = self.pool.mem
+        out = []
+        addr, end = vaddr, vaddr + length
+        while addr < end:
+            base = self._user_page(addr, False, acct)
+            off = addr & (PAGE_SIZE - 1)
+            n = min(end - addr, PAGE_SIZE - off)
+            out.append(mem[base + off:base + off + n].tobytes())
+            addr += n
+        return b"".join(out)
+
+    def write(self, vaddr: int, data: bytes, acct: FaultAcct) -> None:
+        """Store data at vaddr (copy_to_user), breaking COW as a user write would; SegFault when not writable."""
+        length = len(data)
+        if vaddr < 0 or vaddr + length > TASK_SIZE:
+            raise SegFault(vaddr, True)
+        # Check every page first so a failing copy leaves memory unchanged.
+        addr = page_down(vaddr)
+        while addr < vaddr + length:
+            v = self.find_vma(addr) or self._expand_stack(addr)
+            if v is None or not v.prot & PROT_WRITE:
+                raise SegFault(max(addr, vaddr), v is None)
+            addr += PAGE_SIZE
+        mem = self.pool.mem
+        src = np.frombuffer(data, np.uint8)
+        addr, pos = vaddr, 0
+        while pos < length:
+            base = self._user_page(addr, True, acct)
+            off = addr & (PAGE_SIZE - 1)
+            n = min(length - pos, PAGE_SIZE - off)
+            mem[base + off:base + off + n] = src[pos:pos + n]
+            addr += n
+            pos += n
+
+    def read_cstring(self, vaddr: int, acct: FaultAcct, limit: int = 4096) -> bytes:
+        """A NUL-terminated string at vaddr, without the NUL (strncpy_from_user); SegFault past limit."""
+        mem = self.pool.mem
+        out = []
+        addr = vaddr
+        total = 0
+        while total < limit:
+            if addr >= TASK_SIZE:
+                raise SegFault(addr, True)
+            base = self._user_page(addr, False, acct)
+            off = addr & (PAGE_SIZE - 1)
+            chunk = mem[base + off:base + PAGE_SIZE]
+            nul = np.flatnonzero(chunk == 0)
+            if nul.size:
+                out.append(chunk[:nul[0]].tobytes())
+                return b"".join(out)
+            out.append(chunk.tobytes())
+            total += chunk.size
+            addr += chunk.size
+        raise SegFault(vaddr, False)

@@ -1,0 +1,140 @@
+"""A deterministic round-robin scheduler with wait queues and a virtual clock (kernel/sched, kernel/wait)."""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+
+from .task import RUNNING, SLEEPING, Task, WaitQueue
+
+DEFAULT_QUANTUM = 100_000  # guest instructions per time slice
+NS_PER_INSN = 1  # the virtual clock: one nanosecond per guest instruction
+
+
+class Scheduler:
+    """Runnable tasks take turns in FIFO order; sleepers wait on queues or on the virtual clock."""
+
+    def __init__(self, quantum: int = DEFAULT_QUANTUM) -> None:
+        if quantum <= 0:
+            raise ValueError("the quantum must be a positive number of instructions")
+        self.quantum = quantum
+        self.runqueue: deque[Task] = deque()
+        self.current: Task | None = None
+        self.clock_ns = 0  # virtual time, advanced by executed instructions
+        self.timers: list[tuple[int, int, Task]] = []  # (deadline, seq, task)
+        self._seq = 0
+        self.need_resched = False
+        self.switches = 0
+
+    def enqueue(self, task: Task) -> None:
+        """Make a task runnable at the back of the queue (activate_task)."""
+        task.state = RUNNING
+        if task is not self.current and task not in self.runqueue:
+            self.runqueue.append(task)
+
+    def sleep_on(self, task: Task, wq: WaitQueue, timeout_ns: int | None = None) -> None:
+        """Put task to sleep on wq, optionally until a virtual deadline (prepare_to_wait + schedule_timeout)."""
+        task.state = SLEEPING
+        task.wait_channel = wq.name
+        task.timed_out = False
+        task.wq = wq
+        wq.waiters.append(task)
+        if task in self.runqueue:
+            self.runqueue.remove(task)
+        if timeout_ns is not None:
+            self._seq += 1
+            task.timeout_ns = self.clock_ns + max(0, timeout_ns)
+            heapq.heappush(self.timers, (task.timeout_ns, self._seq, task))
+        else:
+            task.timeout_ns = None
+        if task is self.current:
+            self.need_resched = True
+
+    def wake_task(self, task: Task) -> None:
+        """Wake one sleeping task (try_to_wake_up)."""
+        if task.state == SLEEPING:
+            if task.wq is not None and task in task.wq.waiters:
+                task.wq.waiters.remove(task)
+            task.wq = None
+            task.timeout_ns = None
+            task.wait_channel = ""
+            self.enqueue(task)
+
+    def wake_up(self, wq: WaitQueue, n: int | None = None) -> int:
+        """Wake up to n waiters of wq (all when n is None) in FIFO order; return how many woke (__wake_up)."""
+        woken = 0
+        while wq.waiters and (n is None or woken < n):
+            t = wq.waiters.pop(0)
+            if t.state == SLEEPING:
+                self.wake_task(t)
+                woken += 1
+        return woken
+
+    def remove_waiter(self, wq: WaitQueue, task: Task) -> None:
+        """Take task off wq (finish_wait)."""
+        if task in wq.waiters:
+            wq.waiters.remove(task)
+
+    def cancel_sleep(self, task: Task) -> None:
+        """Take a sleeping task off its wait queue without waking it (a killed sleeper)."""
+        if task.wq is not None and task in task.wq.waiters:
+            task.wq.waiters.remove(task)
+        task.wq = None
+        task.timeout_ns = None
+
+    def task_exited(self, task: Task) -> None:
+        """A task stopped being schedulable for good."""
+        if task in self.runqueue:
+            self.runqueue.remove(task)
+        if task is self.current:
+            self.need_resched = True
+
+    def advance(self, insns: int) -> None:
+        """Account executed instructions to the virtual clock and fire expired timers."""
+        self.clock_ns += insns * NS_PER_INSN
+        self._fire_timers()
+
+    def _fire_timers(self) -> None:
+        while self.timers and self.timers[0][0] <= self.clock_ns:
+            deadline, _, task = heapq.heappop(self.timers)
+            if task.state == SLEEPING and task.timeout_ns == deadline:
+                task.timed_out = True
+                self.wake_task(task)
+
+    def pick_next(self) -> Task | None:
+        """The next task to run; when all sleep, jump the clock to the earliest timer (idle)."""
+        while True:
+            cur = self.current
+            if cur is not None and cur.state == RUNNING and not self.need_resched:
+                return cur
+            if cur is not None and cur.state == RUNNING and cur not in self.runqueue:
+                self.runqueue.append(cur)
+            self.need_resched = False
+            if self.runqueue:
+                nxt = self.runqueue.popleft()
+                if nxt is not cur:
+                    self.switches += 1
+                    nxt.switches += 1
+                self.current = nxt
+                return nxt
+            live = [t for t in self.timers if t[2].state == SLEEPING and t[2].timeout_ns == t[0]]
+            if not live:
+                self.current = None
+                return None
+            self.clock_ns = max(self.clock_ns, min(t[0] for t in live))
+            self._fire_timers()
+            self.current = None
+
+    def preempt(self) -> None:
+        """The current task used its slice: it goes to the back of the queue."""
+        self.need_resched = True
+
+    @property
+    def runnable(self) -> bool:
+        """Is any task runnable now."""
+        return bool(self.runqueue) or (self.current is not None and self.current.state == RUNNING)
+
+
+def is_sleeping(task: Task) -> bool:
+    """The task is blocked in the kernel."""
+    return task.state == SLEEPING

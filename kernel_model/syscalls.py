@@ -1,0 +1,1120 @@
+"""The i386 syscall table: number -> (name, handler), every other number an explicit -ENOSYS entry.
+
+Handlers take (kernel, task, ebx, ecx, edx, esi, edi, ebp) and return the value for eax, raise KernelError
+for -errno, or are generators that sleep in the kernel (the scheduler resumes them when woken).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import struct
+import termios
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from .abi import CSIGNAL, SYSCALL_NAMES, E, SIG, syscall_name
+from .exec import load_elf_binary, read_string_array
+from .exit import (
+    P_ALL, P_PGID, P_PID, WALL, WCLONE, WEXITED, WNOHANG, WNOTHREAD, WNOWAIT, WUNTRACED, do_exit, do_group_exit,
+    do_wait, exit_status, mm_release, pack_siginfo_chld,
+)
+from .files import (
+    O_ACCMODE, O_CLOEXEC, SEEK_CUR, KernelError, open_host, pack_stat64, pack_statx, stat_fields,
+)
+from .fork import kernel_clone, valid_exit_signal
+from .futex import (
+    FUTEX_BITSET_MATCH_ANY, FUTEX_CLOCK_REALTIME, FUTEX_CMP_REQUEUE, FUTEX_PRIVATE_FLAG, FUTEX_REQUEUE,
+    FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_WAKE, FUTEX_WAKE_BITSET,
+)
+from .mm import (
+    MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_GROWSDOWN, MAP_PRIVATE, MAP_SHARED, MMAP_MIN_ADDR,
+    PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, TASK_SIZE, OutOfMemory, page_down, page_up,
+)
+from .task import SIG_DFL, SIG_IGN
+
+AT_FDCWD = -100 & 0xFFFFFFFF
+AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH = 0x100, 0x1000
+F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC = 0, 1, 2, 3, 4, 1030
+FD_CLOEXEC = 1
+TCGETS, TIOCGWINSZ, TIOCGPGRP, FIONREAD = 0x5401, 0x5413, 0x540F, 0x541B
+RLIM_INFINITY = 0xFFFFFFFFFFFFFFFF
+RLIMIT_STACK, RLIMIT_NOFILE, RLIMIT_AS, RLIMIT_NPROC = 3, 7, 9, 6
+DEFAULT_RLIMITS = {RLIMIT_STACK: (8 << 20, RLIM_INFINITY), RLIMIT_NOFILE: (1024, 1048576)}
+MREMAP_MAYMOVE, MREMAP_FIXED = 1, 2
+MADV_DONTNEED, MADV_FREE = 4, 8
+CLOCK_REALTIME, CLOCK_MONOTONIC = 0, 1
+
+
+@dataclass(frozen=True)
+class Syscall:
+    """One table entry: the i386 number, the syscall_32.tbl name and the handler."""
+
+    nr: int
+    name: str
+    fn: Callable
+
+
+HANDLERS: dict[str, Callable] = {}
+
+
+def syscall(*names: str):
+    """Register a handler under one or more syscall_32.tbl names."""
+    def deco(fn):
+        for n in names:
+            HANDLERS[n] = fn
+        return fn
+    return deco
+
+
+def s32(v: int) -> int:
+    """An argument register as a signed 32-bit int."""
+    return v - (1 << 32) if v & 0x80000000 else v
+
+
+def sys_ni_syscall(k, t, *args) -> int:
+    """Not implemented: -ENOSYS, reported once per number (sys_ni_syscall)."""
+    nr = t.regs.orig_ax
+    name = SYSCALL_NAMES.get(nr, syscall_name(nr))
+    k.stats.enosys[name] = k.stats.enosys.get(name, 0) + 1
+    k.warn_once(f"nosys{nr}", f"unimplemented syscall {nr} ({name}) returns -ENOSYS")
+    return -E.ENOSYS
+
+
+# ---- process lifetime ------------------------------------------------------------------------------
+
+
+@syscall("exit")
+def sys_exit(k, t, code, *_):
+    """End this thread only (do_exit)."""
+    do_exit(k, t, exit_status(code))
+    return 0
+
+
+@syscall("exit_group")
+def sys_exit_group(k, t, code, *_):
+    """End every thread of the process (do_group_exit)."""
+    do_group_exit(k, t, exit_status(code))
+    return 0
+
+
+@syscall("fork")
+def sys_fork(k, t, *_):
+    """The seed's sys_fork: do_fork(SIGCHLD, regs.esp, &regs, 0)."""
+    return kernel_clone(k, t, 0, SIG.SIGCHLD, t.regs.sp)
+
+
+@syscall("vfork")
+def sys_vfork(k, t, *_):
+    """The seed's sys_vfork: do_fork(CLONE_VFORK | CLONE_VM | SIGCHLD, regs.esp, &regs, 0)."""
+    from .abi import CLONE_VFORK, CLONE_VM
+
+    return kernel_clone(k, t, CLONE_VFORK | CLONE_VM, SIG.SIGCHLD, t.regs.sp)
+
+
+@syscall("clone")
+def sys_clone(k, t, flags, newsp, parent_tidptr, tls, child_tidptr, *_):
+    """i386 CLONE_BACKWARDS: flags in ebx, stack in ecx (esp when 0), ptid edx, tls esi, ctid edi."""
+    return kernel_clone(k, t, flags & ~CSIGNAL, flags & CSIGNAL, newsp or t.regs.sp, parent_tidptr,
+                        child_tidptr, tls)
+
+
+@syscall("clone3")
+def sys_clone3(k, t, uargs, size, *_):
+    """clone3(struct clone_args *, size): the same kernel_clone with the fields of the struct."""
+    if size < 64 or size > PAGE_SIZE:
+        raise KernelError(E.EINVAL)
+    raw = k.get_bytes(t, uargs, size)
+    if any(raw[88:]):
+        raise KernelError(E.E2BIG)
+    f = struct.unpack_from("<8Q", raw.ljust(88, b"\0"))
+    flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls = f
+    set_tid, set_tid_size = struct.unpack_from("<QQ", raw.ljust(88, b"\0"), 64)
+    if flags >> 32 or not valid_exit_signal(exit_signal) or set_tid or set_tid_size:
+        raise KernelError(E.EINVAL)
+    if (stack == 0) != (stack_size == 0):
+        raise KernelError(E.EINVAL)
+    sp = (stack + stack_size) & 0xFFFFFFFF if stack else t.regs.sp
+    return kernel_clone(k, t, flags, exit_signal, sp, parent_tid, child_tid, tls, clone3=True)
+
+
+@syscall("execve")
+def sys_execve(k, t, path_ptr, argv_ptr, envp_ptr, *_):
+    """Replace the program: new mm from the ELF file, old mm released, pid kept (do_execveat_common)."""
+    path = k.get_path(t, path_ptr)
+    argv = read_string_array(k, t, argv_ptr)
+    envp = read_string_array(k, t, envp_ptr)
+    image = k.load_image(path)
+    try:
+        mm, regs = load_elf_binary(k, image, argv, envp, k.get_cstring(t, path_ptr))
+    except OutOfMemory:
+        raise KernelError(E.ENOMEM) from None
+    # Point of no return (begin_new_exec): other threads die, the old mm goes, the vfork parent wakes.
+    for other in list(t.signal.threads):
+        if other is not t:
+            do_exit(k, other, 9)
+    if t.group_leader is not t:  # de_thread: the exec'ing thread takes over the leader's pid
+        k.warn_once("dethread", "execve from a non-leader thread keeps the thread's own pid")
+    mm_release(k, t)
+    old = t.mm
+    t.mm = mm
+    old.users -= 1
+    if old.users == 0:
+        old.release()
+    t.files.close_on_exec()
+    t.sighand.actions = {s: a for s, a in t.sighand.actions.items() if a[0] == SIG_IGN}
+    t.tls = [None, None, None]
+    t.tls_dirty = True
+    t.regs = regs
+    t.regs_dirty = True
+    t.comm = os.path.basename(image.path)[:15]
+    k.stats.execs += 1
+    for cb in k.hooks.get("exec", ()):
+        cb(t, image.path)
+    return 0
+
+
+@syscall("wait4")
+def sys_wait4(k, t, pid, status_ptr, options, rusage, *_):
+    """Wait for a child and store its status and a zeroed rusage (kernel_wait4)."""
+    if options & ~(WNOHANG | WUNTRACED | 8 | WNOTHREAD | WCLONE | WALL):
+        raise KernelError(E.EINVAL)
+    cpid, status = yield from do_wait(k, t, s32(pid), options | WEXITED)
+    if cpid > 0:
+        if status_ptr:
+            k.put_u32(t, status_ptr, status)
+        if rusage:
+            k.put_bytes(t, rusage, bytes(72))
+    return cpid
+
+
+@syscall("waitpid")
+def sys_waitpid(k, t, pid, status_ptr, options, *_):
+    """waitpid(pid, status, options) = wait4(pid, status, options, NULL)."""
+    return (yield from sys_wait4(k, t, pid, status_ptr, options, 0))
+
+
+@syscall("waitid")
+def sys_waitid(k, t, which, upid, infop, options, rusage, *_):
+    """waitid(idtype, id, siginfo *, options): wait and fill a SIGCHLD siginfo (kernel_waitid)."""
+    if not options & (WEXITED | 8 | 2) or options & ~(WNOHANG | WEXITED | 2 | 8 | WNOWAIT | WNOTHREAD
+                                                        | WCLONE | WALL):
+        raise KernelError(E.EINVAL)
+    if which == P_ALL:
+        pid = -1
+    elif which == P_PID:
+        if s32(upid) <= 0:
+            raise KernelError(E.EINVAL)
+        pid = upid
+    elif which == P_PGID:
+        pid = -upid if upid else 0
+    else:
+        raise KernelError(E.EINVAL)
+    if not options & WEXITED:
+        cpid, status = 0, 0
+        if not options & WNOHANG:
+            raise KernelError(E.ECHILD)
+    else:
+        cpid, status = yield from do_wait(k, t, pid, options)
+    if infop:
+        k.put_bytes(t, infop, pack_siginfo_chld(cpid, status))
+    if rusage:
+        k.put_bytes(t, rusage, bytes(72))
+    return 0
+
+
+# ---- identity ----------------------------------------------------------------------------------------
+
+
+@syscall("getpid")
+def sys_getpid(k, t, *_):
+    """The thread group id."""
+    return t.tgid
+
+
+@syscall("gettid")
+def sys_gettid(k, t, *_):
+    """The thread id."""
+    return t.pid
+
+
+@syscall("getppid")
+def sys_getppid(k, t, *_):
+    """The parent's tgid; 0 for the first process, as init's in a pid namespace."""
+    p = t.group_leader.real_parent
+    return p.tgid if p is not None else 0
+
+
+@syscall("getuid", "getuid32", "geteuid", "geteuid32")
+def sys_getuid(k, t, *_):
+    """The host user's uid."""
+    return k.uid
+
+
+@syscall("getgid", "getgid32", "getegid", "getegid32")
+def sys_getgid(k, t, *_):
+    """The host user's gid."""
+    return k.gid
+
+
+@syscall("getpgid")
+def sys_getpgid(k, t, pid, *_):
+    """Process group of pid (0: self)."""
+    target = k.tasks.get(pid) if pid else t
+    if target is None:
+        raise KernelError(E.ESRCH)
+    return target.signal.pgid
+
+
+@syscall("getpgrp")
+def sys_getpgrp(k, t, *_):
+    """Process group of the caller."""
+    return t.signal.pgid
+
+
+@syscall("setpgid")
+def sys_setpgid(k, t, pid, pgid, *_):
+    """Move a process into a process group."""
+    target = k.tasks.get(pid) if pid else t
+    if target is None:
+        raise KernelError(E.ESRCH)
+    target.signal.pgid = pgid or target.tgid
+    return 0
+
+
+@syscall("getsid")
+def sys_getsid(k, t, pid, *_):
+    """Session id."""
+    target = k.tasks.get(pid) if pid else t
+    if target is None:
+        raise KernelError(E.ESRCH)
+    return target.signal.sid
+
+
+@syscall("setsid")
+def sys_setsid(k, t, *_):
+    """Start a new session and process group."""
+    if t.signal.pgid == t.tgid:
+        raise KernelError(E.EPERM)
+    t.signal.sid = t.signal.pgid = t.tgid
+    return t.tgid
+
+
+@syscall("set_tid_address")
+def sys_set_tid_address(k, t, tidptr, *_):
+    """Remember where to clear the tid at exit; return the tid."""
+    t.clear_child_tid = tidptr
+    return t.pid
+
+
+@syscall("set_robust_list")
+def sys_set_robust_list(k, t, head, length, *_):
+    """Remember the robust futex list head (len must be 12 on i386)."""
+    if length != 12:
+        raise KernelError(E.EINVAL)
+    t.robust_list = (head, length)
+    return 0
+
+
+@syscall("rseq")
+def sys_rseq(k, t, *_):
+    """Restartable sequences are not modelled: -ENOSYS, which glibc accepts silently."""
+    return -E.ENOSYS
+
+
+@syscall("arch_prctl")
+def sys_arch_prctl(k, t, *_):
+    """arch_prctl has no i386 operations here: -EINVAL, as a 32-bit task gets."""
+    return -E.EINVAL
+
+
+@syscall("set_thread_area")
+def sys_set_thread_area(k, t, u_info, *_):
+    """Install a TLS descriptor in GDT slot 6..8; entry -1 picks a free one and writes it back."""
+    info = k.get_bytes(t, u_info, 16)
+    entry = struct.unpack_from("<I", info)[0]
+    used = k.set_tls_desc(t, entry, info)
+    if entry == 0xFFFFFFFF:
+        k.put_u32(t, u_info, used)
+    return 0
+
+
+@syscall("get_thread_area")
+def sys_get_thread_area(k, t, u_info, *_):
+    """Read back a TLS descriptor as a struct user_desc."""
+    entry = k.get_u32(t, u_info)
+    if not 6 <= entry <= 8:
+        raise KernelError(E.EINVAL)
+    d = t.tls[entry - 6] or bytes(8)
+    lo, hi = struct.unpack("<II", d)
+    base = (lo >> 16) | ((hi & 0xFF) << 16) | (hi & 0xFF000000)
+    limit = (lo & 0xFFFF) | (hi & 0xF0000)
+    bits = (((hi >> 22) & 1) | (((hi >> 10) & 3) << 1) | ((((hi >> 9) & 1) ^ 1) << 3) | (((hi >> 23) & 1) << 4)
+            | ((((hi >> 15) & 1) ^ 1) << 5) | (((hi >> 20) & 1) << 6))
+    if d == bytes(8):
+        bits = 0x28
+    k.put_bytes(t, u_info, struct.pack("<IIII", entry, base, limit, bits))
+    return 0
+
+
+@syscall("uname")
+def sys_uname(k, t, buf, *_):
+    """struct new_utsname: six 65-byte fields; the machine is i686 as on a 32-bit kernel."""
+    u = os.uname()
+    fields = [b"Linux", u.nodename.encode(), u.release.encode(), u.version.encode(), b"i686", b"(none)"]
+    k.put_bytes(t, buf, b"".join(f[:64].ljust(65, b"\0") for f in fields))
+    return 0
+
+
+# ---- memory ------------------------------------------------------------------------------------------
+
+
+@syscall("brk")
+def sys_brk(k, t, brk, *_):
+    """Move the program break; return the new break, or the old one on failure (sys_brk)."""
+    mm = t.mm
+    if brk < mm.start_brk:
+        return mm.brk
+    new_end, old_end = page_up(brk), page_up(mm.brk)
+    if new_end < old_end:
+        mm.unmap(new_end, old_end)
+    elif new_end > old_end:
+        if new_end > mm.mmap_base or not mm.range_is_free(old_end, new_end):
+            return mm.brk
+        heap = mm.find_vma(old_end - 1) if old_end > mm.start_brk else None
+        if heap is not None and heap.name == "[heap]":
+            heap.end = new_end
+        else:
+            mm.map_region(old_end, new_end, PROT_READ | PROT_WRITE, name="[heap]")
+    mm.brk = brk
+    return brk
+
+
+def do_mmap(k, t, addr, length, prot, flags, fd, offset) -> int:
+    """mmap: anonymous private or shared memory, or a private copy of a file (do_mmap)."""
+    mm = t.mm
+    if length == 0 or offset & (PAGE_SIZE - 1):
+        raise KernelError(E.EINVAL)
+    length = page_up(length)
+    if length == 0 or length > TASK_SIZE:
+        raise KernelError(E.ENOMEM)
+    kind = flags & 3
+    if kind not in (MAP_SHARED, MAP_PRIVATE, 3):
+        raise KernelError(E.EINVAL)
+    if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE):
+        if addr & (PAGE_SIZE - 1):
+            raise KernelError(E.EINVAL)
+        if addr < MMAP_MIN_ADDR or addr + length > TASK_SIZE:
+            raise KernelError(E.EPERM if addr < MMAP_MIN_ADDR else E.ENOMEM)
+        if flags & MAP_FIXED_NOREPLACE and not mm.range_is_free(addr, addr + length):
+            raise KernelError(E.EEXIST)
+        start = addr
+    else:
+        try:
+            start = mm.get_unmapped_area(length, addr)
+        except OutOfMemory:
+            raise KernelError(E.ENOMEM) from None
+    data = None
+    name = ""
+    if not flags & MAP_ANONYMOUS:
+        f = t.files.get(fd)
+        if kind == MAP_SHARED and prot & PROT_WRITE:
+            raise KernelError(E.ENODEV, "writable shared file mappings are not modelled")
+        if not hasattr(f, "fd"):
+            raise KernelError(E.ENODEV)
+        data = os.pread(f.fd, length, offset)
+        name = f.name
+    mm.map_region(start, start + length, prot & (PROT_READ | PROT_WRITE | PROT_EXEC), shared=kind == MAP_SHARED,
+                  name=name, data=data, data_start=start, growsdown=bool(flags & MAP_GROWSDOWN))
+    return start
+
+
+@syscall("mmap2")
+def sys_mmap2(k, t, addr, length, prot, flags, fd, pgoff):
+    """mmap with the offset in pages."""
+    return do_mmap(k, t, addr, length, prot, flags, s32(fd), pgoff * PAGE_SIZE)
+
+
+@syscall("mmap")
+def sys_old_mmap(k, t, argp, *_):
+    """The old i386 mmap: one pointer to six arguments (old_mmap)."""
+    addr, length, prot, flags, fd, off = struct.unpack("<6I", k.get_bytes(t, argp, 24))
+    return do_mmap(k, t, addr, length, prot, flags, s32(fd), off)
+
+
+@syscall("munmap")
+def sys_munmap(k, t, addr, length, *_):
+    """Unmap [addr, addr+length) (__vm_munmap)."""
+    if addr & (PAGE_SIZE - 1) or length == 0 or addr + length > TASK_SIZE:
+        raise KernelError(E.EINVAL)
+    t.mm.unmap(addr, page_up(addr + length))
+    return 0
+
+
+@syscall("mprotect")
+def sys_mprotect(k, t, addr, length, prot, *_):
+    """Change protection of whole mapped pages (do_mprotect_pkey)."""
+    if addr & (PAGE_SIZE - 1) or prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | 0x03000000):
+        raise KernelError(E.EINVAL)
+    end = page_up(addr + length)
+    if end == addr:
+        return 0
+    if not t.mm.is_mapped(addr, end):
+        raise KernelError(E.ENOMEM)
+    t.mm.protect(addr, end, prot & 7)
+    return 0
+
+
+@syscall("madvise")
+def sys_madvise(k, t, addr, length, advice, *_):
+    """MADV_DONTNEED/MADV_FREE drop the pages (zero on next touch); other advice is accepted."""
+    if addr & (PAGE_SIZE - 1):
+        raise KernelError(E.EINVAL)
+    if advice in (MADV_DONTNEED, MADV_FREE):
+        end = page_up(addr + length)
+        if not t.mm.is_mapped(addr, end):
+            raise KernelError(E.ENOMEM)
+        t.mm.zap_range(addr, end)
+    return 0
+
+
+@syscall("mremap")
+def sys_mremap(k, t, old, old_len, new_len, flags, new_addr, *_):
+    """Resize a mapping: shrink or grow in place, or move it by moving its PTEs (mremap)."""
+    mm = t.mm
+    if old & (PAGE_SIZE - 1) or flags & ~3 or (flags & MREMAP_FIXED):
+        raise KernelError(E.EINVAL)
+    old_len, new_len = page_up(old_len), page_up(new_len)
+    if new_len == 0:
+        raise KernelError(E.EINVAL)
+    vma = mm.find_vma(old)
+    if vma is None or old + old_len > vma.end:
+        raise KernelError(E.EFAULT)
+    if new_len <= old_len:
+        mm.unmap(old + new_len, old + old_len)
+        return old
+    if old + old_len == vma.end and mm.range_is_free(vma.end, old + new_len) and old + new_len <= mm.mmap_base:
+        vma.end = old + new_len
+        return old
+    if not flags & MREMAP_MAYMOVE:
+        raise KernelError(E.ENOMEM)
+    dest = mm.get_unmapped_area(new_len)
+    mm.move_range(old, old_len, dest, new_len)
+    return dest
+
+
+# ---- files ---------------------------------------------------------------------------------------------
+
+
+@syscall("read")
+def sys_read(k, t, fd, buf, count, *_):
+    """Read from a descriptor into user memory (ksys_read)."""
+    f = t.files.get(fd)
+    count = min(count, 1 << 20)
+    k.get_bytes(t, buf, 0)
+    data = f.read(count)
+    k.put_bytes(t, buf, data)
+    return len(data)
+
+
+@syscall("pread64")
+def sys_pread64(k, t, fd, buf, count, off_lo, off_hi, *_):
+    """Read at an offset without moving the file position."""
+    f = t.files.get(fd)
+    if not hasattr(f, "fd"):
+        raise KernelError(E.ESPIPE)
+    data = os.pread(f.fd, min(count, 1 << 20), off_lo | (off_hi << 32))
+    k.put_bytes(t, buf, data)
+    return len(data)
+
+
+@syscall("write")
+def sys_write(k, t, fd, buf, count, *_):
+    """Write user memory to a descriptor (ksys_write)."""
+    f = t.files.get(fd)
+    return f.write(k.get_bytes(t, buf, count))
+
+
+def _iovecs(k, t, iov, iovcnt):
+    if iovcnt > 1024:
+        raise KernelError(E.EINVAL)
+    raw = k.get_bytes(t, iov, 8 * iovcnt)
+    return [struct.unpack_from("<II", raw, 8 * i) for i in range(iovcnt)]
+
+
+@syscall("writev")
+def sys_writev(k, t, fd, iov, iovcnt, *_):
+    """Gather-write: the buffers are joined and written at once (do_writev)."""
+    f = t.files.get(fd)
+    data = b"".join(k.get_bytes(t, base, n) for base, n in _iovecs(k, t, iov, iovcnt))
+    return f.write(data) if data else 0
+
+
+@syscall("readv")
+def sys_readv(k, t, fd, iov, iovcnt, *_):
+    """Scatter-read into the buffers in order (do_readv)."""
+    f = t.files.get(fd)
+    vecs = _iovecs(k, t, iov, iovcnt)
+    data = f.read(sum(n for _, n in vecs))
+    pos = 0
+    for base, n in vecs:
+        chunk = data[pos:pos + n]
+        if chunk:
+            k.put_bytes(t, base, chunk)
+        pos += len(chunk)
+    return len(data)
+
+
+@syscall("open")
+def sys_open(k, t, path_ptr, flags, mode, *_):
+    """Open a host path (read-only so far) at the lowest free descriptor (do_sys_open)."""
+    return _open(k, t, k.get_path(t, path_ptr), flags)
+
+
+@syscall("openat")
+def sys_openat(k, t, dirfd, path_ptr, flags, mode, *_):
+    """openat: only AT_FDCWD or absolute paths so far."""
+    raw = k.get_cstring(t, path_ptr)
+    if dirfd != AT_FDCWD and not raw.startswith(b"/"):
+        raise KernelError(E.ENOSYS, "openat relative to a directory descriptor is not modelled")
+    return _open(k, t, k.get_path(t, path_ptr), flags)
+
+
+def _open(k, t, path, flags):
+    f = open_host(path, flags)
+    return t.files.install(f, cloexec=bool(flags & O_CLOEXEC))
+
+
+@syscall("close")
+def sys_close(k, t, fd, *_):
+    """Close a descriptor."""
+    t.files.close(fd)
+    return 0
+
+
+@syscall("lseek")
+def sys_lseek(k, t, fd, offset, whence, *_):
+    """Move the file position (32-bit offset)."""
+    pos = t.files.get(fd).lseek(s32(offset), whence)
+    if pos > 0x7FFFFFFF:
+        raise KernelError(E.EOVERFLOW)
+    return pos
+
+
+@syscall("_llseek")
+def sys_llseek(k, t, fd, hi, lo, result, whence, *_):
+    """Move the file position with a 64-bit offset stored through result."""
+    off = (hi << 32) | lo
+    if off & (1 << 63):
+        off -= 1 << 64
+    pos = t.files.get(fd).lseek(off, whence)
+    k.put_bytes(t, result, struct.pack("<q", pos))
+    return 0
+
+
+@syscall("dup")
+def sys_dup(k, t, fd, *_):
+    """Duplicate to the lowest free descriptor."""
+    return t.files.install(t.files.get(fd))
+
+
+@syscall("dup2")
+def sys_dup2(k, t, old, new, *_):
+    """Duplicate onto a chosen descriptor."""
+    f = t.files.get(old)
+    if old == new:
+        return new
+    t.files.install_at(new, f)
+    return new
+
+
+@syscall("dup3")
+def sys_dup3(k, t, old, new, flags, *_):
+    """dup2 with O_CLOEXEC; old == new is EINVAL."""
+    if old == new or flags & ~O_CLOEXEC:
+        raise KernelError(E.EINVAL)
+    t.files.install_at(new, t.files.get(old), bool(flags & O_CLOEXEC))
+    return new
+
+
+@syscall("fcntl", "fcntl64")
+def sys_fcntl(k, t, fd, cmd, arg, *_):
+    """Descriptor flags and duplication (do_fcntl)."""
+    files = t.files
+    f = files.get(fd)
+    if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
+        return files.install(f, cloexec=cmd == F_DUPFD_CLOEXEC, lowest=arg)
+    if cmd == F_GETFD:
+        return FD_CLOEXEC if files.fds[fd][1] else 0
+    if cmd == F_SETFD:
+        files.fds[fd][1] = bool(arg & FD_CLOEXEC)
+        return 0
+    if cmd == F_GETFL:
+        return f.flags
+    if cmd == F_SETFL:
+        f.flags = (f.flags & O_ACCMODE) | (arg & ~O_ACCMODE)
+        return 0
+    raise KernelError(E.EINVAL)
+
+
+def _stat_path(k, t, path_ptr, follow=True):
+    path = k.get_path(t, path_ptr)
+    try:
+        return stat_fields(os.stat(path, follow_symlinks=follow))
+    except OSError as e:
+        raise KernelError(e.errno or E.ENOENT) from None
+
+
+@syscall("fstat64")
+def sys_fstat64(k, t, fd, buf, *_):
+    """struct stat64 of an open file."""
+    k.put_bytes(t, buf, pack_stat64(t.files.get(fd).stat()))
+    return 0
+
+
+@syscall("stat64")
+def sys_stat64(k, t, path_ptr, buf, *_):
+    """struct stat64 of a path."""
+    k.put_bytes(t, buf, pack_stat64(_stat_path(k, t, path_ptr)))
+    return 0
+
+
+@syscall("lstat64")
+def sys_lstat64(k, t, path_ptr, buf, *_):
+    """struct stat64 of a path, not following a final symlink."""
+    k.put_bytes(t, buf, pack_stat64(_stat_path(k, t, path_ptr, follow=False)))
+    return 0
+
+
+@syscall("fstatat64")
+def sys_fstatat64(k, t, dirfd, path_ptr, buf, flags, *_):
+    """fstatat64 relative to AT_FDCWD, or of dirfd itself with AT_EMPTY_PATH."""
+    raw = k.get_cstring(t, path_ptr)
+    if not raw and flags & AT_EMPTY_PATH:
+        st = t.files.get(dirfd).stat()
+    else:
+        if dirfd != AT_FDCWD and not raw.startswith(b"/"):
+            raise KernelError(E.ENOSYS)
+        st = _stat_path(k, t, path_ptr, follow=not flags & AT_SYMLINK_NOFOLLOW)
+    k.put_bytes(t, buf, pack_stat64(st))
+    return 0
+
+
+@syscall("statx")
+def sys_statx(k, t, dirfd, path_ptr, flags, mask, buf, *_):
+    """statx: basic fields of a path or, with AT_EMPTY_PATH and "", of a descriptor."""
+    raw = k.get_cstring(t, path_ptr)
+    if not raw and flags & AT_EMPTY_PATH:
+        st = t.files.get(dirfd).stat()
+    else:
+        if dirfd != AT_FDCWD and not raw.startswith(b"/"):
+            raise KernelError(E.ENOSYS)
+        st = _stat_path(k, t, path_ptr, follow=not flags & AT_SYMLINK_NOFOLLOW)
+    k.put_bytes(t, buf, pack_statx(st))
+    return 0
+
+
+@syscall("access")
+def sys_access(k, t, path_ptr, mode, *_):
+    """Check a path's accessibility on the host."""
+    path = k.get_path(t, path_ptr)
+    if not os.access(path, mode):
+        raise KernelError(E.ENOENT if not os.path.lexists(path) else E.EACCES)
+    return 0
+
+
+@syscall("faccessat", "faccessat2")
+def sys_faccessat(k, t, dirfd, path_ptr, mode, *_):
+    """access() relative to AT_FDCWD."""
+    return sys_access(k, t, path_ptr, mode)
+
+
+@syscall("readlink")
+def sys_readlink(k, t, path_ptr, buf, size, *_):
+    """Read a symlink; /proc/self/exe names the running binary (do_readlinkat)."""
+    if s32(size) <= 0:
+        raise KernelError(E.EINVAL)
+    path = k.get_path(t, path_ptr)
+    raw = k.get_cstring(t, path_ptr)
+    if raw in (b"/proc/self/exe", f"/proc/{t.tgid}/exe".encode(), b"/proc/thread-self/exe"):
+        target = path.encode()
+    else:
+        try:
+            target = os.fsencode(os.readlink(path))
+        except OSError as e:
+            raise KernelError(e.errno or E.EINVAL) from None
+    target = target[:size]
+    k.put_bytes(t, buf, target)
+    return len(target)
+
+
+@syscall("readlinkat")
+def sys_readlinkat(k, t, dirfd, path_ptr, buf, size, *_):
+    """readlink relative to AT_FDCWD."""
+    return sys_readlink(k, t, path_ptr, buf, size)
+
+
+@syscall("getcwd")
+def sys_getcwd(k, t, buf, size, *_):
+    """The cwd with its NUL; ERANGE when it does not fit."""
+    cwd = t.fs.cwd.encode() + b"\0"
+    if len(cwd) > size:
+        raise KernelError(E.ERANGE)
+    k.put_bytes(t, buf, cwd)
+    return len(cwd)
+
+
+@syscall("chdir")
+def sys_chdir(k, t, path_ptr, *_):
+    """Change the cwd of this fs_struct (shared under CLONE_FS)."""
+    path = os.path.normpath(k.get_path(t, path_ptr))
+    if not os.path.isdir(path):
+        raise KernelError(E.ENOENT if not os.path.exists(path) else E.ENOTDIR)
+    t.fs.cwd = path
+    return 0
+
+
+@syscall("umask")
+def sys_umask(k, t, mask, *_):
+    """Set the umask, return the old one."""
+    old, t.fs.umask = t.fs.umask, mask & 0o777
+    return old
+
+
+@syscall("ioctl")
+def sys_ioctl(k, t, fd, cmd, arg, *_):
+    """Terminal queries on a tty (TCGETS, TIOCGWINSZ, TIOCGPGRP); -ENOTTY elsewhere."""
+    f = t.files.get(fd)
+    if not f.isatty():
+        raise KernelError(E.ENOTTY)
+    if cmd == TCGETS:
+        iflag, oflag, cflag, lflag, _is, _os, cc = termios.tcgetattr(f.fd)
+        ccb = bytes(c if isinstance(c, int) else c[0] for c in cc)[:19].ljust(19, b"\0")
+        k.put_bytes(t, arg, struct.pack("<IIIIB", iflag, oflag, cflag, lflag, 0) + ccb)
+        return 0
+    if cmd == TIOCGWINSZ:
+        k.put_bytes(t, arg, fcntl.ioctl(f.fd, termios.TIOCGWINSZ, bytes(8)))
+        return 0
+    if cmd == TIOCGPGRP:
+        k.put_u32(t, arg, t.signal.pgid)
+        return 0
+    raise KernelError(E.ENOTTY)
+
+
+# ---- time ------------------------------------------------------------------------------------------------
+
+
+def _clock_ns(clk: int) -> int:
+    try:
+        return time.clock_gettime_ns(clk)
+    except OSError:
+        raise KernelError(E.EINVAL) from None
+
+
+@syscall("clock_gettime")
+def sys_clock_gettime(k, t, clk, tp, *_):
+    """struct old_timespec32 of a host clock."""
+    ns = _clock_ns(clk)
+    k.put_bytes(t, tp, struct.pack("<iI", (ns // 10**9) & 0x7FFFFFFF, ns % 10**9))
+    return 0
+
+
+@syscall("clock_gettime64")
+def sys_clock_gettime64(k, t, clk, tp, *_):
+    """struct __kernel_timespec of a host clock."""
+    ns = _clock_ns(clk)
+    k.put_bytes(t, tp, struct.pack("<qq", ns // 10**9, ns % 10**9))
+    return 0
+
+
+@syscall("clock_getres", "clock_getres_time64")
+def sys_clock_getres(k, t, clk, tp, *_):
+    """Nanosecond resolution."""
+    _clock_ns(clk)
+    if tp:
+        fmt = "<qq" if t.regs.orig_ax == 406 else "<iI"
+        k.put_bytes(t, tp, struct.pack(fmt, 0, 1))
+    return 0
+
+
+@syscall("gettimeofday")
+def sys_gettimeofday(k, t, tv, tz, *_):
+    """struct timeval of the host's real-time clock."""
+    if tv:
+        ns = time.time_ns()
+        k.put_bytes(t, tv, struct.pack("<iI", (ns // 10**9) & 0x7FFFFFFF, (ns // 1000) % 10**6))
+    if tz:
+        k.put_bytes(t, tz, bytes(8))
+    return 0
+
+
+@syscall("time")
+def sys_time(k, t, tloc, *_):
+    """Seconds since the epoch."""
+    now = int(time.time())
+    if tloc:
+        k.put_u32(t, tloc, now)
+    return now
+
+
+def _sleep(k, t, ns: int):
+    """Sleep on the virtual clock (hrtimer_nanosleep)."""
+    from .task import WaitQueue
+
+    k.sched.sleep_on(t, WaitQueue("nanosleep"), ns)
+    yield
+    return 0
+
+
+@syscall("nanosleep")
+def sys_nanosleep(k, t, req, rem, *_):
+    """Sleep for a struct old_timespec32 on the virtual clock."""
+    sec, nsec = struct.unpack("<iI", k.get_bytes(t, req, 8))
+    if sec < 0 or nsec >= 10**9:
+        raise KernelError(E.EINVAL)
+    return (yield from _sleep(k, t, sec * 10**9 + nsec))
+
+
+@syscall("clock_nanosleep", "clock_nanosleep_time64")
+def sys_clock_nanosleep(k, t, clk, flags, req, rem, *_):
+    """Relative or absolute (TIMER_ABSTIME) sleep on the virtual clock."""
+    fmt, size = ("<qq", 16) if t.regs.orig_ax == 407 else ("<iI", 8)
+    sec, nsec = struct.unpack(fmt, k.get_bytes(t, req, size))
+    ns = sec * 10**9 + nsec
+    if flags & 1:
+        ns -= _clock_ns(clk)
+    return (yield from _sleep(k, t, max(0, ns)))
+
+
+@syscall("sched_yield")
+def sys_sched_yield(k, t, *_):
+    """Give up the rest of the time slice."""
+    k.sched.preempt()
+    return 0
+
+
+# ---- limits and randomness ---------------------------------------------------------------------------
+
+
+def _rlimit(t, res):
+    return t.signal.rlimits.get(res, DEFAULT_RLIMITS.get(res, (RLIM_INFINITY, RLIM_INFINITY)))
+
+
+@syscall("prlimit64")
+def sys_prlimit64(k, t, pid, res, new, old, *_):
+    """Get and set resource limits as struct rlimit64."""
+    target = k.tasks.get(pid) if pid else t
+    if target is None:
+        raise KernelError(E.ESRCH)
+    if res >= 16:
+        raise KernelError(E.EINVAL)
+    if old:
+        k.put_bytes(t, old, struct.pack("<QQ", *_rlimit(target, res)))
+    if new:
+        cur, mx = struct.unpack("<QQ", k.get_bytes(t, new, 16))
+        if cur > mx:
+            raise KernelError(E.EINVAL)
+        target.signal.rlimits[res] = (cur, mx)
+    return 0
+
+
+@syscall("ugetrlimit", "getrlimit")
+def sys_ugetrlimit(k, t, res, buf, *_):
+    """struct rlimit with 32-bit fields, RLIM_INFINITY clamped to 0xffffffff."""
+    if res >= 16:
+        raise KernelError(E.EINVAL)
+    cur, mx = (min(v, 0xFFFFFFFF) for v in _rlimit(t, res))
+    k.put_bytes(t, buf, struct.pack("<II", cur, mx))
+    return 0
+
+
+@syscall("setrlimit")
+def sys_setrlimit(k, t, res, buf, *_):
+    """Set a limit from a struct rlimit."""
+    cur, mx = struct.unpack("<II", k.get_bytes(t, buf, 8))
+    t.signal.rlimits[res] = tuple(RLIM_INFINITY if v == 0xFFFFFFFF else v for v in (cur, mx))
+    return 0
+
+
+@syscall("getrandom")
+def sys_getrandom(k, t, buf, count, flags, *_):
+    """Deterministic bytes from the kernel's seeded generator, so runs repeat exactly."""
+    if flags & ~7:
+        raise KernelError(E.EINVAL)
+    count = min(count, 1 << 25)
+    k.put_bytes(t, buf, k.next_random(count))
+    return count
+
+
+# ---- signals (actions and masks are kept; delivery to handlers comes with the signals issue) -----
+
+
+@syscall("rt_sigaction")
+def sys_rt_sigaction(k, t, sig, act, oact, sigsetsize, *_):
+    """Read/replace a signal's action: struct sigaction {handler, flags, restorer, mask[2]} (do_sigaction)."""
+    if sigsetsize != 8 or not 1 <= sig <= 64 or sig in (SIG.SIGKILL, SIG.SIGSTOP) and act:
+        raise KernelError(E.EINVAL)
+    old = t.sighand.actions.get(sig, (SIG_DFL, 0, 0, 0))
+    if act:
+        handler, flags, restorer, mask = struct.unpack("<IIIQ", k.get_bytes(t, act, 20))
+        t.sighand.actions[sig] = (handler, flags, restorer, mask)
+    if oact:
+        k.put_bytes(t, oact, struct.pack("<IIIQ", *old))
+    return 0
+
+
+@syscall("sigaction")
+def sys_sigaction(k, t, sig, act, oact, *_):
+    """The old struct old_sigaction {handler, mask, flags, restorer}."""
+    if not 1 <= sig <= 64 or sig in (SIG.SIGKILL, SIG.SIGSTOP) and act:
+        raise KernelError(E.EINVAL)
+    old = t.sighand.actions.get(sig, (SIG_DFL, 0, 0, 0))
+    if act:
+        handler, mask, flags, restorer = struct.unpack("<IIII", k.get_bytes(t, act, 16))
+        t.sighand.actions[sig] = (handler, flags, restorer, mask)
+    if oact:
+        k.put_bytes(t, oact, struct.pack("<IIII", old[0], old[3] & 0xFFFFFFFF, old[1], old[2]))
+    return 0
+
+
+UNBLOCKABLE = (1 << (SIG.SIGKILL - 1)) | (1 << (SIG.SIGSTOP - 1))
+
+
+@syscall("rt_sigprocmask")
+def sys_rt_sigprocmask(k, t, how, nset, oset, sigsetsize, *_):
+    """Block, unblock or set the thread's signal mask (sigprocmask)."""
+    if sigsetsize != 8:
+        raise KernelError(E.EINVAL)
+    old = t.blocked
+    if nset:
+        new = struct.unpack("<Q", k.get_bytes(t, nset, 8))[0]
+        if how == 0:
+            t.blocked = old | new
+        elif how == 1:
+            t.blocked = old & ~new
+        elif how == 2:
+            t.blocked = new
+        else:
+            raise KernelError(E.EINVAL)
+        t.blocked &= ~UNBLOCKABLE
+    if oset:
+        k.put_bytes(t, oset, struct.pack("<Q", old))
+    return 0
+
+
+@syscall("sigaltstack")
+def sys_sigaltstack(k, t, ss, oss, *_):
+    """Keep the alternate signal stack settings; report SS_DISABLE when none."""
+    old = getattr(t, "altstack", (0, 2, 0))
+    if oss:
+        k.put_bytes(t, oss, struct.pack("<IiI", *old))
+    if ss:
+        t.altstack = struct.unpack("<IiI", k.get_bytes(t, ss, 12))
+    return 0
+
+
+def _check_sig(sig):
+    if not 0 <= sig <= 64:
+        raise KernelError(E.EINVAL)
+
+
+@syscall("kill")
+def sys_kill(k, t, pid, sig, *_):
+    """Send a signal to a process, a process group or everyone (kill_something_info)."""
+    _check_sig(sig)
+    pid = s32(pid)
+    if pid > 0:
+        targets = [x for x in k.tasks.values() if x.tgid == pid and x.group_leader is x]
+    elif pid == 0:
+        targets = [x for x in k.tasks.values() if x.group_leader is x and x.signal.pgid == t.signal.pgid]
+    elif pid == -1:
+        targets = [x for x in k.tasks.values() if x.group_leader is x and x.tgid != 1 and x.tgid != t.tgid]
+    else:
+        targets = [x for x in k.tasks.values() if x.group_leader is x and x.signal.pgid == -pid]
+    targets = [x for x in targets if x.is_alive() or x.signal.threads]
+    if not targets:
+        raise KernelError(E.ESRCH)
+    for x in targets:
+        live = [th for th in x.signal.threads if th.is_alive()] or [x]
+        k.send_signal(live[0], sig, {"signo": sig, "code": 0, "pid": t.tgid}, group=True)
+    return 0
+
+
+@syscall("tkill")
+def sys_tkill(k, t, tid, sig, *_):
+    """Send a signal to one thread."""
+    _check_sig(sig)
+    target = k.tasks.get(tid)
+    if target is None or not target.is_alive():
+        raise KernelError(E.ESRCH)
+    k.send_signal(target, sig, {"signo": sig, "code": -6, "pid": t.tgid})
+    return 0
+
+
+@syscall("tgkill")
+def sys_tgkill(k, t, tgid, tid, sig, *_):
+    """Send a signal to one thread of a given group."""
+    target = k.tasks.get(tid)
+    if target is None or target.tgid != tgid:
+        raise KernelError(E.ESRCH)
+    return sys_tkill(k, t, tid, sig)
+
+
+# ---- futex -----------------------------------------------------------------------------------------------
+
+
+def _timeout(k, t, op, utime, time64, absolute_clock):
+    if not utime:
+        return None
+    fmt, size = ("<qq", 16) if time64 else ("<iI", 8)
+    sec, nsec = struct.unpack(fmt, k.get_bytes(t, utime, size))
+    if sec < 0 or not 0 <= nsec < 10**9:
+        raise KernelError(E.EINVAL)
+    ns = sec * 10**9 + nsec
+    if absolute_clock is not None:
+        ns -= _clock_ns(absolute_clock)
+    return max(0, ns)
+
+
+def _futex(k, t, uaddr, op, val, utime, uaddr2, val3, time64):
+    cmd = op & 0x7F
+    private = bool(op & FUTEX_PRIVATE_FLAG)
+    fx = k.futex
+    if cmd == FUTEX_WAIT:
+        to = _timeout(k, t, op, utime, time64, None)
+        return (yield from fx.wait(t, uaddr, val, to, FUTEX_BITSET_MATCH_ANY, private))
+    if cmd == FUTEX_WAIT_BITSET:
+        clk = CLOCK_REALTIME if op & FUTEX_CLOCK_REALTIME else CLOCK_MONOTONIC
+        to = _timeout(k, t, op, utime, time64, clk)
+        return (yield from fx.wait(t, uaddr, val, to, val3, private))
+    if cmd == FUTEX_WAKE:
+        return fx.wake(t, uaddr, val, FUTEX_BITSET_MATCH_ANY, private)
+    if cmd == FUTEX_WAKE_BITSET:
+        return fx.wake(t, uaddr, val, val3, private)
+    if cmd in (FUTEX_REQUEUE, FUTEX_CMP_REQUEUE):
+        return fx.requeue(t, uaddr, val, utime, uaddr2, val3 if cmd == FUTEX_CMP_REQUEUE else None, private)
+    k.warn_once(f"futex{cmd}", f"futex operation {cmd} is not implemented (-ENOSYS)")
+    raise KernelError(E.ENOSYS)
+
+
+@syscall("futex")
+def sys_futex(k, t, uaddr, op, val, utime, uaddr2, val3):
+    """futex with a struct old_timespec32 timeout."""
+    return (yield from _futex(k, t, uaddr, op, val, utime, uaddr2, val3, False))
+
+
+@syscall("futex_time64")
+def sys_futex_time64(k, t, uaddr, op, val, utime, uaddr2, val3):
+    """futex with a struct __kernel_timespec timeout."""
+    return (yield from _futex(k, t, uaddr, op, val, utime, uaddr2, val3, True))
+
+
+def build_table() -> dict[int, Syscall]:
+    """Number -> entry for every name in syscall_32.tbl; unimplemented ones get sys_ni_syscall."""
+    table = {nr: Syscall(nr, name, HANDLERS.get(name, sys_ni_syscall)) for nr, name in SYSCALL_NAMES.items()}
+    table[-1] = Syscall(-1, "unknown", sys_ni_syscall)
+    return table
+
+
+SYSCALL_TABLE = build_table()

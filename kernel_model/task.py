@@ -1,0 +1,140 @@
+"""task_struct and the per-resource structures that clone() shares or copies (include/linux/sched.h)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .mm import FaultAcct
+from .ptregs import PtRegs
+
+if TYPE_CHECKING:
+    from collections.abc import Generator
+
+    from .files import FdTable
+    from .mm import MM
+
+# Task states (TASK_RUNNING ... EXIT_DEAD).
+RUNNING, SLEEPING, ZOMBIE, DEAD = "running", "sleeping", "zombie", "dead"
+
+SIG_DFL, SIG_IGN = 0, 1
+GDT_ENTRY_TLS_MIN, GDT_ENTRY_TLS_ENTRIES = 6, 3
+
+
+class WaitQueue:
+    """A wait_queue_head: tasks sleeping until someone wakes the queue."""
+
+    __slots__ = ("waiters", "name")
+
+    def __init__(self, name: str = "") -> None:
+        self.waiters: list[Task] = []
+        self.name = name
+
+
+class Completion:
+    """struct completion: done once, waking its waiter (used for vfork_done)."""
+
+    __slots__ = ("done", "wq")
+
+    def __init__(self) -> None:
+        self.done = False
+        self.wq = WaitQueue("vfork_done")
+
+
+@dataclass
+class FsStruct:
+    """fs_struct: cwd and umask, shared under CLONE_FS."""
+
+    cwd: str = "/"
+    umask: int = 0o022
+    users: int = 1
+
+    def copy(self) -> FsStruct:
+        """A private copy for a child without CLONE_FS (copy_fs_struct)."""
+        return FsStruct(self.cwd, self.umask)
+
+
+@dataclass
+class SigHand:
+    """sighand_struct: the signal actions, shared under CLONE_SIGHAND."""
+
+    actions: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)  # sig -> (handler, flags, restorer, mask)
+    users: int = 1
+
+    def copy(self) -> SigHand:
+        """A private copy (copy_sighand without CLONE_SIGHAND)."""
+        return SigHand(dict(self.actions))
+
+    def handler(self, sig: int) -> int:
+        """The handler address, SIG_DFL or SIG_IGN."""
+        act = self.actions.get(sig)
+        return act[0] if act else SIG_DFL
+
+
+@dataclass
+class SignalStruct:
+    """signal_struct: one per thread group (process), shared by CLONE_THREAD."""
+
+    threads: list[Task] = field(default_factory=list)
+    group_exit: bool = False
+    group_exit_code: int = 0
+    shared_pending: list[tuple[int, dict]] = field(default_factory=list)  # (sig, siginfo fields)
+    wait_chldexit: WaitQueue = field(default_factory=lambda: WaitQueue("wait_chldexit"))
+    rlimits: dict[int, tuple[int, int]] = field(default_factory=dict)
+    pgid: int = 0
+    sid: int = 0
+
+
+class Task:
+    """task_struct: one schedulable thread of execution."""
+
+    def __init__(self, pid: int, comm: str) -> None:
+        self.pid = pid  # the thread id
+        self.tgid = pid
+        self.comm = comm
+        self.state = RUNNING
+        self.group_leader: Task = self
+        self.real_parent: Task | None = None
+        self.children: list[Task] = []
+        self.exit_signal = 0
+        self.exit_code = 0  # wait status once a zombie
+        self.exit_state_reported = False
+        self.mm: MM | None = None
+        self.files: FdTable | None = None
+        self.fs: FsStruct | None = None
+        self.sighand: SigHand | None = None
+        self.signal: SignalStruct | None = None
+        self.regs = PtRegs()
+        self.tls: list[bytes | None] = [None] * GDT_ENTRY_TLS_ENTRIES  # raw 8-byte descriptors
+        self.set_child_tid = 0
+        self.clear_child_tid = 0
+        self.robust_list = (0, 0)
+        self.vfork_done: Completion | None = None
+        self.blocked = 0  # blocked signal mask
+        self.pending: list[tuple[int, dict]] = []
+        self.continuation: Generator | None = None  # a syscall sleeping in the kernel
+        self.wq: WaitQueue | None = None  # the queue it sleeps on
+        self.wait_channel = ""  # what the task sleeps on, for traces
+        self.timeout_ns: int | None = None
+        self.timed_out = False
+        self.acct = FaultAcct()
+        self.syscalls = 0
+        self.insns = 0
+        self.switches = 0
+        self.kind = "process"  # how it was created: init, fork, vfork, clone-thread, clone, ...
+        # What the CPU binding must reload before running this task again.
+        self.regs_dirty = False  # the whole pt_regs changed (execve, new task)
+        self.tls_dirty = False
+        self.arch: object = None  # CPU context kept by the binding
+
+    @property
+    def thread_group(self) -> list[Task]:
+        """Live threads of this task's group."""
+        return self.signal.threads if self.signal else [self]
+
+    def is_alive(self) -> bool:
+        """Not yet a zombie."""
+        return self.state in (RUNNING, SLEEPING)
+
+    def __repr__(self) -> str:
+        return f"Task(pid={self.pid}, tgid={self.tgid}, {self.comm!r}, {self.state})"
