@@ -343,7 +343,8 @@ class Cpu:
                 self._guest_fault(task, err)
             elif task.state == RUNNING and not self.stop_reason:
                 sched.preempt()  # the slice ran out
-            self._after_kernel(task)
+            if self.stop_reason == "syscall":
+                self._after_kernel(task)
         return k.exit_code_of_init()
 
     def _after_kernel(self, task) -> None:
