@@ -138,7 +138,8 @@ class Cpu:
         uc.reg_write(X.UC_X86_REG_CS, KERNEL_CS)
         uc.reg_write(X.UC_X86_REG_SS, KERNEL_DS)
         # iret frame: eip, cs, eflags, esp, ss; then the iret instruction itself.
-        frame = struct.pack("<5I", BOOT_VADDR + 21, USER_CS, 0x202, BOOT_VADDR, USER_DS) + b"\xcf\xeb\xfe"  # iret; then jmp . (ends the block)
+        # iret frame (eip, cs, eflags, esp, ss), then iret and a `jmp .` that ends the translated block.
+        frame = struct.pack("<5I", BOOT_VADDR + 21, USER_CS, 0x202, BOOT_VADDR, USER_DS) + b"\xcf\xeb\xfe"
         self.pool.frames[self.boot_frame, :len(frame)] = list(frame)
         uc.reg_write(X.UC_X86_REG_ESP, BOOT_VADDR)
         uc.emu_start(BOOT_VADDR + 20, UNTIL, count=1)
@@ -209,7 +210,7 @@ class Cpu:
         task = self.cur
         k = self.k
         regs = task.regs
-        for name, v in zip(READ_FIELDS, self.regs_in.read()):
+        for name, v in zip(READ_FIELDS, self.regs_in.read(), strict=True):
             setattr(regs, name, v)
         k.syscall(task)
         if k.new_tasks:

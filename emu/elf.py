@@ -161,7 +161,7 @@ def _check_load(path: str, idx: int, vaddr: int, offset: int, filesz: int, memsz
 
 
 def _check_overlap(path: str, loads: list[tuple[int, Segment]]) -> None:
-    """Reject PT_LOADs whose exact byte ranges overlap (sharing a page is fine); mirrors elf_map's MAP_FIXED_NOREPLACE."""
+    """Reject PT_LOADs whose byte ranges overlap (sharing a page is fine), as elf_map's MAP_FIXED_NOREPLACE."""
     spans = sorted((s.vaddr, s.vaddr + s.memsz, i) for i, s in loads if s.memsz)
     for (a_start, a_end, a_idx), (b_start, b_end, b_idx) in itertools.pairwise(spans):
         if b_start < a_end:

@@ -1,8 +1,8 @@
 # cow256: copy-on-write page accounting over 256 pages.
 #
 # Before fork: one byte at the start of each of the 256 pages of `arr`
-# (.bss, page aligned, the program's ONLY writable data) is set to 1, and a
-# zeroed status word is pushed onto the stack.
+# (.bss, page aligned) is set to 1. The status word for wait4 lives on its own
+# .bss page that nothing touches before the fork.
 #
 # Writable pages touched AFTER the fork:
 #   child : exactly the 100 pages arr+0*4096 .. arr+99*4096 (one byte each,
@@ -10,13 +10,13 @@
 #           in registers), the message it writes comes from .rodata, then
 #           exit(0) with nr 1. (A FAIL path also only uses .rodata + registers.)
 #   parent: nothing until wait4 returns (the kernel writes the status word into
-#           the parent's stack page when the child has already exited). Right
-#           after wait4 returns, the parent does `addb $2` on the first byte of
-#           pages 0..99 (100 writes; 1 -> 3, or 2 -> 4 if the child's write had
-#           leaked), then it checks the results and prints, which pushes onto
-#           its stack page(s) (pushal/call inside PRINT).
+#           its own page, first touched now: a zero-fill fault, not a COW one).
+#           Right after wait4 returns, the parent does `addb $2` on the first
+#           byte of pages 0..99 (100 writes; 1 -> 3, or 2 -> 4 if the child's
+#           write had leaked), then checks and prints with register-only
+#           macros (RAWPRINT), so it never writes its stack after the fork.
 #   So the parent's 100 writes happen after the child has exited and must all
-#   be page reuses (no copies).
+#   be page reuses (no copies), and they are the parent's only COW faults.
         .include "lib.inc"
 
         .equ NPAGES,  256
@@ -25,17 +25,18 @@
         .bss
         .align 4096
 arr:    .space NPAGES*PAGE_SIZE
+        .align 4096
+status: .space 4
 
         .text
         .globl _start
 _start:
-        # ---- before fork: touch all 256 pages, make the status slot
+        # ---- before fork: touch all 256 pages
         xorl    %ecx, %ecx
 1:      movb    $1, arr(%ecx)
         addl    $PAGE_SIZE, %ecx
         cmpl    $(NPAGES*PAGE_SIZE), %ecx
         jne     1b
-        pushl   $0                      # status word at (%esp)
 
         SYS     SYS_fork
         testl   %eax, %eax
@@ -56,7 +57,7 @@ child:
         # ---- parent
 parent:
         movl    $-1, %ebx
-        movl    %esp, %ecx              # &status (on the stack)
+        movl    $status, %ecx           # &status (a page untouched before the fork)
         xorl    %edx, %edx
         xorl    %esi, %esi
         SYS     SYS_wait4
@@ -68,7 +69,7 @@ parent:
         jne     3b
 
         CHECK_POS %edi, "wait4 failed"
-        CHECK_EQ $0, (%esp), "child exit status != 0"
+        CHECK_EQ $0, status, "child exit status != 0"
         xorl    %ecx, %ecx
 4:      cmpb    $3, arr(%ecx)
         je      5f
@@ -82,6 +83,6 @@ parent:
 7:      addl    $PAGE_SIZE, %ecx
         cmpl    $(NPAGES*PAGE_SIZE), %ecx
         jne     6b
-        PRINT   "parent: child exit status 0, pages 0..99 = 3, pages 100..255 = 1\n"
-        PRINT   "cow256 done\n"
-        EXIT    0
+        RAWPRINT "parent: child exit status 0, pages 0..99 = 3, pages 100..255 = 1\n"
+        RAWPRINT "cow256 done\n"
+        RAWEXIT 0

@@ -1,4 +1,4 @@
-"""execve: a fresh address space from a static i386 ELF image and the initial stack (fs/exec.c, fs/binfmt_elf.c)."""
+"""execve: a fresh address space from a static i386 ELF image, and the initial stack (fs/exec.c, binfmt_elf.c)."""
 
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ def load_elf_binary(k: Kernel, image: ElfImageLike, argv: list[bytes], envp: lis
                           data=data, data_start=start)
             end_bss = max(end_bss, vaddr + seg.memsz)
         mm.start_brk = mm.brk = page_up(end_bss)
-        mm.exe_path = image.path
+        mm.exe_path = os.path.abspath(image.path)  # callers pass paths already resolved against the cwd
         sp = create_elf_tables(k, mm, image, bias, argv, envp, execfn)
     except Exception:
         mm.release()

@@ -71,6 +71,7 @@ def do_exit(k: Kernel, task: Task, status: int) -> None:
     if task.state == SLEEPING:
         k.sched.cancel_sleep(task)
     k.stats.exits += 1
+    k.emit("exit", task, status)
     k.futex.forget(task)
     exit_mm(k, task)
     files, task.files = task.files, None

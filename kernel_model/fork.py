@@ -66,6 +66,7 @@ def kernel_clone(k: Kernel, parent: Task, flags: int, exit_signal: int, newsp: i
     if flags & CLONE_VFORK:
         child.vfork_done = Completion()
     k.stats.record_clone(child.kind)
+    k.emit("clone", parent, child, flags | exit_signal)
     k.wake_up_new_task(child)
     if flags & CLONE_VFORK:
         return wait_for_vfork_done(k, parent, child, pid)
@@ -75,10 +76,14 @@ def kernel_clone(k: Kernel, parent: Task, flags: int, exit_signal: int, newsp: i
 def wait_for_vfork_done(k: Kernel, parent: Task, child: Task, pid: int):
     """The seed's down(&sem) at the end of do_fork: sleep until the child execs or exits (wait_for_vfork_done)."""
     done = child.vfork_done
+    if not done.done:
+        k.emit("vfork_sleep", parent, child)
     while not done.done:
         k.sched.sleep_on(parent, done.wq)
         parent.wait_channel = f"vfork_done of {pid}"
         yield
+        if done.done:
+            k.emit("vfork_wake", parent, child)
     return pid
 
 

@@ -101,6 +101,11 @@ class Kernel:
         self.new_tasks.append(task)
         self.sched.enqueue(task)
 
+    def emit(self, event: str, *args) -> None:
+        """Call the observers registered for an event (fork, exit, exec, vfork_sleep, vfork_wake, ...)."""
+        for cb in self.hooks.get(event, ()):
+            cb(*args)
+
     def warn_once(self, key: str, message: str) -> None:
         """One line on stderr the first time something happens."""
         if key not in self.warned:
@@ -246,8 +251,8 @@ class Kernel:
         sc = self.table.get(nr)
         if sc is None:
             sc = self.table[-1]
-        for cb in self.hooks.get("syscall_enter", ()):
-            cb(task, nr, sc.name)
+        if self.hooks:
+            self.emit("syscall_enter", task, nr, sc.name)
         try:
             res = sc.fn(self, task, regs.bx, regs.cx, regs.dx, regs.si, regs.di, regs.bp)
             if type(res) is not int:
@@ -308,7 +313,7 @@ class Kernel:
                 tot[i] += c
         for i, c in enumerate(self.kernel_acct.counts):
             tot[i] += c
-        return dict(zip(FAULT_NAMES, tot))
+        return dict(zip(FAULT_NAMES, tot, strict=True))
 
     def all_done(self) -> bool:
         """No task can ever run again."""

@@ -175,7 +175,7 @@ class FaultAcct:
 
     def as_dict(self) -> dict[str, int]:
         """Counter name to value."""
-        return dict(zip(FAULT_NAMES, self.counts))
+        return dict(zip(FAULT_NAMES, self.counts, strict=True))
 
 
 class MM:
@@ -263,7 +263,7 @@ class MM:
         return i < 0 or self.vmas[i].end <= start
 
     def get_unmapped_area(self, length: int, hint: int = 0) -> int:
-        """A free range of length bytes: the hint if free, else top-down below mmap_base (arch_get_unmapped_area_topdown)."""
+        """A free range: the hint if free, else top-down below mmap_base (arch_get_unmapped_area_topdown)."""
         length = page_up(length)
         if hint:
             hint = page_down(hint)
@@ -400,7 +400,7 @@ class MM:
         return self.do_anonymous_or_file_page(vaddr, access, vma, acct)
 
     def do_anonymous_or_file_page(self, vaddr: int, access: int, vma: Vma, acct: FaultAcct) -> int:
-        """First touch of a page: a zeroed frame, or one filled from the VMA's file data (do_anonymous_page / do_read_fault)."""
+        """First touch: a zeroed frame, or one filled from the VMA's file data (do_anonymous_page, do_read_fault)."""
         pool = self.pool
         page = page_down(vaddr)
         f = pool.alloc()
@@ -486,7 +486,7 @@ class MM:
     # ---- fork and teardown -------------------------------------------------------------------------
 
     def dup_mmap(self) -> MM:
-        """The child's address space for fork: same VMAs, page tables copied, private pages made COW (dup_mmap)."""
+        """The child's address space for fork: same VMAs, page tables copied, private pages COW (dup_mmap)."""
         child = MM(self.pool)
         child.vmas = [v.copy() for v in self.vmas]
         child._starts = list(self._starts)

@@ -22,7 +22,7 @@ class PtRegs:
     def __init__(self, *values: int) -> None:
         if values and len(values) != len(PT_REGS_FIELDS):
             raise ValueError(f"pt_regs takes {len(PT_REGS_FIELDS)} values, got {len(values)}")
-        for name, value in zip(PT_REGS_FIELDS, values or (0,) * len(PT_REGS_FIELDS)):
+        for name, value in zip(PT_REGS_FIELDS, values or (0,) * len(PT_REGS_FIELDS), strict=True):
             setattr(self, name, value)
 
     @classmethod

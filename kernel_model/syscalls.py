@@ -21,7 +21,7 @@ from .exit import (
     do_wait, exit_status, mm_release, pack_siginfo_chld,
 )
 from .files import (
-    O_ACCMODE, O_CLOEXEC, SEEK_CUR, KernelError, open_host, pack_stat64, pack_statx, stat_fields,
+    O_ACCMODE, O_CLOEXEC, KernelError, open_host, pack_stat64, pack_statx, stat_fields,
 )
 from .fork import kernel_clone, valid_exit_signal
 from .futex import (
@@ -30,7 +30,7 @@ from .futex import (
 )
 from .mm import (
     MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_GROWSDOWN, MAP_PRIVATE, MAP_SHARED, MMAP_MIN_ADDR,
-    PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, TASK_SIZE, OutOfMemory, page_down, page_up,
+    PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, TASK_SIZE, OutOfMemory, page_up,
 )
 from .task import SIG_DFL, SIG_IGN
 
@@ -170,8 +170,7 @@ def sys_execve(k, t, path_ptr, argv_ptr, envp_ptr, *_):
     t.regs_dirty = True
     t.comm = os.path.basename(image.path)[:15]
     k.stats.execs += 1
-    for cb in k.hooks.get("exec", ()):
-        cb(t, image.path)
+    k.emit("exec", t, image.path)
     return 0
 
 

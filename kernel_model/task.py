@@ -58,7 +58,8 @@ class FsStruct:
 class SigHand:
     """sighand_struct: the signal actions, shared under CLONE_SIGHAND."""
 
-    actions: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)  # sig -> (handler, flags, restorer, mask)
+    # sig -> (handler, flags, restorer, mask)
+    actions: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
     users: int = 1
 
     def copy(self) -> SigHand:
