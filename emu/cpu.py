@@ -251,7 +251,8 @@ class Cpu:
             else:
                 uc.context_restore(task.arch)
             self.cur = task
-            task.tls_dirty = True
+            if task.tls != self.loaded_tls:
+                task.tls_dirty = True
         if task.tls_dirty:
             self.load_tls(task)
         if task.regs_dirty:
@@ -273,7 +274,6 @@ class Cpu:
                 off = (6 + i) * 8
                 frames[self.gdt_frame, off:off + 8] = list(d or bytes(8))
                 self.loaded_tls[i] = d
-        self.flush_tlb()  # descriptor reads go through the TLB too
 
     def reload_segments(self) -> None:
         """Reload data segment selectors so their cached descriptors match the GDT (loadsegment)."""
