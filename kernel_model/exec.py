@@ -130,7 +130,10 @@ def read_string_array(k: Kernel, task: Task, addr: int) -> list[bytes]:
         ptr = k.get_u32(task, addr + 4 * len(out))
         if ptr == 0:
             return out
-        s = k.get_cstring(task, ptr, MAX_ARG_STRLEN)
+        try:
+            s = k.get_cstring(task, ptr, MAX_ARG_STRLEN)
+        except KernelError as e:
+            raise KernelError(E.E2BIG if e.errno == E.ENAMETOOLONG else e.errno) from None
         total += len(s) + 1
         if total > MAX_ARG_TOTAL:
             raise KernelError(E.E2BIG)

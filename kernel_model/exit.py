@@ -140,6 +140,8 @@ def forget_original_parent(k: Kernel, task: Task) -> None:
                 child.exit_signal = -1
             continue
         reaper.children.append(child)
+        if reaper.signal is not task.signal and child.exit_signal != -1:
+            child.exit_signal = SIG.SIGCHLD  # reparent_leader: "We don't want people slaying init."
         if child.state == ZOMBIE and not child.signal.threads:
             k.sched.wake_up(reaper.signal.wait_chldexit)
 

@@ -108,11 +108,18 @@ def copy_process(k: Kernel, parent: Task, flags: int, exit_signal: int, newsp: i
     except OutOfMemory:
         k.free_pid(child.pid)
         raise KernelError(E.ENOMEM) from None
-    copy_files(flags, parent, child)
-    copy_fs(flags, parent, child)
-    copy_sighand(flags, parent, child)
-    copy_signal(flags, parent, child)
-    copy_thread(k, flags, parent, child, newsp, regs, tls)
+    try:
+        copy_files(flags, parent, child)
+        copy_fs(flags, parent, child)
+        copy_sighand(flags, parent, child)
+        copy_signal(flags, parent, child)
+        copy_thread(k, flags, parent, child, newsp, regs, tls)
+    except (KernelError, OutOfMemory) as e:
+        undo_copy(flags, parent, child)
+        k.free_pid(child.pid)
+        if isinstance(e, OutOfMemory):
+            raise KernelError(E.ENOMEM) from None
+        raise
     child.blocked = parent.blocked
     child.clear_child_tid = child_tidptr if flags & CLONE_CHILD_CLEARTID else 0
     child.set_child_tid = child_tidptr if flags & CLONE_CHILD_SETTID else 0
@@ -135,6 +142,27 @@ def copy_process(k: Kernel, parent: Task, flags: int, exit_signal: int, newsp: i
         except KernelError:
             pass
     return child
+
+
+def undo_copy(flags: int, parent: Task, child: Task) -> None:
+    """Give back what the copy helpers took when a later step fails (copy_process's bad_fork_cleanup_*)."""
+    if child.mm is not None:
+        if flags & CLONE_VM:
+            parent.mm.users -= 1
+        else:
+            child.mm.release()
+        child.mm = None
+    if child.files is not None:
+        if flags & CLONE_FILES:
+            parent.files.users -= 1
+        else:
+            child.files.close_all()
+        child.files = None
+    if child.fs is not None and flags & CLONE_FS:
+        parent.fs.users -= 1
+    if child.sighand is not None and flags & CLONE_SIGHAND:
+        parent.sighand.users -= 1
+    child.fs = child.sighand = child.signal = None
 
 
 def copy_mm(k: Kernel, flags: int, parent: Task, child: Task) -> None:

@@ -31,8 +31,11 @@ class FutexTable:
         """A private futex is (mm, address); a shared one is the physical frame and offset (get_futex_key)."""
         if uaddr & 3:
             raise KernelError(E.EINVAL)
-        if private:
-            return ("mm", id(task.mm), uaddr)
+        vma = task.mm.find_vma(uaddr)
+        if private or vma is None or not vma.shared:
+            # Private mappings are keyed by (mm, address) even without FUTEX_PRIVATE_FLAG: after fork the
+            # child's copy-on-write page is not the parent's futex (get_futex_key's private-mapping case).
+            return ("mm", task.mm.serial, uaddr)
         self.k.get_u32(task, uaddr)  # fault the page in
         frame = task.mm.pte(uaddr) & PTE_FRAME
         return ("phys", frame, uaddr & (PAGE_SIZE - 1))

@@ -13,7 +13,7 @@ from .abi import SIG, E, signal_name
 from .exit import CORE_SIGNALS, do_exit, do_group_exit, signal_status
 from .files import FdTable, HostFile, KernelError
 from .futex import FutexTable
-from .mm import FAULT_NAMES, FaultAcct, FramePool, SegFault
+from .mm import FAULT_NAMES, FaultAcct, FramePool, SegFault, StringTooLong
 from .sched import DEFAULT_QUANTUM, Scheduler
 from .task import RUNNING, SIG_DFL, SIG_IGN, SLEEPING, FsStruct, SigHand, SignalStruct, Task
 
@@ -171,6 +171,8 @@ class Kernel:
             return task.mm.read_cstring(addr, task.acct, limit)
         except SegFault:
             raise KernelError(E.EFAULT) from None
+        except StringTooLong:
+            raise KernelError(E.ENAMETOOLONG) from None
 
     def get_path(self, task: Task, addr: int) -> str:
         """A path argument, resolved against the task's cwd; /proc/self/exe names the running binary."""

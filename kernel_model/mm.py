@@ -48,6 +48,10 @@ class OutOfMemory(Exception):
     """The frame pool is exhausted (the OOM path kills the faulting task)."""
 
 
+class StringTooLong(Exception):
+    """A user string without its NUL within the allowed length (ENAMETOOLONG / E2BIG)."""
+
+
 class SegFault(Exception):
     """A user access the VMAs do not allow; carries the address and why (SEGV_MAPERR or SEGV_ACCERR)."""
 
@@ -181,7 +185,11 @@ class FaultAcct:
 class MM:
     """One address space (mm_struct): a page directory frame, the VMAs, brk and the mmap base."""
 
+    _serials = 0
+
     def __init__(self, pool: FramePool) -> None:
+        MM._serials += 1
+        self.serial = MM._serials  # a name for futex keys that is never reused, unlike id()
         self.pool = pool
         self.pgd = pool.alloc()
         self.vmas: list[Vma] = []
@@ -493,9 +501,14 @@ class MM:
         for name in ("start_brk", "brk", "start_stack", "arg_start", "arg_end", "env_start", "env_end",
                      "mmap_base", "exe_path"):
             setattr(child, name, getattr(self, name))
-        for v in self.vmas:
-            self.copy_page_range(child, v)
-        self.flush_tlb()  # the parent's writable entries became read-only
+        try:
+            for v in self.vmas:
+                self.copy_page_range(child, v)
+        except OutOfMemory:
+            child.release()  # drops exactly the references taken so far (dup_mm's mmput on failure)
+            raise
+        finally:
+            self.flush_tlb()  # the parent's writable entries became read-only
         return child
 
     def copy_page_range(self, child: MM, vma: Vma) -> None:
@@ -582,17 +595,20 @@ class MM:
             pos += n
 
     def read_cstring(self, vaddr: int, acct: FaultAcct, limit: int = 4096) -> bytes:
-        """A NUL-terminated string at vaddr, without the NUL (strncpy_from_user); SegFault past limit."""
+        """A NUL-terminated string of at most limit bytes before its NUL (strncpy_from_user).
+
+        SegFault when unreadable, StringTooLong when no NUL comes within limit bytes.
+        """
         mem = self.pool.mem
         out = []
         addr = vaddr
         total = 0
-        while total < limit:
+        while total <= limit:
             if addr >= TASK_SIZE:
                 raise SegFault(addr, True)
             base = self._user_page(addr, False, acct)
             off = addr & (PAGE_SIZE - 1)
-            chunk = mem[base + off:base + PAGE_SIZE]
+            chunk = mem[base + off:base + min(PAGE_SIZE, off + limit + 1 - total)]
             nul = np.flatnonzero(chunk == 0)
             if nul.size:
                 out.append(chunk[:nul[0]].tobytes())
@@ -600,4 +616,4 @@ class MM:
             out.append(chunk.tobytes())
             total += chunk.size
             addr += chunk.size
-        raise SegFault(vaddr, False)
+        raise StringTooLong(f"no NUL within {limit} bytes at {vaddr:#x}")

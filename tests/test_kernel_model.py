@@ -334,9 +334,6 @@ def test_fork_with_an_empty_frame_pool_returns_enomem_and_creates_no_task():
     assert list(k.tasks) == [1]
 
 
-@pytest.mark.xfail(reason="mm.MM.dup_mmap leaks the half-built child mm (its page directory, page tables and "
-                          "the references taken on copied frames) when the pool runs out mid-copy; Linux's "
-                          "dup_mm undoes it with mmput", strict=True)
 def test_fork_running_out_of_frames_mid_copy_leaks_nothing():
     k = Kernel(mem_bytes=PAGE_SIZE * 64, loader=None)
     t = spawn(k)
@@ -452,9 +449,6 @@ def test_zombie_orphan_wakes_init_waiting_in_wait4(k, init):
     assert init.regs.ax in (a.pid, b.pid)
 
 
-@pytest.mark.xfail(reason="exit.forget_original_parent keeps an orphan's exit_signal; Linux's "
-                          "reparent_leader resets it to SIGCHLD, so init's plain wait4 must see the orphan",
-                   strict=True)
 def test_reparented_clone_child_is_waitable_by_init_without_wclone(k, init):
     a = fork(k, init)
     b = k.tasks[sc(k, a, NR_CLONE, 0, 0)]  # exit signal 0
@@ -529,9 +523,6 @@ def test_no_frames_leak_after_forks_vforks_threads_exits_and_reaping(k):
     assert not k.pool.refcount.any()
 
 
-@pytest.mark.xfail(reason="fork.copy_process does not undo copy_mm/copy_files/... when a later step "
-                          "(copy_thread's CLONE_SETTLS read) fails: the child's mm or the shared mm's "
-                          "users count leaks", strict=True)
 @pytest.mark.parametrize("share_vm", [False, True], ids=["fork_like", "clone_vm"])
 def test_clone_failing_in_copy_thread_releases_everything_it_copied(k, share_vm):
     baseline = k.pool.used
@@ -587,9 +578,6 @@ def test_futex_wake_wakes_at_most_n_waiters_in_fifo_order(k, init):
     assert [t.state for t in threads] == [RUNNING, RUNNING, SLEEPING]
 
 
-@pytest.mark.xfail(reason="futex.FutexTable.key keys a shared futex on private anonymous memory by its "
-                          "physical frame, so after fork (COW-shared frame) a child's FUTEX_WAKE wakes the "
-                          "parent; Linux's get_futex_key keys anonymous pages by (mm, address)", strict=True)
 def test_futex_wake_in_forked_child_does_not_wake_parent_on_private_memory(k, init):
     k.put_u32(init, FUTEX_WORD, 0)
     child = fork(k, init)
