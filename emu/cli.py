@@ -56,6 +56,9 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
     run.add_argument("--quantum", type=_positive, default=None,
                      help="guest instructions per scheduler time slice (default 100000)")
     run.add_argument("--max-tasks", type=_positive, default=None, help="most live tasks; fork fails with EAGAIN")
+    run.add_argument("--cost-model", metavar="FILE", help="JSON table of cycle costs (see emu/costmodel.py)")
+    run.add_argument("--virtual-time", action="store_true",
+                     help="guest clocks read the model's virtual time, so timing inside the guest repeats exactly")
     run.add_argument("--stats", action="store_true", help="print a statistics summary on stderr at exit")
     run.add_argument("--stats-json", metavar="FILE", help="write the statistics as JSON to FILE")
 
@@ -79,10 +82,19 @@ def cmd_run(args) -> int:
     from .machine import Machine
     from .stats import collect_stats, format_stats
 
+    from .costmodel import CostModel
+
     env = guest_env(args)
+    cost = None
+    if args.cost_model:
+        try:
+            cost = CostModel.from_file(args.cost_model)
+        except ValueError as e:
+            print(f"emu: cost model {e}", file=sys.stderr)
+            return 1
     sys.stdout.flush()
     m = Machine(mem=args.mem or DEFAULT_MEM, quantum=args.quantum or DEFAULT_QUANTUM,
-                max_tasks=args.max_tasks or DEFAULT_MAX_TASKS)
+                max_tasks=args.max_tasks or DEFAULT_MAX_TASKS, cost=cost, virtual_time=args.virtual_time)
     status = m.run([args.prog] + list(args.args), env)
     if args.stats or args.stats_json:
         st = collect_stats(m)

@@ -26,6 +26,7 @@ from kernel_model.mm import (
 from kernel_model.ptregs import PT_REGS_FIELDS, USER_CS, USER_DS
 from kernel_model.task import RUNNING
 
+from .costmodel import CostModel
 from .insncount import InsnCounter
 
 GDT_VADDR = 0xFFFFF000  # the GDT page, mapped read-only in every address space
@@ -47,10 +48,11 @@ WRITE_FIELDS = ("bx", "cx", "dx", "si", "di", "bp", "ax", "flags", "sp", "ip", "
 
 # Exception vectors to the signal Linux sends for them (arch/x86/kernel/traps.c).
 TRAP_SIGNALS = {0: SIG.SIGFPE, 1: SIG.SIGTRAP, 3: SIG.SIGTRAP, 4: SIG.SIGSEGV, 5: SIG.SIGSEGV, 6: SIG.SIGILL,
-                7: SIG.SIGFPE, 10: SIG.SIGSEGV, 11: SIG.SIGBUS, 12: SIG.SIGBUS, 13: SIG.SIGSEGV,
+                7: SIG.SIGFPE, 8: SIG.SIGSEGV, 10: SIG.SIGSEGV, 11: SIG.SIGBUS, 12: SIG.SIGBUS, 13: SIG.SIGSEGV,
                 14: SIG.SIGSEGV, 16: SIG.SIGFPE, 17: SIG.SIGBUS, 19: SIG.SIGFPE}
 TRAP_NAMES = {0: "divide error", 1: "debug trap", 3: "breakpoint", 4: "overflow", 5: "bound range",
-              6: "invalid opcode", 7: "no math coprocessor", 13: "general protection fault (privileged or "
+              6: "invalid opcode", 7: "no math coprocessor",
+              8: "protection fault (reported as a double fault after an earlier exception)", 13: "general protection fault (privileged or "
               "invalid instruction)", 14: "page fault", 16: "x87 floating-point error", 17: "alignment check",
               19: "SIMD floating-point error"}
 
@@ -92,8 +94,11 @@ class RegFile:
 class Cpu:
     """One Unicorn i386 CPU running the kernel model's tasks, one at a time."""
 
-    def __init__(self, kernel, trace_faults: bool = False) -> None:
+    def __init__(self, kernel, cost: CostModel | None = None) -> None:
         self.k = kernel
+        self.cost = cost or CostModel()
+        self.slice_start_cycles = 0
+        self.rdtsc_count = 0
         pool = kernel.pool
         self.pool = pool
         self.words = pool.words
@@ -142,6 +147,8 @@ class Cpu:
         frame = struct.pack("<5I", BOOT_VADDR + 21, USER_CS, 0x202, BOOT_VADDR, USER_DS) + b"\xcf\xeb\xfe"
         self.pool.frames[self.boot_frame, :len(frame)] = list(frame)
         uc.reg_write(X.UC_X86_REG_ESP, BOOT_VADDR)
+        # CR4.TSD: rdtsc at CPL 3 raises #GP, which _intr answers with the model's cycle count.
+        uc.reg_write(X.UC_X86_REG_CR4, uc.reg_read(X.UC_X86_REG_CR4) | 0x4)
         uc.emu_start(BOOT_VADDR + 20, UNTIL, count=1)
         for seg in (X.UC_X86_REG_DS, X.UC_X86_REG_ES, X.UC_X86_REG_FS, X.UC_X86_REG_GS):
             uc.reg_write(seg, USER_DS if seg in (X.UC_X86_REG_DS, X.UC_X86_REG_ES) else 0)
@@ -175,6 +182,7 @@ class Cpu:
             return False
         kind = ACCESS_WRITE if access == UC_MEM_WRITE else ACCESS_FETCH if access == UC_MEM_FETCH else ACCESS_READ
         task = self.cur
+        task.tlb_fills += 1
         try:
             pte = self.cur_mm.handle_fault(vaddr, kind, task.acct)
         except SegFault as e:
@@ -204,6 +212,10 @@ class Cpu:
 
     def _intr(self, uc, intno, data) -> None:
         if intno != 0x80:
+            # Unicorn skips the IDT delivery that would reset the CPU's exception state, so after one
+            # handled #GP the next arrives as a double fault (8); both can be an rdtsc under CR4.TSD.
+            if intno in (8, 13) and self._emulate_rdtsc():
+                return
             self.trap = intno
             uc.emu_stop()
             return
@@ -232,6 +244,37 @@ class Cpu:
             uc.emu_stop()
             self.stop_reason = "syscall"
 
+    def _emulate_rdtsc(self) -> bool:
+        """rdtsc / rdtscp faulted because of CR4.TSD: return the task's modelled cycle count."""
+        uc = self.uc
+        task = self.cur
+        eip = uc.reg_read(X.UC_X86_REG_EIP)
+        try:
+            code = task.mm.read(eip, 3, task.acct)
+        except SegFault:
+            return False
+        if code[:2] == b"\x0f\x31":
+            size = 2
+        elif code == b"\x0f\x01\xf9":
+            size = 3
+            uc.reg_write(X.UC_X86_REG_ECX, 0)  # IA32_TSC_AUX: cpu 0
+        else:
+            return False
+        self.rdtsc_count += 1
+        tsc = self.cost.cycles(task, extra_insns=self.counter.running())
+        uc.reg_write(X.UC_X86_REG_EAX, tsc & 0xFFFFFFFF)
+        uc.reg_write(X.UC_X86_REG_EDX, (tsc >> 32) & 0xFFFFFFFF)
+        uc.reg_write(X.UC_X86_REG_EIP, eip + size)
+        return True
+
+    def slice_ns(self) -> int:
+        """Modelled nanoseconds the running task has spent in the current slice (for virtual time)."""
+        task = self.cur
+        if task is None:
+            return 0
+        spent = self.cost.cycles(task, extra_insns=self.counter.running()) - self.slice_start_cycles
+        return int(spent / self.cost.frequency_ghz)
+
     # ---- switching tasks ---------------------------------------------------------------------------
 
     def switch_to(self, task) -> None:
@@ -244,7 +287,7 @@ class Cpu:
                     prev.arch = uc.context_save()
                 else:
                     uc.context_update(prev.arch)
-            if task.arch is None or getattr(task, "fpu_reset", False):
+            if task.arch is None or task.fpu_reset:
                 uc.context_restore(self.fresh_ctx)
                 task.fpu_reset = False
                 task.regs_dirty = True
@@ -329,6 +372,7 @@ class Cpu:
             self.stop_reason = ""
             eip = uc.reg_read(X.UC_X86_REG_EIP)
             quantum = sched.quantum
+            self.slice_start_cycles = self.cost.cycles(task)
             err = None
             try:
                 uc.emu_start(eip, UNTIL, count=quantum)
@@ -337,9 +381,8 @@ class Cpu:
             if err is None and self.trap is None and uc.reg_read(X.UC_X86_REG_EIP) == UNTIL:
                 self.fault = (UNTIL, ACCESS_FETCH, True)
                 err = UcError(UC_ERR_FETCH_UNMAPPED)
-            n = self.counter.executed(quantum)
-            task.insns += n
-            sched.advance(n)
+            task.insns += self.counter.executed(quantum)
+            sched.advance(int((self.cost.cycles(task) - self.slice_start_cycles) / self.cost.frequency_ghz))
             if err is not None or self.trap is not None:
                 self._guest_fault(task, err)
             elif task.state == RUNNING and not self.stop_reason:
@@ -362,7 +405,7 @@ class Cpu:
                 self.reload_segments()
                 task.tls_dirty = False
             if task.regs_dirty:
-                if getattr(task, "fpu_reset", False):
+                if task.fpu_reset:
                     self.uc.context_restore(self.fresh_ctx)
                     task.fpu_reset = False
                     self.load_tls(task)

@@ -56,6 +56,10 @@ class InsnCounter:
         self.handle = uc._uch
         self._cell = ctypes.c_uint64.from_address(uc._uch.value + _offset_cache)
 
+    def running(self) -> int:
+        """Instructions retired so far by the emu_start in progress (read from inside a hook)."""
+        return self._cell.value
+
     def executed(self, count: int) -> int:
         """Instructions retired by the last emu_start given `count` (the limit instruction is not run)."""
         return min(self._cell.value, count)

@@ -9,6 +9,7 @@ from kernel_model.files import KernelError
 from kernel_model.kernel import DEFAULT_MAX_TASKS, DEFAULT_MEM, Kernel
 from kernel_model.sched import DEFAULT_QUANTUM
 
+from .costmodel import CostModel
 from .cpu import Cpu
 from .elf import ElfError, ElfImage, read_elf
 
@@ -31,10 +32,13 @@ class Machine:
     """Build with options, then run(argv, env) once."""
 
     def __init__(self, mem: int = DEFAULT_MEM, quantum: int = DEFAULT_QUANTUM, max_tasks: int = DEFAULT_MAX_TASKS,
-                 stdio: tuple[int, int, int] = (0, 1, 2)) -> None:
+                 stdio: tuple[int, int, int] = (0, 1, 2), cost: CostModel | None = None,
+                 virtual_time: bool = False) -> None:
         self.kernel = Kernel(mem_bytes=mem, quantum=quantum, loader=exec_loader, max_tasks=max_tasks,
                              stdio=stdio)
-        self.cpu = Cpu(self.kernel)
+        self.cpu = Cpu(self.kernel, cost)
+        self.kernel.virtual_time = virtual_time
+        self.kernel.slice_ns = self.cpu.slice_ns
 
     def on(self, event: str, callback) -> None:
         """Call callback on a kernel event: syscall_enter(task, nr, name), fault(task, record), exec(task, path)."""

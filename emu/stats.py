@@ -7,11 +7,17 @@ def collect_stats(machine) -> dict:
     """Counters of a finished run: creation, exits, switches, faults, frames, and per-task figures."""
     k = machine.kernel
     cpu = machine.cpu
+    cost = cpu.cost
     tasks = []
+    by_event: dict[str, int] = {}
     for t in sorted(k.all_tasks(), key=lambda t: t.pid):
+        breakdown = cost.breakdown(t)
+        for key, c in breakdown.items():
+            by_event[key] = by_event.get(key, 0) + c
         tasks.append({"pid": t.pid, "tgid": t.tgid, "comm": t.comm, "kind": t.kind,
-                      "instructions": t.insns, "syscalls": t.syscalls, "switches_in": t.switches,
-                      "faults": t.acct.as_dict(),
+                      "instructions": t.insns, "cycles": cost.cycles(t), "cycles_by_event": breakdown,
+                      "syscalls": t.syscalls, "switches_in": t.switches, "tlb_fills": t.tlb_fills,
+                      "fork_ptes_copied": t.fork_ptes, "faults": t.acct.as_dict(),
                       "exit_status": t.exit_code})
     return {
         "clones": dict(k.stats.clones),
@@ -25,6 +31,10 @@ def collect_stats(machine) -> dict:
         "tlb_flushes": cpu.tlb_flushes,
         "translation_flushes": cpu.tb_flushes,
         "instructions": sum(t["instructions"] for t in tasks),
+        "cycles": sum(t["cycles"] for t in tasks),
+        "cycles_by_event": by_event,
+        "cost_model": cost.describe(),
+        "rdtsc_emulated": cpu.rdtsc_count,
         "virtual_ns": k.sched.clock_ns,
         "tasks": tasks,
     }
@@ -44,14 +54,16 @@ def format_stats(st: dict) -> str:
         f"cow reuses {f['cow_reuse']}",
         f"frames          peak {st['frames']['peak_used']}  in use at exit {st['frames']['in_use_at_exit']}  "
         f"(of {st['frames']['total']})",
-        f"instructions    {st['instructions']}",
-        f"{'pid':>5} {'kind':>8} {'comm':<16}{'insns':>12} {'syscalls':>9} {'zero':>6} {'copy':>6} {'reuse':>6}"
-        f" {'status':>7}",
+        f"instructions    {st['instructions']}  modelled cycles {st['cycles']}  ("
+        + ", ".join(f"{k} {v}" for k, v in st["cycles_by_event"].items() if v) + ")",
+        f"{'pid':>5} {'kind':>8} {'comm':<16}{'insns':>12} {'cycles':>12} {'syscalls':>9} {'zero':>6} {'copy':>6}"
+        f" {'reuse':>6} {'status':>7}",
     ]
     for t in st["tasks"]:
         tf = t["faults"]
-        lines.append(f"{t['pid']:>5} {t['kind']:>8} {t['comm']:<16}{t['instructions']:>12} {t['syscalls']:>9} "
-                     f"{tf['zero_fill']:>6} {tf['cow_copy']:>6} {tf['cow_reuse']:>6} {t['exit_status']:>#7x}")
+        lines.append(f"{t['pid']:>5} {t['kind']:>8} {t['comm']:<16}{t['instructions']:>12} {t['cycles']:>12} "
+                     f"{t['syscalls']:>9} {tf['zero_fill']:>6} {tf['cow_copy']:>6} {tf['cow_reuse']:>6} "
+                     f"{t['exit_status']:>#7x}")
     if st["unimplemented_syscalls"]:
         lines.append("unimplemented syscalls called: " + ", ".join(
             f"{n} x{c}" for n, c in sorted(st["unimplemented_syscalls"].items())))

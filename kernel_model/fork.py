@@ -172,6 +172,7 @@ def copy_mm(k: Kernel, flags: int, parent: Task, child: Task) -> None:
         child.mm = parent.mm
     else:
         child.mm = parent.mm.dup_mmap()
+        parent.fork_ptes += child.mm.copied_ptes
 
 
 def copy_files(flags: int, parent: Task, child: Task) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import struct
 import sys
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -20,6 +21,7 @@ from .task import RUNNING, SIG_DFL, SIG_IGN, SLEEPING, FsStruct, SigHand, Signal
 PAGE_SIZE = 4096
 DEFAULT_MEM = 512 << 20
 DEFAULT_MAX_TASKS = 4096
+VIRTUAL_EPOCH_NS = 1_767_225_600 * 10**9  # 2026-01-01T00:00:00Z, the realtime clock's start under virtual time
 
 # Signals whose default action is to ignore (sig_kernel_ignore).
 DEFAULT_IGNORE = {SIG.SIGCHLD, SIG.SIGCONT, SIG.SIGURG, SIG.SIGWINCH}
@@ -71,6 +73,8 @@ class Kernel:
         self.rand_state = 0
         self.hooks: dict[str, list[Callable]] = {}
         self.exit_status: int | None = None
+        self.virtual_time = False  # clock_gettime and friends read the model's clock, not the host's
+        self.slice_ns: Callable[[], int] | None = None  # modelled time already spent in the running slice
 
     # ---- pids and tasks ----------------------------------------------------------------------------
 
@@ -188,6 +192,17 @@ class Kernel:
         if not path.startswith("/"):
             path = os.path.join(task.fs.cwd, path)
         return path
+
+    def now_ns(self, clk: int) -> int:
+        """A clock's reading: the host's, or with virtual_time the model's (monotonic from 0, realtime from
+        VIRTUAL_EPOCH_NS), so guest timing is reproducible."""
+        if self.virtual_time:
+            mono = self.sched.clock_ns + (self.slice_ns() if self.slice_ns else 0)
+            return VIRTUAL_EPOCH_NS + mono if clk in (0, 5, 8, 11) else mono  # REALTIME, *_COARSE, *_ALARM, TAI
+        try:
+            return time.clock_gettime_ns(clk)
+        except OSError:
+            raise KernelError(E.EINVAL) from None
 
     def next_random(self, n: int) -> bytes:
         """Deterministic pseudo-random bytes (getrandom), the same on every run."""

@@ -202,6 +202,7 @@ class MM:
         self.tlb_gen = 0  # bumped whenever a cached translation may have gone stale
         self.exe_path = ""
         self.last_fault: tuple[int, int, int, int] | None = None  # (kind, vaddr, old frame, new frame)
+        self.copied_ptes = 0  # PTEs dup_mmap copied into this mm
 
     # ---- page-table walk and PTE helpers -------------------------------------------------------
 
@@ -523,7 +524,9 @@ class MM:
                 src[present] = (src[present] & clear_w) | np.uint32(PTE_COW)
             first = child.walk(addr, alloc=True)
             words[first:first + src.size] = src
-            self.pool.get_many((src[present] >> PAGE_SHIFT).astype(np.int64))
+            frames = (src[present] >> PAGE_SHIFT).astype(np.int64)
+            self.pool.get_many(frames)
+            child.copied_ptes += frames.size
 
     def release(self) -> None:
         """Drop every frame and page table of this mm (exit_mmap); the mm is unusable afterwards."""

@@ -8,7 +8,6 @@ from collections import deque
 from .task import RUNNING, SLEEPING, Task, WaitQueue
 
 DEFAULT_QUANTUM = 100_000  # guest instructions per time slice
-NS_PER_INSN = 1  # the virtual clock: one nanosecond per guest instruction
 
 
 class Scheduler:
@@ -89,9 +88,9 @@ class Scheduler:
         if task is self.current:
             self.need_resched = True
 
-    def advance(self, insns: int) -> None:
-        """Account executed instructions to the virtual clock and fire expired timers."""
-        self.clock_ns += insns * NS_PER_INSN
+    def advance(self, ns: int) -> None:
+        """Move the virtual clock on by the modelled duration of a time slice; fire expired timers."""
+        self.clock_ns += ns
         self._fire_timers()
 
     def _fire_timers(self) -> None:

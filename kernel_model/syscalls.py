@@ -10,7 +10,6 @@ import fcntl
 import os
 import struct
 import termios
-import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -168,6 +167,7 @@ def sys_execve(k, t, path_ptr, argv_ptr, envp_ptr, *_):
     t.tls_dirty = True
     t.regs = regs
     t.regs_dirty = True
+    t.fpu_reset = True
     t.comm = os.path.basename(image.path)[:15]
     k.stats.execs += 1
     k.emit("exec", t, image.path)
@@ -804,17 +804,10 @@ def sys_ioctl(k, t, fd, cmd, arg, *_):
 # ---- time ------------------------------------------------------------------------------------------------
 
 
-def _clock_ns(clk: int) -> int:
-    try:
-        return time.clock_gettime_ns(clk)
-    except OSError:
-        raise KernelError(E.EINVAL) from None
-
-
 @syscall("clock_gettime")
 def sys_clock_gettime(k, t, clk, tp, *_):
     """struct old_timespec32 of a host clock."""
-    ns = _clock_ns(clk)
+    ns = k.now_ns(clk)
     k.put_bytes(t, tp, struct.pack("<iI", (ns // 10**9) & 0x7FFFFFFF, ns % 10**9))
     return 0
 
@@ -822,7 +815,7 @@ def sys_clock_gettime(k, t, clk, tp, *_):
 @syscall("clock_gettime64")
 def sys_clock_gettime64(k, t, clk, tp, *_):
     """struct __kernel_timespec of a host clock."""
-    ns = _clock_ns(clk)
+    ns = k.now_ns(clk)
     k.put_bytes(t, tp, struct.pack("<qq", ns // 10**9, ns % 10**9))
     return 0
 
@@ -830,7 +823,7 @@ def sys_clock_gettime64(k, t, clk, tp, *_):
 @syscall("clock_getres", "clock_getres_time64")
 def sys_clock_getres(k, t, clk, tp, *_):
     """Nanosecond resolution."""
-    _clock_ns(clk)
+    k.now_ns(clk)
     if tp:
         fmt = "<qq" if t.regs.orig_ax == 406 else "<iI"
         k.put_bytes(t, tp, struct.pack(fmt, 0, 1))
@@ -841,7 +834,7 @@ def sys_clock_getres(k, t, clk, tp, *_):
 def sys_gettimeofday(k, t, tv, tz, *_):
     """struct timeval of the host's real-time clock."""
     if tv:
-        ns = time.time_ns()
+        ns = k.now_ns(CLOCK_REALTIME)
         k.put_bytes(t, tv, struct.pack("<iI", (ns // 10**9) & 0x7FFFFFFF, (ns // 1000) % 10**6))
     if tz:
         k.put_bytes(t, tz, bytes(8))
@@ -851,7 +844,7 @@ def sys_gettimeofday(k, t, tv, tz, *_):
 @syscall("time")
 def sys_time(k, t, tloc, *_):
     """Seconds since the epoch."""
-    now = int(time.time())
+    now = k.now_ns(CLOCK_REALTIME) // 10**9
     if tloc:
         k.put_u32(t, tloc, now)
     return now
@@ -882,7 +875,7 @@ def sys_clock_nanosleep(k, t, clk, flags, req, rem, *_):
     sec, nsec = struct.unpack(fmt, k.get_bytes(t, req, size))
     ns = sec * 10**9 + nsec
     if flags & 1:
-        ns -= _clock_ns(clk)
+        ns -= k.now_ns(clk)
     return (yield from _sleep(k, t, max(0, ns)))
 
 
@@ -1072,7 +1065,7 @@ def _timeout(k, t, op, utime, time64, absolute_clock):
         raise KernelError(E.EINVAL)
     ns = sec * 10**9 + nsec
     if absolute_clock is not None:
-        ns -= _clock_ns(absolute_clock)
+        ns -= k.now_ns(absolute_clock)
     return max(0, ns)
 
 

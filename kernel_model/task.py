@@ -122,6 +122,9 @@ class Task:
         self.syscalls = 0
         self.insns = 0
         self.switches = 0
+        self.tlb_fills = 0  # translations the CPU asked for (TLB misses)
+        self.fork_ptes = 0  # page-table entries this task copied in fork
+        self.fpu_reset = False  # exec: the extended CPU state starts afresh (flush_thread)
         self.kind = "process"  # how it was created: init, fork, vfork, clone-thread, clone, ...
         # What the CPU binding must reload before running this task again.
         self.regs_dirty = False  # the whole pt_regs changed (execve, new task)
