@@ -294,6 +294,8 @@ class Cpu:
             else:
                 uc.context_restore(task.arch)
             self.cur = task
+            if self.k.hooks:
+                self.k.emit("schedule", prev, task)
             if task.tls != self.loaded_tls:
                 task.tls_dirty = True
         if task.tls_dirty:

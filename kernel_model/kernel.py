@@ -259,7 +259,12 @@ class Kernel:
     # ---- syscall entry -------------------------------------------------------------------------------
 
     def syscall(self, task: Task) -> None:
-        """Run the syscall whose number and arguments are in task.regs; leave the result in regs.ax."""
+        """Run the syscall whose number and arguments are in task.regs; leave the result in regs.ax.
+
+        Observers: "syscall_enter"(task, nr, name) may return an int to replace the result without running
+        the handler (fault injection); "syscall_block"(task, nr, name) when it sleeps in the kernel;
+        "syscall_exit"(task, nr, name, result) when it completes, also after a sleep.
+        """
         regs = task.regs
         nr = regs.ax
         regs.orig_ax = nr
@@ -268,8 +273,16 @@ class Kernel:
         sc = self.table.get(nr)
         if sc is None:
             sc = self.table[-1]
+        task.in_syscall = sc
+        res = None
         if self.hooks:
-            self.emit("syscall_enter", task, nr, sc.name)
+            for cb in self.hooks.get("syscall_enter", ()):
+                r = cb(task, nr, sc.name)
+                if r is not None and res is None:
+                    res = int(r)
+            if res is not None:
+                self._finish(task, res)
+                return
         try:
             res = sc.fn(self, task, regs.bx, regs.cx, regs.dx, regs.si, regs.di, regs.bp)
             if type(res) is not int:
@@ -278,8 +291,20 @@ class Kernel:
             res = -e.errno
         except SegFault:
             res = -E.EFAULT
-        if res is not None and task.state != "dead":
-            regs.ax = res & 0xFFFFFFFF
+        if res is None:
+            if self.hooks and task.continuation is not None:
+                self.emit("syscall_block", task, nr, sc.name)
+            return
+        self._finish(task, res)
+
+    def _finish(self, task: Task, res: int) -> None:
+        """Store a syscall's result in eax and tell the observers."""
+        sc = task.in_syscall
+        task.in_syscall = None
+        if task.state != "dead":
+            task.regs.ax = res & 0xFFFFFFFF
+        if self.hooks and sc is not None:
+            self.emit("syscall_exit", task, sc.nr, sc.name, res)
 
     def _step(self, task: Task, gen) -> int | None:
         """Advance a sleeping syscall; None while it still sleeps."""
@@ -305,7 +330,7 @@ class Kernel:
             res = -E.EFAULT
         if res is None:
             return False
-        task.regs.ax = res & 0xFFFFFFFF
+        self._finish(task, res)
         return True
 
     # ---- exits driven from outside a syscall ------------------------------------------------------

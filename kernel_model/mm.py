@@ -597,6 +597,35 @@ class MM:
             addr += n
             pos += n
 
+    def peek(self, vaddr: int, length: int) -> bytes:
+        """Read user memory without faulting anything in or counting anything (for tracers, like
+        process_vm_readv on pages that exist); untouched pages read as their zero or file contents."""
+        if length < 0 or vaddr < 0 or vaddr + length > TASK_SIZE:
+            raise SegFault(vaddr, True)
+        mem = self.pool.mem
+        out = []
+        addr, end = vaddr, vaddr + length
+        while addr < end:
+            off = addr & (PAGE_SIZE - 1)
+            n = min(end - addr, PAGE_SIZE - off)
+            pte = self.pte(addr)
+            if pte & PTE_P:
+                base = pte & PTE_FRAME
+                out.append(mem[base + off:base + off + n].tobytes())
+            else:
+                vma = self.find_vma(addr)
+                if vma is None or vma.prot == PROT_NONE:
+                    raise SegFault(addr, vma is None)
+                chunk = bytearray(n)
+                if vma.data is not None:
+                    lo = max(addr, vma.data_start)
+                    hi = min(addr + n, vma.data_start + len(vma.data))
+                    if lo < hi:
+                        chunk[lo - addr:hi - addr] = vma.data[lo - vma.data_start:hi - vma.data_start]
+                out.append(bytes(chunk))
+            addr += n
+        return b"".join(out)
+
     def read_cstring(self, vaddr: int, acct: FaultAcct, limit: int = 4096) -> bytes:
         """A NUL-terminated string of at most limit bytes before its NUL (strncpy_from_user).
 

@@ -114,6 +114,7 @@ class Task:
         self.blocked = 0  # blocked signal mask
         self.pending: list[tuple[int, dict]] = []
         self.continuation: Generator | None = None  # a syscall sleeping in the kernel
+        self.in_syscall = None  # the syscall table entry being run, until it returns
         self.wq: WaitQueue | None = None  # the queue it sleeps on
         self.wait_channel = ""  # what the task sleeps on, for traces
         self.timeout_ns: int | None = None
