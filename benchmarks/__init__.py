@@ -1,0 +1,1 @@
+"""Benchmarks of the emulator against native execution and qemu-i386: `python -m benchmarks` (see README.md)."""
