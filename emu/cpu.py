@@ -24,7 +24,8 @@ from kernel_model.mm import (
     ACCESS_FETCH, ACCESS_READ, ACCESS_WRITE, PAGE_SHIFT, PTE_D, PTE_W, TASK_SIZE, OutOfMemory, SegFault,
 )
 from kernel_model.ptregs import PT_REGS_FIELDS, USER_CS, USER_DS
-from kernel_model.task import RUNNING
+from kernel_model.signal import FPE_INTDIV, ILL_ILLOPN, SEGV_ACCERR, SEGV_MAPERR, SI_KERNEL
+from kernel_model.task import RUNNING, SIG_DFL, SIG_IGN
 
 from .costmodel import CostModel
 from .insncount import InsnCounter
@@ -52,9 +53,9 @@ TRAP_SIGNALS = {0: SIG.SIGFPE, 1: SIG.SIGTRAP, 3: SIG.SIGTRAP, 4: SIG.SIGSEGV, 5
                 14: SIG.SIGSEGV, 16: SIG.SIGFPE, 17: SIG.SIGBUS, 19: SIG.SIGFPE}
 TRAP_NAMES = {0: "divide error", 1: "debug trap", 3: "breakpoint", 4: "overflow", 5: "bound range",
               6: "invalid opcode", 7: "no math coprocessor",
-              8: "protection fault (reported as a double fault after an earlier exception)", 13: "general protection fault (privileged or "
-              "invalid instruction)", 14: "page fault", 16: "x87 floating-point error", 17: "alignment check",
-              19: "SIMD floating-point error"}
+              8: "protection fault (reported as a double fault after an earlier exception)",
+              13: "general protection fault (privileged or invalid instruction)", 14: "page fault",
+              16: "x87 floating-point error", 17: "alignment check", 19: "SIMD floating-point error"}
 
 
 def gdt_descriptor(base: int, limit: int, access: int, flags: int) -> bytes:
@@ -222,14 +223,15 @@ class Cpu:
         task = self.cur
         k = self.k
         regs = task.regs
-        for name, v in zip(READ_FIELDS, self.regs_in.read(), strict=True):
-            setattr(regs, name, v)
+        self.save_regs(task)
         k.syscall(task)
         if k.new_tasks:
             for child in k.new_tasks:
                 if child.arch is None:
                     child.arch = uc.context_save()  # the parent's CPU state at fork: copy_thread
             k.new_tasks.clear()
+        if (task.pending or task.signal.shared_pending) and task.continuation is None and task.state == RUNNING:
+            k.do_signal(task)  # exit_to_user_mode: deliver before returning
         if task.state != RUNNING or task.regs_dirty or task.tls_dirty or k.sched.need_resched:
             uc.emu_stop()
             self.stop_reason = "syscall"
@@ -250,7 +252,7 @@ class Cpu:
         task = self.cur
         eip = uc.reg_read(X.UC_X86_REG_EIP)
         try:
-            code = task.mm.read(eip, 3, task.acct)
+            code = task.mm.peek(eip, 3)
         except SegFault:
             return False
         if code[:2] == b"\x0f\x31":
@@ -330,6 +332,12 @@ class Cpu:
             except UcError:
                 uc.reg_write(r, 0)
 
+    def save_regs(self, task) -> None:
+        """Copy the CPU's registers into task.regs (the pt_regs of a task entering the kernel)."""
+        regs = task.regs
+        for name, v in zip(READ_FIELDS, self.regs_in.read(), strict=True):
+            setattr(regs, name, v)
+
     def load_regs(self, task) -> None:
         """Put the task's whole pt_regs into the CPU (after fork, exec or a signal frame)."""
         r = task.regs
@@ -364,6 +372,16 @@ class Cpu:
                 if task.state != RUNNING or sched.need_resched:
                     continue
                 self.switch_to(task)
+            if (task.pending or task.signal.shared_pending) and k.signal_pending(task):
+                # A signal arrived while the task was off the CPU: deliver it on the way back to user mode.
+                if not task.regs_dirty:
+                    self.save_regs(task)
+                    task.regs.orig_ax = 0xFFFFFFFF  # not inside a syscall: nothing to restart
+                k.do_signal(task)
+                if task.state != RUNNING:
+                    continue
+                if task.regs_dirty:
+                    self.load_regs(task)
             if self.pool.freed_code:
                 self.pool.freed_code = False
                 uc.ctl_flush_tb()
@@ -401,6 +419,8 @@ class Cpu:
                 if child.arch is None:
                     child.arch = self.uc.context_save()
             k.new_tasks.clear()
+        if task.state == RUNNING and self.cur is task and (task.pending or task.signal.shared_pending):
+            k.do_signal(task)
         if task.state == RUNNING and self.cur is task:
             if task.tls_dirty:
                 self.load_tls(task)
@@ -422,7 +442,8 @@ class Cpu:
             self.flush_tlb()
 
     def _guest_fault(self, task, err) -> None:
-        """A fault the guest cannot handle yet: report one line and apply the signal's default action."""
+        """A CPU exception in user mode becomes a signal to the faulting thread (do_trap / do_page_fault);
+        when it has no handler and kills the task, one line on stderr says where and why."""
         uc = self.uc
         eip = uc.reg_read(X.UC_X86_REG_EIP)
         if self.oom:
@@ -431,12 +452,16 @@ class Cpu:
             self.k.kill_task(task, SIG.SIGKILL)
             return
         insn = self.describe_insn(task, eip)
+        code, addr = SI_KERNEL, 0
         if self.trap is not None and self.trap != 14:
             sig = TRAP_SIGNALS.get(self.trap, SIG.SIGSEGV)
             what = TRAP_NAMES.get(self.trap, f"interrupt {self.trap:#x}")
             msg = f"{what} at eip {eip:#010x} ({insn})"
+            if sig in (SIG.SIGILL, SIG.SIGFPE):
+                code, addr = (ILL_ILLOPN if sig == SIG.SIGILL else FPE_INTDIV), eip
         elif err is not None and err.errno == UC_ERR_INSN_INVALID:
             sig = SIG.SIGILL
+            code, addr = ILL_ILLOPN, eip
             msg = f"invalid instruction at eip {eip:#010x} ({insn})"
         elif self.fault is not None or (err is not None and err.errno in (
                 UC_ERR_EXCEPTION, UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED, UC_ERR_FETCH_UNMAPPED,
@@ -444,6 +469,7 @@ class Cpu:
             sig = SIG.SIGSEGV
             if self.fault is not None:
                 vaddr, kind, maperr = self.fault
+                code, addr = (SEGV_MAPERR if maperr else SEGV_ACCERR), vaddr
                 verb = ("write to", "read from", "execute")[[ACCESS_WRITE, ACCESS_READ, ACCESS_FETCH].index(kind)]
                 why = "unmapped address" if maperr else "protected address"
                 msg = f"{verb} {why} {vaddr:#010x} by instruction at {eip:#010x} ({insn})"
@@ -452,18 +478,28 @@ class Cpu:
         else:
             sig = SIG.SIGSEGV
             msg = f"CPU error {err} at eip {eip:#010x} ({insn})"
-        print(f"emu: pid {task.pid} ({task.comm}): {msg}: killed by {_signame(sig)}", file=sys.stderr, flush=True)
-        self.k.fault_kill(task, sig)
+        handler = task.sighand.handler(sig)
+        if handler in (SIG_DFL, SIG_IGN) or task.blocked & (1 << (sig - 1)):
+            print(f"emu: pid {task.pid} ({task.comm}): {msg}: killed by {_signame(sig)}", file=sys.stderr,
+                  flush=True)
+        self.save_regs(task)
+        task.regs.orig_ax = 0xFFFFFFFF
+        self.k.force_fault(task, sig, code, addr)
+        self.k.do_signal(task)
+        if task.state == RUNNING and task.regs_dirty:
+            self.load_regs(task)
 
     def describe_insn(self, task, eip: int) -> str:
         """The instruction at eip, disassembled, or '?' when its bytes cannot be read."""
-        try:
-            code = task.mm.read(eip, 15, task.acct) if eip < TASK_SIZE else b""
-        except SegFault:
+        code = b""
+        for n in (15, 0x1000 - (eip & 0xFFF)):
             try:
-                code = task.mm.read(eip, 16 - (eip & 0xF) if eip & 0xF else 1, task.acct)
+                code = task.mm.peek(eip, min(n, 15)) if eip < TASK_SIZE else b""
+                break
             except SegFault:
-                return "instruction bytes unreadable"
+                continue
+        else:
+            return "instruction bytes unreadable"
         if not code:
             return "?"
         from capstone import CS_ARCH_X86, CS_MODE_32, Cs

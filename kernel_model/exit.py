@@ -16,6 +16,7 @@ WNOHANG, WUNTRACED, WEXITED, WCONTINUED, WNOWAIT = 1, 2, 4, 8, 0x01000000
 WNOTHREAD, WALL, WCLONE = 0x20000000, 0x40000000, 0x80000000
 P_ALL, P_PID, P_PGID, P_PIDFD = 0, 1, 2, 3
 CLD_EXITED, CLD_KILLED, CLD_DUMPED = 1, 2, 3
+ERESTARTSYS = 512
 SA_NOCLDWAIT = 2
 CORE_SIGNALS = {SIG.SIGQUIT, SIG.SIGILL, SIG.SIGTRAP, SIG.SIGABRT, SIG.SIGBUS, SIG.SIGFPE, SIG.SIGSEGV,
                 SIG.SIGXCPU, SIG.SIGXFSZ, SIG.SIGSYS}
@@ -207,6 +208,8 @@ def do_wait(k: Kernel, task: Task, pid: int, options: int, want_siginfo: bool = 
             raise KernelError(E.ECHILD)
         if options & WNOHANG:
             return 0, 0
+        if k.signal_pending(task):
+            raise KernelError(ERESTARTSYS)
         k.sched.sleep_on(task, task.signal.wait_chldexit)
         yield
 

@@ -79,7 +79,7 @@ def wait_for_vfork_done(k: Kernel, parent: Task, child: Task, pid: int):
     if not done.done:
         k.emit("vfork_sleep", parent, child)
     while not done.done:
-        k.sched.sleep_on(parent, done.wq)
+        k.sched.sleep_on(parent, done.wq, interruptible=False)  # killable only, as wait_for_vfork_done
         parent.wait_channel = f"vfork_done of {pid}"
         yield
         if done.done:

@@ -26,6 +26,7 @@ class FutexTable:
         self.queues: dict[tuple, WaitQueue] = {}
         self.bitsets: dict[int, int] = {}  # task pid -> bitset it waits with
         self.keys: dict[int, tuple] = {}  # task pid -> key it waits on
+        self.woken: set[int] = set()  # pids woken by FUTEX_WAKE / requeue, not by a signal or timeout
 
     def key(self, task: Task, uaddr: int, private: bool) -> tuple:
         """A private futex is (mm, address); a shared one is the physical frame and offset (get_futex_key)."""
@@ -55,9 +56,14 @@ class FutexTable:
         yield
         self.bitsets.pop(task.pid, None)
         self.keys.pop(task.pid, None)
+        if task.pid in self.woken:
+            self.woken.discard(task.pid)
+            return 0
         if task.timed_out:
             raise KernelError(E.ETIMEDOUT)
-        return 0
+        if task in q.waiters:
+            q.waiters.remove(task)
+        raise KernelError(512)  # ERESTARTSYS: a signal ended the wait
 
     def wake(self, task: Task, uaddr: int, n: int, bitset: int = FUTEX_BITSET_MATCH_ANY,
              private: bool = False) -> int:
@@ -73,6 +79,7 @@ class FutexTable:
             if woken >= n:
                 break
             if self.bitsets.get(t.pid, FUTEX_BITSET_MATCH_ANY) & bitset:
+                self.woken.add(t.pid)
                 self.k.sched.wake_task(t)
                 woken += 1
         if not q.waiters:
@@ -92,6 +99,7 @@ class FutexTable:
         woken = moved = 0
         for t in list(q1.waiters):
             if woken < n_wake:
+                self.woken.add(t.pid)
                 self.k.sched.wake_task(t)
                 woken += 1
             elif moved < n_requeue and key1 != key2:
@@ -109,3 +117,4 @@ class FutexTable:
         """Drop an exiting task's waiting state."""
         self.bitsets.pop(task.pid, None)
         self.keys.pop(task.pid, None)
+        self.woken.discard(task.pid)

@@ -10,22 +10,19 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from . import exec as binfmt
-from .abi import SIG, E, signal_name
-from .exit import CORE_SIGNALS, do_exit, do_group_exit, signal_status
+from .abi import E
+from . import signal
+from .exit import do_exit, do_group_exit, signal_status
 from .files import FdTable, HostFile, KernelError
 from .futex import FutexTable
 from .mm import FAULT_NAMES, FaultAcct, FramePool, SegFault, StringTooLong
 from .sched import DEFAULT_QUANTUM, Scheduler
-from .task import RUNNING, SIG_DFL, SIG_IGN, SLEEPING, FsStruct, SigHand, SignalStruct, Task
+from .task import RUNNING, SLEEPING, FsStruct, SigHand, SignalStruct, Task
 
 PAGE_SIZE = 4096
 DEFAULT_MEM = 512 << 20
 DEFAULT_MAX_TASKS = 4096
 VIRTUAL_EPOCH_NS = 1_767_225_600 * 10**9  # 2026-01-01T00:00:00Z, the realtime clock's start under virtual time
-
-# Signals whose default action is to ignore (sig_kernel_ignore).
-DEFAULT_IGNORE = {SIG.SIGCHLD, SIG.SIGCONT, SIG.SIGURG, SIG.SIGWINCH}
-STOP_SIGNALS = {SIG.SIGSTOP, SIG.SIGTSTP, SIG.SIGTTIN, SIG.SIGTTOU}
 
 
 @dataclass
@@ -231,30 +228,28 @@ class Kernel:
         task.tls_dirty = True
         return entry
 
-    # ---- signals (default actions only; handlers arrive with the signals issue) --------------
+    # ---- signals (kernel_model.signal) ---------------------------------------------------------------
 
     def send_signal(self, task: Task, sig: int, info: dict | None = None, group: bool = False) -> None:
-        """Deliver sig to a task or its group: the default action, or queue it if blocked (send_signal)."""
-        if sig == 0 or not task.is_alive():
-            return
-        handler = task.sighand.handler(sig) if task.sighand else SIG_DFL
-        if sig not in (SIG.SIGKILL, SIG.SIGSTOP):
-            if handler == SIG_IGN or (handler == SIG_DFL and sig in DEFAULT_IGNORE):
-                return
-            if task.blocked & (1 << (sig - 1)):
-                (task.signal.shared_pending if group else task.pending).append((sig, info or {}))
-                return
-        if sig in STOP_SIGNALS or (handler not in (SIG_DFL, SIG_IGN) and sig != SIG.SIGKILL):
-            what = "stopping a task" if sig in STOP_SIGNALS else "running a signal handler"
-            self.warn_once(f"sig{sig}", f"{what} ({signal_name(sig)}) is not implemented yet; "
-                                         f"the task is killed instead")
-        status = signal_status(sig) | (0x80 if sig in CORE_SIGNALS else 0)
-        do_group_exit(self, task, status)
+        """Queue a signal to a thread or its group (send_signal)."""
+        signal.send_signal(self, task, sig, info, group)
 
     def kill_task(self, task: Task, sig: int) -> None:
-        """End a task's whole group as a fatal signal would (e.g. SIGSEGV from a fault, SIGKILL on OOM)."""
-        status = signal_status(sig) | (0x80 if sig in CORE_SIGNALS else 0)
-        do_group_exit(self, task, status)
+        """End a task's whole group as a fatal signal would (SIGKILL on OOM, a dead-locked run)."""
+        do_group_exit(self, task, signal_status(sig))
+
+    def force_fault(self, task: Task, sig: int, code: int, addr: int) -> None:
+        """A fault in user mode: the signal goes to the faulting thread, unblocked (force_sig_fault)."""
+        signal.force_sig_fault(self, task, sig, code, addr)
+
+    def do_signal(self, task: Task) -> bool:
+        """Handle pending signals at return to user mode; True when task.regs changed."""
+        return signal.do_signal(self, task)
+
+    @staticmethod
+    def signal_pending(task: Task) -> bool:
+        """An unblocked signal waits for the task."""
+        return signal.signal_pending(task)
 
     # ---- syscall entry -------------------------------------------------------------------------------
 
@@ -334,10 +329,6 @@ class Kernel:
         return True
 
     # ---- exits driven from outside a syscall ------------------------------------------------------
-
-    def fault_kill(self, task: Task, sig: int) -> None:
-        """A user fault with no handler: the default action of sig ends the group."""
-        self.kill_task(task, sig)
 
     def exit_code_of_init(self) -> int:
         """Shell-style exit status of the first process: the exit code, or 128 + signal."""

@@ -31,9 +31,11 @@ class Scheduler:
         if task is not self.current and task not in self.runqueue:
             self.runqueue.append(task)
 
-    def sleep_on(self, task: Task, wq: WaitQueue, timeout_ns: int | None = None) -> None:
+    def sleep_on(self, task: Task, wq: WaitQueue, timeout_ns: int | None = None,
+                 interruptible: bool = True) -> None:
         """Put task to sleep on wq, optionally until a virtual deadline (prepare_to_wait + schedule_timeout)."""
         task.state = SLEEPING
+        task.interruptible = interruptible
         task.wait_channel = wq.name
         task.timed_out = False
         task.wq = wq
@@ -93,12 +95,26 @@ class Scheduler:
         self.clock_ns += ns
         self._fire_timers()
 
+    def add_timer(self, deadline_ns: int, callback) -> None:
+        """Call callback() once the virtual clock reaches deadline_ns (an hrtimer)."""
+        self._seq += 1
+        heapq.heappush(self.timers, (deadline_ns, self._seq, callback))
+
+    def _live_timer(self, entry) -> bool:
+        deadline, _, obj = entry
+        if isinstance(obj, Task):
+            return obj.state == SLEEPING and obj.timeout_ns == deadline
+        return True
+
     def _fire_timers(self) -> None:
         while self.timers and self.timers[0][0] <= self.clock_ns:
-            deadline, _, task = heapq.heappop(self.timers)
-            if task.state == SLEEPING and task.timeout_ns == deadline:
-                task.timed_out = True
-                self.wake_task(task)
+            entry = heapq.heappop(self.timers)
+            deadline, _, obj = entry
+            if not isinstance(obj, Task):
+                obj()
+            elif obj.state == SLEEPING and obj.timeout_ns == deadline:
+                obj.timed_out = True
+                self.wake_task(obj)
 
     def pick_next(self) -> Task | None:
         """The next task to run; when all sleep, jump the clock to the earliest timer (idle)."""
@@ -116,7 +132,7 @@ class Scheduler:
                     nxt.switches += 1
                 self.current = nxt
                 return nxt
-            live = [t for t in self.timers if t[2].state == SLEEPING and t[2].timeout_ns == t[0]]
+            live = [t for t in self.timers if self._live_timer(t)]
             if not live:
                 self.current = None
                 return None

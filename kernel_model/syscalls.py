@@ -31,6 +31,7 @@ from .mm import (
     MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_GROWSDOWN, MAP_PRIVATE, MAP_SHARED, MMAP_MIN_ADDR,
     PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, TASK_SIZE, OutOfMemory, page_up,
 )
+from . import signal as sigmod
 from .task import SIG_DFL, SIG_IGN
 
 AT_FDCWD = -100 & 0xFFFFFFFF
@@ -854,9 +855,16 @@ def _sleep(k, t, ns: int):
     """Sleep on the virtual clock (hrtimer_nanosleep)."""
     from .task import WaitQueue
 
-    k.sched.sleep_on(t, WaitQueue("nanosleep"), ns)
-    yield
-    return 0
+    deadline = k.sched.clock_ns + ns
+    while True:
+        k.sched.sleep_on(t, WaitQueue("nanosleep"), deadline - k.sched.clock_ns)
+        yield
+        if t.timed_out or k.sched.clock_ns >= deadline:
+            return 0
+        if k.signal_pending(t):
+            # Linux returns -ERESTART_RESTARTBLOCK and restarts with the time left; here a restart
+            # sleeps the whole request again, and a handler sees EINTR.
+            raise KernelError(sigmod.ERESTARTNOHAND)
 
 
 @syscall("nanosleep")
@@ -939,18 +947,31 @@ def sys_getrandom(k, t, buf, count, flags, *_):
     return count
 
 
-# ---- signals (actions and masks are kept; delivery to handlers comes with the signals issue) -----
+# ---- signals (kernel_model.signal does sending, delivery and frames) ---------------------------------------
+
+
+def _set_action(k, t, sig, new):
+    if not 1 <= sig <= sigmod.NSIG or (sig in (SIG.SIGKILL, SIG.SIGSTOP) and new is not None):
+        raise KernelError(E.EINVAL)
+    old = t.sighand.actions.get(sig, (SIG_DFL, 0, 0, 0))
+    if new is not None:
+        handler, flags, restorer, mask = new
+        t.sighand.actions[sig] = (handler, flags, restorer, mask & ~sigmod.UNBLOCKABLE)
+        if handler == SIG_IGN or (handler == SIG_DFL and sig in sigmod.DEFAULT_IGNORE):
+            # Setting an ignoring action discards the pending instances of the signal (do_sigaction).
+            for th in t.signal.threads:
+                th.pending = [x for x in th.pending if x[0] != sig]
+            t.signal.shared_pending = [x for x in t.signal.shared_pending if x[0] != sig]
+    return old
 
 
 @syscall("rt_sigaction")
 def sys_rt_sigaction(k, t, sig, act, oact, sigsetsize, *_):
-    """Read/replace a signal's action: struct sigaction {handler, flags, restorer, mask[2]} (do_sigaction)."""
-    if sigsetsize != 8 or not 1 <= sig <= 64 or sig in (SIG.SIGKILL, SIG.SIGSTOP) and act:
+    """struct sigaction {handler, flags, restorer, mask[2]} in, the old one out (do_sigaction)."""
+    if sigsetsize != 8:
         raise KernelError(E.EINVAL)
-    old = t.sighand.actions.get(sig, (SIG_DFL, 0, 0, 0))
-    if act:
-        handler, flags, restorer, mask = struct.unpack("<IIIQ", k.get_bytes(t, act, 20))
-        t.sighand.actions[sig] = (handler, flags, restorer, mask)
+    new = struct.unpack("<IIIQ", k.get_bytes(t, act, 20)) if act else None
+    old = _set_action(k, t, sig, new)
     if oact:
         k.put_bytes(t, oact, struct.pack("<IIIQ", *old))
     return 0
@@ -959,55 +980,156 @@ def sys_rt_sigaction(k, t, sig, act, oact, sigsetsize, *_):
 @syscall("sigaction")
 def sys_sigaction(k, t, sig, act, oact, *_):
     """The old struct old_sigaction {handler, mask, flags, restorer}."""
-    if not 1 <= sig <= 64 or sig in (SIG.SIGKILL, SIG.SIGSTOP) and act:
-        raise KernelError(E.EINVAL)
-    old = t.sighand.actions.get(sig, (SIG_DFL, 0, 0, 0))
+    new = None
     if act:
         handler, mask, flags, restorer = struct.unpack("<IIII", k.get_bytes(t, act, 16))
-        t.sighand.actions[sig] = (handler, flags, restorer, mask)
+        new = (handler, flags, restorer, mask)
+    old = _set_action(k, t, sig, new)
     if oact:
         k.put_bytes(t, oact, struct.pack("<IIII", old[0], old[3] & 0xFFFFFFFF, old[1], old[2]))
     return 0
 
 
-UNBLOCKABLE = (1 << (SIG.SIGKILL - 1)) | (1 << (SIG.SIGSTOP - 1))
+@syscall("signal")
+def sys_signal(k, t, sig, handler, *_):
+    """signal(2) as the syscall does it: SA_ONESHOT | SA_NOMASK, returning the old handler."""
+    old = _set_action(k, t, sig, (handler, sigmod.SA_RESETHAND | sigmod.SA_NODEFER, 0, 0))
+    return old[0]
+
+
+def _change_mask(t, how, new):
+    if how == 0:
+        t.blocked |= new
+    elif how == 1:
+        t.blocked &= ~new
+    elif how == 2:
+        t.blocked = new
+    else:
+        raise KernelError(E.EINVAL)
+    t.blocked &= ~sigmod.UNBLOCKABLE
 
 
 @syscall("rt_sigprocmask")
 def sys_rt_sigprocmask(k, t, how, nset, oset, sigsetsize, *_):
-    """Block, unblock or set the thread's signal mask (sigprocmask)."""
+    """Block, unblock or set the thread's 64-bit signal mask (sigprocmask)."""
     if sigsetsize != 8:
         raise KernelError(E.EINVAL)
     old = t.blocked
     if nset:
-        new = struct.unpack("<Q", k.get_bytes(t, nset, 8))[0]
-        if how == 0:
-            t.blocked = old | new
-        elif how == 1:
-            t.blocked = old & ~new
-        elif how == 2:
-            t.blocked = new
-        else:
-            raise KernelError(E.EINVAL)
-        t.blocked &= ~UNBLOCKABLE
+        _change_mask(t, how, struct.unpack("<Q", k.get_bytes(t, nset, 8))[0])
     if oset:
         k.put_bytes(t, oset, struct.pack("<Q", old))
     return 0
 
 
-@syscall("sigaltstack")
-def sys_sigaltstack(k, t, ss, oss, *_):
-    """Keep the alternate signal stack settings; report SS_DISABLE when none."""
-    old = getattr(t, "altstack", (0, 2, 0))
-    if oss:
-        k.put_bytes(t, oss, struct.pack("<IiI", *old))
-    if ss:
-        t.altstack = struct.unpack("<IiI", k.get_bytes(t, ss, 12))
+@syscall("sigprocmask")
+def sys_sigprocmask(k, t, how, nset, oset, *_):
+    """The old 32-bit mask version."""
+    old = t.blocked
+    if nset:
+        new = k.get_u32(t, nset)
+        if how == 2:
+            new |= t.blocked & ~0xFFFFFFFF
+        _change_mask(t, how, new)
+    if oset:
+        k.put_u32(t, oset, old & 0xFFFFFFFF)
     return 0
 
 
+def _pending_set(t):
+    bits = 0
+    for s, _ in t.pending + t.signal.shared_pending:
+        bits |= sigmod.sigmask(s)
+    return bits & t.blocked
+
+
+@syscall("rt_sigpending")
+def sys_rt_sigpending(k, t, uset, sigsetsize, *_):
+    """Signals pending while blocked."""
+    if sigsetsize > 8:
+        raise KernelError(E.EINVAL)
+    k.put_bytes(t, uset, struct.pack("<Q", _pending_set(t))[:sigsetsize])
+    return 0
+
+
+@syscall("sigpending")
+def sys_sigpending(k, t, uset, *_):
+    """The old 32-bit sigpending."""
+    k.put_u32(t, uset, _pending_set(t) & 0xFFFFFFFF)
+    return 0
+
+
+def _suspend(k, t, mask):
+    """Sleep with a temporary mask until a signal is delivered; the old mask comes back after the handler."""
+    from .task import WaitQueue
+
+    saved = t.blocked
+    t.blocked = mask & ~sigmod.UNBLOCKABLE
+    while not sigmod.signal_pending(t):
+        k.sched.sleep_on(t, WaitQueue("sigsuspend"))
+        yield
+    t.saved_sigmask = saved
+    raise KernelError(sigmod.ERESTARTNOHAND)
+
+
+@syscall("rt_sigsuspend")
+def sys_rt_sigsuspend(k, t, uset, sigsetsize, *_):
+    """Wait for a signal with a temporary 64-bit mask."""
+    if sigsetsize != 8:
+        raise KernelError(E.EINVAL)
+    return (yield from _suspend(k, t, struct.unpack("<Q", k.get_bytes(t, uset, 8))[0]))
+
+
+@syscall("sigsuspend")
+def sys_sigsuspend(k, t, a, b, c, *_):
+    """The old sigsuspend(int, int, old_sigset_t): the mask is the third argument."""
+    return (yield from _suspend(k, t, c | (t.blocked & ~0xFFFFFFFF)))
+
+
+@syscall("pause")
+def sys_pause(k, t, *_):
+    """Sleep until a signal is delivered."""
+    return (yield from _suspend(k, t, t.blocked))
+
+
+@syscall("sigaltstack")
+def sys_sigaltstack(k, t, ss, oss, *_):
+    """Set or query the alternate signal stack (do_sigaltstack)."""
+    ss_sp, ss_flags, ss_size = t.altstack
+    on = ss_size and ss_sp <= t.regs.sp < ss_sp + ss_size
+    if ss:
+        nsp, nflags, nsize = struct.unpack("<IiI", k.get_bytes(t, ss, 12))
+        if on:
+            raise KernelError(E.EPERM)
+        if nflags & ~(sigmod.SS_DISABLE | sigmod.SS_ONSTACK | (1 << 31)):
+            raise KernelError(E.EINVAL)
+        if nflags & sigmod.SS_DISABLE:
+            new = (0, sigmod.SS_DISABLE, 0)
+        else:
+            if nsize < sigmod.MINSIGSTKSZ:
+                raise KernelError(E.ENOMEM)
+            new = (nsp, 0, nsize)
+    if oss:
+        k.put_bytes(t, oss, struct.pack("<IiI", ss_sp, sigmod.SS_ONSTACK if on else ss_flags, ss_size))
+    if ss:
+        t.altstack = new
+    return 0
+
+
+@syscall("sigreturn")
+def sys_sigreturn(k, t, *_):
+    """Return from a handler entered through a sigframe."""
+    return sigmod.sys_sigreturn(k, t)
+
+
+@syscall("rt_sigreturn")
+def sys_rt_sigreturn(k, t, *_):
+    """Return from a handler entered through an rt_sigframe."""
+    return sigmod.sys_rt_sigreturn(k, t)
+
+
 def _check_sig(sig):
-    if not 0 <= sig <= 64:
+    if not 0 <= sig <= sigmod.NSIG:
         raise KernelError(E.EINVAL)
 
 
@@ -1016,20 +1138,22 @@ def sys_kill(k, t, pid, sig, *_):
     """Send a signal to a process, a process group or everyone (kill_something_info)."""
     _check_sig(sig)
     pid = s32(pid)
+    leaders = [x for x in k.tasks.values() if x.group_leader is x and x.signal is not None and x.signal.threads]
     if pid > 0:
-        targets = [x for x in k.tasks.values() if x.tgid == pid and x.group_leader is x]
+        targets = [x for x in leaders if x.tgid == pid]
     elif pid == 0:
-        targets = [x for x in k.tasks.values() if x.group_leader is x and x.signal.pgid == t.signal.pgid]
+        targets = [x for x in leaders if x.signal.pgid == t.signal.pgid]
     elif pid == -1:
-        targets = [x for x in k.tasks.values() if x.group_leader is x and x.tgid != 1 and x.tgid != t.tgid]
+        targets = [x for x in leaders if x.tgid != 1 and x.tgid != t.tgid]
     else:
-        targets = [x for x in k.tasks.values() if x.group_leader is x and x.signal.pgid == -pid]
-    targets = [x for x in targets if x.is_alive() or x.signal.threads]
+        targets = [x for x in leaders if x.signal.pgid == -pid]
     if not targets:
         raise KernelError(E.ESRCH)
     for x in targets:
-        live = [th for th in x.signal.threads if th.is_alive()] or [x]
-        k.send_signal(live[0], sig, {"signo": sig, "code": 0, "pid": t.tgid}, group=True)
+        live = [th for th in x.signal.threads if th.is_alive()]
+        if live:
+            k.send_signal(live[0], sig, {"signo": sig, "code": sigmod.SI_USER, "pid": t.tgid, "uid": k.uid},
+                          group=True)
     return 0
 
 
@@ -1040,7 +1164,7 @@ def sys_tkill(k, t, tid, sig, *_):
     target = k.tasks.get(tid)
     if target is None or not target.is_alive():
         raise KernelError(E.ESRCH)
-    k.send_signal(target, sig, {"signo": sig, "code": -6, "pid": t.tgid})
+    k.send_signal(target, sig, {"signo": sig, "code": sigmod.SI_TKILL, "pid": t.tgid, "uid": k.uid})
     return 0
 
 
@@ -1051,6 +1175,89 @@ def sys_tgkill(k, t, tgid, tid, sig, *_):
     if target is None or target.tgid != tgid:
         raise KernelError(E.ESRCH)
     return sys_tkill(k, t, tid, sig)
+
+
+ITIMER_REAL = 0
+
+
+def _real_timer_fire(k, group):
+    """ITIMER_REAL expired: SIGALRM to the process, re-armed when periodic (it_real_fn)."""
+    def fire():
+        rt = group.real_timer
+        if rt is None or not group.threads:
+            return
+        deadline, interval = rt
+        if k.sched.clock_ns < deadline:
+            return  # a later setitimer replaced this one
+        leader = group.threads[0]
+        k.send_signal(leader, SIG.SIGALRM, {"signo": SIG.SIGALRM, "code": SI_KERNEL_TIMER}, group=True)
+        if interval:
+            group.real_timer = (deadline + interval, interval)
+            k.sched.add_timer(deadline + interval, fire)
+        else:
+            group.real_timer = None
+    return fire
+
+
+SI_KERNEL_TIMER = -2  # SI_TIMER
+
+
+def _set_real_timer(k, t, value_ns, interval_ns):
+    group = t.signal
+    old = group.real_timer
+    remaining = max(0, old[0] - k.sched.clock_ns) if old else 0
+    old_interval = old[1] if old else 0
+    if value_ns:
+        deadline = k.sched.clock_ns + value_ns
+        group.real_timer = (deadline, interval_ns)
+        k.sched.add_timer(deadline, _real_timer_fire(k, group))
+    else:
+        group.real_timer = None
+    return remaining, old_interval
+
+
+@syscall("alarm")
+def sys_alarm(k, t, seconds, *_):
+    """SIGALRM after seconds of the virtual clock; returns the seconds left on the previous alarm."""
+    remaining, _ = _set_real_timer(k, t, seconds * 10**9, 0)
+    return (remaining + 10**9 - 1) // 10**9 if remaining else 0
+
+
+def _pack_itimerval(interval_ns, value_ns):
+    return struct.pack("<iiii", interval_ns // 10**9, (interval_ns % 10**9) // 1000,
+                       value_ns // 10**9, (value_ns % 10**9) // 1000)
+
+
+@syscall("setitimer")
+def sys_setitimer(k, t, which, new, old, *_):
+    """ITIMER_REAL on the virtual clock (the virtual and profiling timers are not modelled)."""
+    if which != ITIMER_REAL:
+        k.warn_once(f"itimer{which}", f"setitimer({which}) is not modelled (-EINVAL)")
+        raise KernelError(E.EINVAL)
+    isec, iusec, vsec, vusec = struct.unpack("<iiii", k.get_bytes(t, new, 16)) if new else (0, 0, 0, 0)
+    if min(isec, iusec, vsec, vusec) < 0 or iusec >= 10**6 or vusec >= 10**6:
+        raise KernelError(E.EINVAL)
+    remaining, interval = _set_real_timer(k, t, vsec * 10**9 + vusec * 1000, isec * 10**9 + iusec * 1000)
+    if old:
+        k.put_bytes(t, old, _pack_itimerval(interval, remaining))
+    return 0
+
+
+@syscall("getitimer")
+def sys_getitimer(k, t, which, cur, *_):
+    """The time left on ITIMER_REAL."""
+    if which != ITIMER_REAL:
+        raise KernelError(E.EINVAL)
+    rt = t.signal.real_timer
+    remaining = max(0, rt[0] - k.sched.clock_ns) if rt else 0
+    k.put_bytes(t, cur, _pack_itimerval(rt[1] if rt else 0, remaining))
+    return 0
+
+
+@syscall("restart_syscall")
+def sys_restart_syscall(k, t, *_):
+    """Nothing here is restarted through a restart block: -EINTR."""
+    return -E.EINTR
 
 
 # ---- futex -----------------------------------------------------------------------------------------------

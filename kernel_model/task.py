@@ -79,6 +79,7 @@ class SignalStruct:
     threads: list[Task] = field(default_factory=list)
     group_exit: bool = False
     group_exit_code: int = 0
+    real_timer: tuple[int, int] | None = None  # ITIMER_REAL: (deadline ns on the virtual clock, interval ns)
     shared_pending: list[tuple[int, dict]] = field(default_factory=list)  # (sig, siginfo fields)
     wait_chldexit: WaitQueue = field(default_factory=lambda: WaitQueue("wait_chldexit"))
     rlimits: dict[int, tuple[int, int]] = field(default_factory=dict)
@@ -112,6 +113,9 @@ class Task:
         self.robust_list = (0, 0)
         self.vfork_done: Completion | None = None
         self.blocked = 0  # blocked signal mask
+        self.altstack = (0, 2, 0)  # sigaltstack: (ss_sp, ss_flags, ss_size); SS_DISABLE
+        self.interruptible = True  # a sleep a signal may end
+        self.saved_sigmask: int | None = None  # sigsuspend's mask to restore after the handler
         self.pending: list[tuple[int, dict]] = []
         self.continuation: Generator | None = None  # a syscall sleeping in the kernel
         self.in_syscall = None  # the syscall table entry being run, until it returns
