@@ -469,6 +469,7 @@ class Cpu:
             sig = SIG.SIGSEGV
             if self.fault is not None:
                 vaddr, kind, maperr = self.fault
+                vaddr = self.fault_address(task, eip, vaddr)
                 code, addr = (SEGV_MAPERR if maperr else SEGV_ACCERR), vaddr
                 verb = ("write to", "read from", "execute")[[ACCESS_WRITE, ACCESS_READ, ACCESS_FETCH].index(kind)]
                 why = "unmapped address" if maperr else "protected address"
@@ -488,6 +489,43 @@ class Cpu:
         self.k.do_signal(task)
         if task.state == RUNNING and task.regs_dirty:
             self.load_regs(task)
+
+    def fault_address(self, task, eip: int, page_addr: int) -> int:
+        """The faulting byte's address (the TLB-fill hook only sees its page): recomputed from the
+        instruction's memory operand and the registers, kept when it lies in the faulting page."""
+        from capstone import CS_ARCH_X86, CS_MODE_32, Cs
+        from capstone import x86_const as C
+
+        try:
+            code = task.mm.peek(eip, 15)
+        except SegFault:
+            return page_addr
+        md = Cs(CS_ARCH_X86, CS_MODE_32)
+        md.detail = True
+        regs = dict(zip(READ_FIELDS, self.regs_in.read(), strict=True))
+        names = {C.X86_REG_EAX: "ax", C.X86_REG_EBX: "bx", C.X86_REG_ECX: "cx", C.X86_REG_EDX: "dx",
+                 C.X86_REG_ESI: "si", C.X86_REG_EDI: "di", C.X86_REG_EBP: "bp", C.X86_REG_ESP: "sp"}
+        for insn in md.disasm(code, eip, 1):
+            for op in insn.operands:
+                if op.type != C.X86_OP_MEM:
+                    continue
+                m = op.mem
+                addr = m.disp
+                if m.base in names:
+                    addr += regs[names[m.base]]
+                if m.index in names:
+                    addr += regs[names[m.index]] * m.scale
+                if m.segment in (C.X86_REG_GS, C.X86_REG_FS):
+                    sel = regs["gs" if m.segment == C.X86_REG_GS else "fs"]
+                    idx = (sel >> 3) - 6
+                    d = task.tls[idx] if 0 <= idx < 3 else None
+                    if d:
+                        lo, hi = struct.unpack("<II", d)
+                        addr += (lo >> 16) | ((hi & 0xFF) << 16) | (hi & 0xFF000000)
+                addr &= 0xFFFFFFFF
+                if addr & ~0xFFF == page_addr & ~0xFFF:
+                    return addr
+        return page_addr
 
     def describe_insn(self, task, eip: int) -> str:
         """The instruction at eip, disassembled, or '?' when its bytes cannot be read."""

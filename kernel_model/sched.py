@@ -132,13 +132,12 @@ class Scheduler:
                     nxt.switches += 1
                 self.current = nxt
                 return nxt
+            self.current = None  # idle: whatever the timers wake must land on the run queue
             live = [t for t in self.timers if self._live_timer(t)]
             if not live:
-                self.current = None
                 return None
             self.clock_ns = max(self.clock_ns, min(t[0] for t in live))
             self._fire_timers()
-            self.current = None
 
     def preempt(self) -> None:
         """The current task used its slice: it goes to the back of the queue."""
