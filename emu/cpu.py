@@ -73,9 +73,11 @@ class RegFile:
         self.names = names
         self.handle = uc._uch
         self.ids = (ctypes.c_int * n)(*[_REG_IDS[f] for f in names])
-        self.vals = (ctypes.c_uint64 * n)()
+        # 32-bit slots: Unicorn stores 4 bytes for the general registers and 2 for selectors, whose upper
+        # half stays 0 because only Unicorn writes this array.
+        self.vals = (ctypes.c_uint32 * n)()
         base = ctypes.addressof(self.vals)
-        self.ptrs = (ctypes.c_void_p * n)(*[base + 8 * i for i in range(n)])
+        self.ptrs = (ctypes.c_void_p * n)(*[base + 4 * i for i in range(n)])
         self.n = n
         self._read = uclib.uc_reg_read_batch
         self._write = uclib.uc_reg_write_batch
@@ -83,12 +85,11 @@ class RegFile:
     def read(self) -> list[int]:
         """Current values, in `names` order."""
         self._read(self.handle, self.ids, self.ptrs, self.n)
-        return [v & 0xFFFFFFFF for v in self.vals]
+        return self.vals[:]
 
     def write(self, values) -> None:
         """Set every register of `names`."""
-        for i, v in enumerate(values):
-            self.vals[i] = v & 0xFFFFFFFF
+        self.vals[:] = [v & 0xFFFFFFFF for v in values]
         self._write(self.handle, self.ids, self.ptrs, self.n)
 
 
@@ -334,9 +335,7 @@ class Cpu:
 
     def save_regs(self, task) -> None:
         """Copy the CPU's registers into task.regs (the pt_regs of a task entering the kernel)."""
-        regs = task.regs
-        for name, v in zip(READ_FIELDS, self.regs_in.read(), strict=True):
-            setattr(regs, name, v)
+        task.regs.load_user(self.regs_in.read())
 
     def load_regs(self, task) -> None:
         """Put the task's whole pt_regs into the CPU (after fork, exec or a signal frame)."""

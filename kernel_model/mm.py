@@ -123,18 +123,18 @@ class FramePool:
             raise AssertionError(f"frame {f} reference count went negative")
 
     def get_many(self, frames: np.ndarray) -> None:
-        """One more reference on each frame of an array (frames may repeat)."""
-        np.add.at(self.refcount, frames, 1)
+        """One more reference on each of distinct frames (one mm never maps a frame twice)."""
+        self.refcount[frames] += 1
 
     def put_many(self, frames: np.ndarray) -> None:
-        """Drop one reference on each frame of an array; freed frames go back lowest-first."""
+        """Drop one reference on each of distinct frames; freed frames go back lowest-first."""
         if frames.size == 0:
             return
-        np.subtract.at(self.refcount, frames, 1)
-        counts = self.refcount[frames]
+        counts = self.refcount[frames] - 1
         if (counts < 0).any():
             raise AssertionError("frame reference count went negative")
-        freed = np.unique(frames[counts == 0])
+        self.refcount[frames] = counts
+        freed = np.sort(frames[counts == 0])
         if freed.size:
             self.free.extend(freed[::-1].tolist())
             if self.exec_frames[freed].any():
@@ -210,7 +210,7 @@ class MM:
         """Index of vaddr's PTE in pool.words, or -1 when no page table covers it (walkpgdir)."""
         words = self.pool.words
         pdi = self.pgd * PTRS_PER_TABLE + (vaddr >> 22)
-        pde = int(words[pdi])
+        pde = words.item(pdi)
         if not pde & PTE_P:
             if not alloc:
                 return -1
@@ -222,7 +222,7 @@ class MM:
     def pte(self, vaddr: int) -> int:
         """The PTE for vaddr, 0 when none."""
         i = self.walk(vaddr)
-        return int(self.pool.words[i]) if i >= 0 else 0
+        return self.pool.words.item(i) if i >= 0 else 0
 
     def _table_slices(self, start: int, end: int, alloc: bool = False):
         """Yield (vaddr, words view) for each page table piece covering [start, end)."""
@@ -378,15 +378,17 @@ class MM:
         """Resolve a user access; return the PTE to install or raise SegFault (handle_mm_fault)."""
         words = self.pool.words
         i = self.walk(vaddr)
-        pte = int(words[i]) if i >= 0 else 0
-        if pte & PTE_P and pte & PTE_U:
+        pte = words.item(i) if i >= 0 else 0
+        if pte & (PTE_P | PTE_U) == PTE_P | PTE_U:
             if access != ACCESS_WRITE:
-                pte |= PTE_A
-                words[i] = pte
+                if not pte & PTE_A:
+                    pte |= PTE_A
+                    words[i] = pte
                 return pte
             if pte & PTE_W:
-                pte |= PTE_A | PTE_D
-                words[i] = pte
+                if pte & (PTE_A | PTE_D) != PTE_A | PTE_D:
+                    pte |= PTE_A | PTE_D
+                    words[i] = pte
                 return pte
             vma = self.find_vma(vaddr)
             if vma is None or not vma.prot & PROT_WRITE:
@@ -503,8 +505,7 @@ class MM:
                      "mmap_base", "exe_path"):
             setattr(child, name, getattr(self, name))
         try:
-            for v in self.vmas:
-                self.copy_page_range(child, v)
+            self.copy_page_tables(child)
         except OutOfMemory:
             child.release()  # drops exactly the references taken so far (dup_mm's mmput on failure)
             raise
@@ -512,34 +513,47 @@ class MM:
             self.flush_tlb()  # the parent's writable entries became read-only
         return child
 
-    def copy_page_range(self, child: MM, vma: Vma) -> None:
-        """Copy vma's PTEs into child, write-protecting private pages in both (copy_page_range)."""
-        words = self.pool.words
-        clear_w = np.uint32(~PTE_W & 0xFFFFFFFF)
-        for addr, src in self._table_slices(vma.start, vma.end):
+    def copy_page_tables(self, child: MM) -> None:
+        """copy_page_range for the whole mm, one page table at a time: each table is copied whole, and its present
+        private entries are write-protected and marked COW in parent and child alike."""
+        pool = self.pool
+        words = pool.words
+        pgd = words[self.pgd * PTRS_PER_TABLE:(self.pgd + 1) * PTRS_PER_TABLE]
+        tables = np.flatnonzero(pgd & PTE_P).tolist()
+        shared = [v for v in self.vmas if v.shared]
+        keep_w = np.uint32(~PTE_W & 0xFFFFFFFF)
+        for pdi in tables:
+            pt = words.item(self.pgd * PTRS_PER_TABLE + pdi) >> PAGE_SHIFT
+            src = words[pt * PTRS_PER_TABLE:(pt + 1) * PTRS_PER_TABLE]
             present = (src & PTE_P) != 0
             if not present.any():
                 continue
-            if not vma.shared:
-                src[present] = (src[present] & clear_w) | np.uint32(PTE_COW)
-            first = child.walk(addr, alloc=True)
-            words[first:first + src.size] = src
+            cow = present
+            base = pdi << 22
+            for v in shared:  # shared mappings keep their writable PTEs
+                lo, hi = max(v.start, base), min(v.end, base + (1 << 22))
+                if lo < hi:
+                    if cow is present:
+                        cow = present.copy()
+                    cow[(lo - base) >> PAGE_SHIFT:(hi - base) >> PAGE_SHIFT] = False
+            src[cow] = (src[cow] & keep_w) | np.uint32(PTE_COW)
+            first = child.walk(base, alloc=True)
+            words[first:first + PTRS_PER_TABLE] = src
             frames = (src[present] >> PAGE_SHIFT).astype(np.int64)
-            self.pool.get_many(frames)
+            pool.get_many(frames)
             child.copied_ptes += frames.size
 
     def release(self) -> None:
         """Drop every frame and page table of this mm (exit_mmap); the mm is unusable afterwards."""
         pool = self.pool
         pgd = pool.words[self.pgd * PTRS_PER_TABLE:(self.pgd + 1) * PTRS_PER_TABLE]
-        tables = pgd[(pgd & PTE_P) != 0] >> PAGE_SHIFT
-        for t in tables.tolist():
-            view = pool.words[t * PTRS_PER_TABLE:(t + 1) * PTRS_PER_TABLE]
-            present = (view & PTE_P) != 0
-            if present.any():
-                pool.put_many((view[present] >> PAGE_SHIFT).astype(np.int64))
-            view[:] = 0
-            pool.put(t)
+        tables = (pgd[(pgd & PTE_P) != 0] >> PAGE_SHIFT).astype(np.int64)
+        if tables.size:
+            rows = pool.words.reshape(-1, PTRS_PER_TABLE)[tables]
+            ptes = rows[(rows & PTE_P) != 0]
+            pool.put_many((ptes >> PAGE_SHIFT).astype(np.int64))
+            pool.words.reshape(-1, PTRS_PER_TABLE)[tables] = 0
+            pool.put_many(tables)
         pgd[:] = 0
         pool.put(self.pgd)
         self.pgd = 0

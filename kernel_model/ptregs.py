@@ -34,6 +34,11 @@ class PtRegs:
         r.orig_ax = 0xFFFFFFFF
         return r
 
+    def load_user(self, v) -> None:
+        """Set every field but orig_ax from 16 values in struct order (the entry code's SAVE_ALL)."""
+        (self.bx, self.cx, self.dx, self.si, self.di, self.bp, self.ax, self.ds, self.es, self.fs, self.gs,
+         self.ip, self.cs, self.flags, self.sp, self.ss) = v
+
     def values(self) -> tuple[int, ...]:
         """All 17 fields in struct order."""
         return tuple(getattr(self, n) for n in PT_REGS_FIELDS)
