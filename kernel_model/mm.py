@@ -514,34 +514,42 @@ class MM:
         return child
 
     def copy_page_tables(self, child: MM) -> None:
-        """copy_page_range for the whole mm, one page table at a time: each table is copied whole, and its present
-        private entries are write-protected and marked COW in parent and child alike."""
+        """copy_page_range for the whole mm in one vectorised pass over all its page tables: every table is
+        copied whole, and its present private entries are write-protected and marked COW in both mms."""
         pool = self.pool
-        words = pool.words
-        pgd = words[self.pgd * PTRS_PER_TABLE:(self.pgd + 1) * PTRS_PER_TABLE]
-        tables = np.flatnonzero(pgd & PTE_P).tolist()
-        shared = [v for v in self.vmas if v.shared]
-        keep_w = np.uint32(~PTE_W & 0xFFFFFFFF)
-        for pdi in tables:
-            pt = words.item(self.pgd * PTRS_PER_TABLE + pdi) >> PAGE_SHIFT
-            src = words[pt * PTRS_PER_TABLE:(pt + 1) * PTRS_PER_TABLE]
-            present = (src & PTE_P) != 0
-            if not present.any():
-                continue
-            cow = present
-            base = pdi << 22
-            for v in shared:  # shared mappings keep their writable PTEs
-                lo, hi = max(v.start, base), min(v.end, base + (1 << 22))
-                if lo < hi:
-                    if cow is present:
-                        cow = present.copy()
-                    cow[(lo - base) >> PAGE_SHIFT:(hi - base) >> PAGE_SHIFT] = False
-            src[cow] = (src[cow] & keep_w) | np.uint32(PTE_COW)
-            first = child.walk(base, alloc=True)
-            words[first:first + PTRS_PER_TABLE] = src
-            frames = (src[present] >> PAGE_SHIFT).astype(np.int64)
-            pool.get_many(frames)
-            child.copied_ptes += frames.size
+        table_rows = pool.words.reshape(-1, PTRS_PER_TABLE)
+        pgd = table_rows[self.pgd]
+        pdis = np.flatnonzero(pgd & PTE_P)
+        if pdis.size == 0:
+            return
+        parent_tables = (pgd[pdis] >> PAGE_SHIFT).astype(np.int64)
+        rows = table_rows[parent_tables]  # a copy: (tables, 1024)
+        present = (rows & PTE_P) != 0
+        cow = present.copy()
+        for v in self.vmas:
+            if v.shared:  # shared mappings keep their writable PTEs
+                first, last = v.start >> PAGE_SHIFT, (v.end - 1) >> PAGE_SHIFT
+                for n, pdi in enumerate(pdis.tolist()):
+                    lo, hi = max(first, pdi << 10), min(last + 1, (pdi + 1) << 10)
+                    if lo < hi:
+                        cow[n, lo - (pdi << 10):hi - (pdi << 10)] = False
+        rows[cow] = (rows[cow] & np.uint32(~PTE_W & 0xFFFFFFFF)) | np.uint32(PTE_COW)
+        table_rows[parent_tables] = rows
+        taken: list[int] = []
+        try:
+            for _ in range(pdis.size):
+                taken.append(pool.alloc(zero=False))
+        except OutOfMemory:
+            for f in taken:
+                pool.put(f)
+            raise
+        child_tables = np.array(taken, dtype=np.int64)
+        table_rows[child_tables] = rows
+        child_pgd = table_rows[child.pgd]
+        child_pgd[pdis] = (child_tables.astype(np.uint32) << PAGE_SHIFT) | np.uint32(PTE_P | PTE_W | PTE_U)
+        frames = (rows[present] >> PAGE_SHIFT).astype(np.int64)
+        pool.get_many(frames)
+        child.copied_ptes += frames.size
 
     def release(self) -> None:
         """Drop every frame and page table of this mm (exit_mmap); the mm is unusable afterwards."""
