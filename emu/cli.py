@@ -1,4 +1,4 @@
-"""Command line: `emu run PROG [ARGS...]` and `emu demo`."""
+"""Command line: `emu run PROG [ARGS...]`, `emu trace [options] PROG [ARGS...]` and `emu demo`."""
 
 from __future__ import annotations
 
@@ -43,6 +43,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_options(run)
     run.add_argument("prog", help="path of a static i386 ELF executable")
     run.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the program")
+    trace = sub.add_parser(
+        "trace", help="run a program and write an strace -f style trace of its syscalls",
+        description="Run a program like `emu run` and write a trace in strace's format (as strace -f: children "
+        "and threads are followed). The guest's own output goes where `emu run` sends it.")
+    add_run_options(trace)
+    add_trace_options(trace)
+    trace.add_argument("prog", help="path of a static i386 ELF executable")
+    trace.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the program")
     demo = sub.add_parser("demo", help="run built-in guests that fork, vfork and clone, with statistics")
     demo.add_argument("--quantum", type=_positive, default=None, help="instructions per time slice")
     return p
@@ -61,6 +69,39 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
                      help="guest clocks read the model's virtual time, so timing inside the guest repeats exactly")
     run.add_argument("--stats", action="store_true", help="print a statistics summary on stderr at exit")
     run.add_argument("--stats-json", metavar="FILE", help="write the statistics as JSON to FILE")
+    run.add_argument("--events", metavar="FILE", help="write every kernel event as one JSON object per line "
+                     "(syscalls with pt_regs, clone, exec, exit, schedule, faults, vfork; see README, Tracing)")
+
+
+def add_trace_options(p: argparse.ArgumentParser) -> None:
+    """Options of `emu trace`."""
+    p.add_argument("-o", dest="output", metavar="FILE",
+                   help="write the trace to FILE (default stderr); as with strace -f -o, every line then "
+                   "starts with the pid")
+    p.add_argument("-e", dest="exprs", action="append", default=[], metavar="EXPR",
+                   help="trace=NAME,... with classes %%process, %%memory, %%file (as strace defines them, for the "
+                   "syscalls the kernel model implements) and `fault`; `-e fault` adds page-fault lines "
+                   "(zero-fill, file fill, copy-on-write copy and reuse) to the trace. Repeatable")
+    p.add_argument("--pids", choices=("guest", "real"), default="guest",
+                   help="pids to print: `guest` (the model's, the first process is 1). Guest tasks are not host "
+                   "processes and have no host pids, so `real` prints the same guest pids; it is accepted so "
+                   "strace-comparison scripts can ask for it")
+    p.add_argument("--regs", action="store_true",
+                   help="print struct pt_regs (17 fields, i386 order) at each syscall entry and exit, and a new "
+                   "child's at clone")
+    p.add_argument("--disasm", type=_nonnegative, default=0, metavar="N",
+                   help="disassemble the N instructions before each int $0x80 (decoded forward from candidate "
+                   "start addresses; the decoding that lands exactly on the int wins)")
+
+
+def _nonnegative(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError("must not be negative")
+    return v
 
 
 def guest_env(args) -> list[str]:
@@ -95,7 +136,32 @@ def cmd_run(args) -> int:
     sys.stdout.flush()
     m = Machine(mem=args.mem or DEFAULT_MEM, quantum=args.quantum or DEFAULT_QUANTUM,
                 max_tasks=args.max_tasks or DEFAULT_MAX_TASKS, cost=cost, virtual_time=args.virtual_time)
-    status = m.run([args.prog] + list(args.args), env)
+    argv = [args.prog] + list(args.args)
+    closers = []
+    try:
+        if args.events:
+            from .events import EventStream
+
+            ev = open(args.events, "w")
+            closers.append(ev)
+            EventStream(m, ev)
+        if getattr(args, "cmd", "run") == "trace":
+            from .trace import Tracer, open_output, parse_filter
+
+            try:
+                names, faults = parse_filter(args.exprs)
+            except ValueError as e:
+                print(f"emu trace: {e}", file=sys.stderr)
+                return 1
+            out = open_output(args.output)
+            if args.output:
+                closers.append(out)
+            Tracer(m, out, names=names, faults=faults, regs=args.regs, disasm=args.disasm, pids=args.pids,
+                   file_mode=bool(args.output), argv=argv)
+        status = m.run(argv, env)
+    finally:
+        for f in closers:
+            f.close()
     if args.stats or args.stats_json:
         st = collect_stats(m)
         if args.stats:
@@ -111,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `emu` command."""
     args = build_parser().parse_args(argv)
     try:
-        if args.cmd == "run":
+        if args.cmd in ("run", "trace"):
             return cmd_run(args)
         if args.cmd == "demo":
             from .demo import run_demo
