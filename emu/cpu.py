@@ -34,6 +34,8 @@ GDT_VADDR = 0xFFFFF000  # the GDT page, mapped read-only in every address space
 BOOT_VADDR = 0xFFFFE000  # a page holding the iret that enters user mode once at boot
 GDT_ENTRIES = 32
 KERNEL_CS, KERNEL_DS = 0x60, 0x68  # GDT entries 12 and 13, as Linux i386
+PERMS_RX = UC_PROT_READ | UC_PROT_EXEC  # no NX without PAE: readable pages are executable
+PERMS_RWX = PERMS_RX | UC_PROT_WRITE
 UNTIL = BOOT_VADDR + 0xFF0  # on the boot page, which user code cannot legitimately reach (see _fill)
 
 # pt_regs order -> Unicorn register ids (orig_ax has no register: it is the syscall number).
@@ -104,6 +106,7 @@ class Cpu:
         pool = kernel.pool
         self.pool = pool
         self.words = pool.words
+        self.exec_frames = pool.exec_frames
         uc = Uc(UC_ARCH_X86, UC_MODE_32)
         self.uc = uc
         uc.mem_map_ptr(0, pool.mem.nbytes, UC_PROT_ALL, pool.mem.ctypes.data)
@@ -168,25 +171,46 @@ class Cpu:
         self.tlb_flushes += 1
 
     def _fill(self, uc, vaddr, access, entry, data) -> bool:
-        if vaddr >= TASK_SIZE:
-            page = vaddr & 0xFFFFF000
-            if page == GDT_VADDR and access != UC_MEM_WRITE:
-                entry.paddr = self.gdt_frame << PAGE_SHIFT
-                entry.perms = UC_PROT_READ
-                return True
-            if page == BOOT_VADDR and access != UC_MEM_WRITE:
-                # Unicorn translates the emu_start `until` address, which lies here; user code that jumps
-                # here stops the CPU at UNTIL or faults on the iret, and is killed as a SIGSEGV.
-                entry.paddr = self.boot_frame << PAGE_SHIFT
-                entry.perms = UC_PROT_READ | UC_PROT_EXEC
-                return True
-            self.fault = (vaddr, access, True)
-            return False
-        kind = ACCESS_WRITE if access == UC_MEM_WRITE else ACCESS_FETCH if access == UC_MEM_FETCH else ACCESS_READ
+        """A TLB miss: the page walk, and when the PTE does not allow the access, the page fault."""
         task = self.cur
-        task.tlb_fills += 1
+        if vaddr < TASK_SIZE:
+            task.tlb_fills += 1
+            # Fast path: a present, accessed user page that allows the access (no fault to take).
+            words = self.words
+            pde = words.item(self.cur_mm.pgd * 1024 + (vaddr >> 22))
+            if pde & 1:
+                pte = words.item((pde >> 12) * 1024 + ((vaddr >> 12) & 1023))
+                if pte & 0x25 == 0x25:  # P | U | A
+                    writable = pte & 0x42 == 0x42  # W | D
+                    if access == UC_MEM_FETCH:
+                        self.exec_frames[pte >> 12] = True
+                    elif access == UC_MEM_WRITE and not writable:
+                        return self._fault(task, vaddr, ACCESS_WRITE, entry)
+                    entry.paddr = pte & 0xFFFFF000
+                    entry.perms = PERMS_RWX if writable else PERMS_RX
+                    return True
+            kind = ACCESS_WRITE if access == UC_MEM_WRITE else ACCESS_FETCH if access == UC_MEM_FETCH else ACCESS_READ
+            return self._fault(task, vaddr, kind, entry)
+        page = vaddr & 0xFFFFF000
+        if page == GDT_VADDR and access != UC_MEM_WRITE:
+            entry.paddr = self.gdt_frame << PAGE_SHIFT
+            entry.perms = UC_PROT_READ
+            return True
+        if page == BOOT_VADDR and access != UC_MEM_WRITE:
+            # Unicorn translates the emu_start `until` address, which lies here; user code that jumps
+            # here stops the CPU at UNTIL or faults on the iret, and is killed as a SIGSEGV.
+            entry.paddr = self.boot_frame << PAGE_SHIFT
+            entry.perms = UC_PROT_READ | UC_PROT_EXEC
+            return True
+        kind = ACCESS_WRITE if access == UC_MEM_WRITE else ACCESS_FETCH if access == UC_MEM_FETCH else ACCESS_READ
+        self.fault = (vaddr, kind, True)
+        return False
+
+    def _fault(self, task, vaddr: int, kind: int, entry) -> bool:
+        """The page-fault handler's verdict installed in the TLB entry, or the fault recorded for a signal."""
+        mm = self.cur_mm
         try:
-            pte = self.cur_mm.handle_fault(vaddr, kind, task.acct)
+            pte = mm.handle_fault(vaddr, kind, task.acct)
         except SegFault as e:
             self.fault = (vaddr, kind, e.maperr)
             return False
@@ -194,19 +218,14 @@ class Cpu:
             self.oom = True
             self.fault = (vaddr, kind, False)
             return False
-        frame = pte >> PAGE_SHIFT
         if kind == ACCESS_FETCH:
-            self.pool.exec_frames[frame] = True
-        entry.paddr = frame << PAGE_SHIFT
-        if pte & PTE_W and pte & PTE_D:
-            entry.perms = UC_PROT_READ | UC_PROT_EXEC | UC_PROT_WRITE
-        else:
-            entry.perms = UC_PROT_READ | UC_PROT_EXEC
-        hooks = self.k.hooks.get("fault")
-        if hooks and self.cur_mm.last_fault is not None:
-            lf = self.cur_mm.last_fault
-            self.cur_mm.last_fault = None
-            for cb in hooks:
+            self.exec_frames[pte >> PAGE_SHIFT] = True
+        entry.paddr = pte & 0xFFFFF000
+        entry.perms = PERMS_RWX if pte & PTE_W and pte & PTE_D else PERMS_RX
+        if mm.last_fault is not None:
+            lf = mm.last_fault
+            mm.last_fault = None
+            for cb in self.k.hooks.get("fault", ()):
                 cb(task, lf)
         return True
 
@@ -341,13 +360,12 @@ class Cpu:
         """Put the task's whole pt_regs into the CPU (after fork, exec or a signal frame)."""
         r = task.regs
         self.regs_out.write([getattr(r, f) for f in WRITE_FIELDS[:10]])
-        uc = self.uc
         for name in ("ds", "es", "fs", "gs"):
-            sel = getattr(r, name)
-            try:
-                uc.reg_write(_REG_IDS[name], sel)
-            except UcError:
-                uc.reg_write(_REG_IDS[name], 0)  # a selector the new GDT no longer allows: null, as Linux does
+            self._eax.value = getattr(r, name)
+            if self._reg_write(self.counter.handle, _REG_IDS[name], self._eax_ref):
+                # A selector the GDT does not allow (e.g. a TLS entry exec cleared): null, as Linux does.
+                self._eax.value = 0
+                self._reg_write(self.counter.handle, _REG_IDS[name], self._eax_ref)
         task.regs_dirty = False
 
     # ---- the run loop -------------------------------------------------------------------------------

@@ -81,6 +81,7 @@ class FramePool:
         self.mem = np.zeros(nframes * PAGE_SIZE, dtype=np.uint8)
         self.frames = self.mem.reshape(nframes, PAGE_SIZE)
         self.words = self.mem.view(np.uint32)  # page tables are read as 32-bit words
+        self.rows = self.words.reshape(nframes, PTRS_PER_TABLE)  # each frame as a page table
         self.refcount = np.zeros(nframes, dtype=np.int32)
         # Frame 0 is never handed out, so a zero PTE can never name a live frame. Lowest frames first.
         self.free = list(range(nframes - 1, 0, -1))
@@ -164,10 +165,10 @@ class Vma:
 
     def copy(self, **changes) -> Vma:
         """A copy with some fields changed (vm_area_dup)."""
-        v = Vma(self.start, self.end, self.prot, self.shared, self.growsdown, self.name, self.data,
-                self.data_start)
-        for k, val in changes.items():
-            setattr(v, k, val)
+        v = object.__new__(Vma)
+        v.__dict__.update(self.__dict__)
+        if changes:
+            v.__dict__.update(changes)
         return v
 
 
@@ -517,7 +518,7 @@ class MM:
         """copy_page_range for the whole mm in one vectorised pass over all its page tables: every table is
         copied whole, and its present private entries are write-protected and marked COW in both mms."""
         pool = self.pool
-        table_rows = pool.words.reshape(-1, PTRS_PER_TABLE)
+        table_rows = pool.rows
         pgd = table_rows[self.pgd]
         pdis = np.flatnonzero(pgd & PTE_P)
         if pdis.size == 0:
@@ -554,16 +555,13 @@ class MM:
     def release(self) -> None:
         """Drop every frame and page table of this mm (exit_mmap); the mm is unusable afterwards."""
         pool = self.pool
-        pgd = pool.words[self.pgd * PTRS_PER_TABLE:(self.pgd + 1) * PTRS_PER_TABLE]
+        pgd = pool.rows[self.pgd]
         tables = (pgd[(pgd & PTE_P) != 0] >> PAGE_SHIFT).astype(np.int64)
-        if tables.size:
-            rows = pool.words.reshape(-1, PTRS_PER_TABLE)[tables]
-            ptes = rows[(rows & PTE_P) != 0]
-            pool.put_many((ptes >> PAGE_SHIFT).astype(np.int64))
-            pool.words.reshape(-1, PTRS_PER_TABLE)[tables] = 0
-            pool.put_many(tables)
+        rows = pool.rows[tables]
+        pool.rows[tables] = 0
         pgd[:] = 0
-        pool.put(self.pgd)
+        frames = (rows[(rows & PTE_P) != 0] >> PAGE_SHIFT).astype(np.int64)
+        pool.put_many(np.concatenate((frames, tables, [self.pgd])))
         self.pgd = 0
         self.vmas = []
         self._starts = []
