@@ -63,6 +63,12 @@ def _new_encode_dev(dev: int) -> int:
     return (minor & 0xFF) | (major << 8) | ((minor & ~0xFF) << 12)
 
 
+POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL = 0x1, 0x2, 0x4, 0x8, 0x10, 0x20
+POLLRDNORM, POLLWRNORM = 0x40, 0x100
+PIPE_BUF = 4096
+PIPE_CAPACITY = 65536
+
+
 class File:
     """struct file: an open file description, shared by dup and fork."""
 
@@ -71,13 +77,21 @@ class File:
         self.flags = flags
         self.refs = 0
 
-    def read(self, n: int) -> bytes:
-        """Read up to n bytes (vfs_read)."""
+    def read(self, n: int) -> bytes | None:
+        """Read up to n bytes; None when it would block (vfs_read)."""
         raise KernelError(E.EBADF)
 
-    def write(self, data: bytes) -> int:
-        """Write data, return bytes written (vfs_write)."""
+    def write(self, data: bytes) -> int | None:
+        """Write data, return bytes written; None when it would block (vfs_write)."""
         raise KernelError(E.EBADF)
+
+    def poll(self) -> int:
+        """Readiness bits (POLLIN, POLLOUT, POLLHUP, ...) (f_op->poll)."""
+        return POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM
+
+    def waitqueue(self):
+        """The queue whose wake-ups may change poll() or unblock I/O; None for files that never block."""
+        return None
 
     def lseek(self, offset: int, whence: int) -> int:
         """Move the file position (vfs_llseek)."""
@@ -102,6 +116,8 @@ class HostFile(File):
         super().__init__(name, flags)
         self.fd = fd
         self.owns_fd = owns_fd
+        self.dir_entries: list | None = None  # a directory's entries, read at the first getdents
+        self.dir_pos = 0
 
     def read(self, n: int) -> bytes:
         if self.flags & O_ACCMODE == O_WRONLY:
@@ -122,6 +138,13 @@ class HostFile(File):
     def lseek(self, offset: int, whence: int) -> int:
         if whence not in (SEEK_SET, SEEK_CUR, SEEK_END):
             raise KernelError(E.EINVAL)
+        if self.dir_entries is not None:  # a directory: the position counts entries (rewinddir seeks to 0)
+            if whence != SEEK_SET or offset < 0:
+                raise KernelError(E.EINVAL)
+            self.dir_pos = offset
+            if offset == 0:
+                self.dir_entries = None
+            return offset
         try:
             return os.lseek(self.fd, offset, whence)
         except OSError as e:
@@ -137,22 +160,133 @@ class HostFile(File):
         if self.owns_fd:
             os.close(self.fd)
 
+    def getdents(self) -> list[tuple[int, int, str]]:
+        """Directory entries (inode, d_type, name), "." and ".." first, then readdir order (iterate_dir)."""
+        try:
+            st = os.fstat(self.fd)
+            if not pystat.S_ISDIR(st.st_mode):
+                raise KernelError(E.ENOTDIR)
+            out = [(st.st_ino, DT_DIR, "."), (st.st_ino, DT_DIR, "..")]
+            with os.scandir(self.fd) as it:
+                for e in it:
+                    try:
+                        mode = e.stat(follow_symlinks=False).st_mode
+                    except OSError:
+                        mode = 0
+                    out.append((e.inode(), _dtype(mode), e.name))
+            return out
+        except OSError as e:
+            raise KernelError(e.errno or E.EIO) from None
 
-def open_host(path: str, flags: int) -> HostFile:
-    """Open a host path read-only (do_filp_open); writes come with the files issue."""
-    if flags & O_ACCMODE != O_RDONLY or flags & (O_CREAT | O_TRUNC | O_APPEND):
-        raise KernelError(E.EROFS, "only read-only opens are supported so far")
-    hflags = os.O_RDONLY | os.O_CLOEXEC
-    if flags & O_DIRECTORY:
-        hflags |= os.O_DIRECTORY
-    if flags & O_NOFOLLOW:
-        hflags |= os.O_NOFOLLOW
+
+DT_UNKNOWN, DT_FIFO, DT_CHR, DT_DIR, DT_BLK, DT_REG, DT_LNK, DT_SOCK = 0, 1, 2, 4, 6, 8, 10, 12
+
+
+def _dtype(mode: int) -> int:
+    for test, dt in ((pystat.S_ISREG, DT_REG), (pystat.S_ISDIR, DT_DIR), (pystat.S_ISLNK, DT_LNK),
+                     (pystat.S_ISCHR, DT_CHR), (pystat.S_ISBLK, DT_BLK), (pystat.S_ISFIFO, DT_FIFO),
+                     (pystat.S_ISSOCK, DT_SOCK)):
+        if test(mode):
+            return dt
+    return DT_UNKNOWN
+
+
+class PipeBuffer:
+    """struct pipe_inode_info: a 64 KiB buffer, reader and writer counts, and one wait queue."""
+
+    _ino = 0
+
+    def __init__(self) -> None:
+        from .task import WaitQueue
+
+        self.buf = bytearray()
+        self.readers = 0
+        self.writers = 0
+        self.wq = WaitQueue("pipe")
+        PipeBuffer._ino += 1
+        self.ino = 0x10000 + PipeBuffer._ino
+
+
+class PipeEnd(File):
+    """One end of a pipe (fs/pipe.c): reads block while empty and writers remain; writes while full."""
+
+    def __init__(self, pipe: PipeBuffer, writer: bool, flags: int) -> None:
+        super().__init__("pipe:[%d]" % pipe.ino, (O_WRONLY if writer else O_RDONLY) | flags)
+        self.pipe = pipe
+        self.writer = writer
+        if writer:
+            pipe.writers += 1
+        else:
+            pipe.readers += 1
+        self.wake = None  # set by the kernel: wakes the pipe's wait queue
+
+    def read(self, n: int) -> bytes | None:
+        if self.writer:
+            raise KernelError(E.EBADF)
+        p = self.pipe
+        if not p.buf:
+            return b"" if p.writers == 0 else None
+        data = bytes(p.buf[:n])
+        del p.buf[:n]
+        self.wake(p.wq)
+        return data
+
+    def write(self, data: bytes) -> int | None:
+        if not self.writer:
+            raise KernelError(E.EBADF)
+        p = self.pipe
+        if p.readers == 0:
+            raise KernelError(E.EPIPE)
+        room = PIPE_CAPACITY - len(p.buf)
+        if room <= 0 or (len(data) <= PIPE_BUF and room < len(data)):
+            return None  # writes of up to PIPE_BUF bytes are atomic: wait for room for all of it
+        n = min(room, len(data))
+        p.buf += data[:n]
+        self.wake(p.wq)
+        return n
+
+    def poll(self) -> int:
+        p = self.pipe
+        if self.writer:
+            mask = POLLOUT | POLLWRNORM if len(p.buf) < PIPE_CAPACITY else 0
+            return mask | (POLLERR if p.readers == 0 else 0)
+        mask = POLLIN | POLLRDNORM if p.buf else 0
+        return mask | (POLLHUP if p.writers == 0 else 0)
+
+    def waitqueue(self):
+        return self.pipe.wq
+
+    def stat(self) -> dict[str, int]:
+        return {"dev": 0xC, "ino": self.pipe.ino, "mode": pystat.S_IFIFO | 0o600, "nlink": 1, "uid": os.getuid(),
+                "gid": os.getgid(), "rdev": 0, "size": 0, "blksize": 4096, "blocks": 0, "atime": 0,
+                "atime_ns": 0, "mtime": 0, "mtime_ns": 0, "ctime": 0, "ctime_ns": 0}
+
+    def release(self) -> None:
+        p = self.pipe
+        if self.writer:
+            p.writers -= 1
+        else:
+            p.readers -= 1
+        self.wake(p.wq)
+
+
+def open_host(path: str, flags: int, mode: int = 0o666, umask: int = 0o022) -> HostFile:
+    """Open a host file for the guest with its access mode, creation and truncation flags (do_filp_open)."""
+    acc = flags & O_ACCMODE
+    if acc == 3:
+        raise KernelError(E.EINVAL)
+    hflags = (os.O_RDONLY, os.O_WRONLY, os.O_RDWR)[acc] | os.O_CLOEXEC
+    for guest, host in ((O_CREAT, os.O_CREAT), (O_EXCL, os.O_EXCL), (O_TRUNC, os.O_TRUNC), (O_APPEND, os.O_APPEND),
+                        (O_DIRECTORY, os.O_DIRECTORY), (O_NOFOLLOW, os.O_NOFOLLOW), (O_NONBLOCK, os.O_NONBLOCK)):
+        if flags & guest:
+            hflags |= host
+    old_umask = os.umask(0)  # the guest's umask applies, not the emulator's
     try:
-        fd = os.open(path, hflags)
+        fd = os.open(path, hflags, mode & 0o7777 & ~umask)
     except OSError as e:
         raise KernelError(e.errno or E.ENOENT) from None
-    if pystat.S_ISDIR(os.fstat(fd).st_mode) and not flags & O_DIRECTORY:
-        pass  # directories open read-only as on Linux
+    finally:
+        os.umask(old_umask)
     return HostFile(path, fd, flags & ~O_CLOEXEC)
 
 

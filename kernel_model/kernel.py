@@ -15,6 +15,7 @@ from . import signal
 from .exit import do_exit, do_group_exit, signal_status
 from .files import FdTable, HostFile, KernelError
 from .futex import FutexTable
+from .vfs import Vfs
 from .mm import FAULT_NAMES, FaultAcct, FramePool, SegFault, StringTooLong
 from .sched import DEFAULT_QUANTUM, Scheduler
 from .task import RUNNING, SLEEPING, FsStruct, SigHand, SignalStruct, Task
@@ -22,6 +23,7 @@ from .task import RUNNING, SLEEPING, FsStruct, SigHand, SignalStruct, Task
 PAGE_SIZE = 4096
 DEFAULT_MEM = 512 << 20
 DEFAULT_MAX_TASKS = 4096
+AT_FDCWD = -100 & 0xFFFFFFFF
 VIRTUAL_EPOCH_NS = 1_767_225_600 * 10**9  # 2026-01-01T00:00:00Z, the realtime clock's start under virtual time
 
 
@@ -46,10 +48,12 @@ class Kernel:
 
     def __init__(self, mem_bytes: int = DEFAULT_MEM, quantum: int = DEFAULT_QUANTUM,
                  loader: Callable[[str], binfmt.ElfImageLike] | None = None,
-                 max_tasks: int = DEFAULT_MAX_TASKS, stdio: tuple[int, int, int] = (0, 1, 2)) -> None:
+                 max_tasks: int = DEFAULT_MAX_TASKS, stdio: tuple[int, int, int] = (0, 1, 2),
+                 root: str = "/") -> None:
         from .syscalls import SYSCALL_TABLE
 
         self.pool = FramePool(mem_bytes // PAGE_SIZE)
+        self.vfs = Vfs(root)  # the guest's file system: a host directory it cannot climb out of
         self.sched = Scheduler(quantum)
         self.futex = FutexTable(self)
         self.table = SYSCALL_TABLE
@@ -122,7 +126,11 @@ class Kernel:
         task.files = FdTable()
         for fd, host_fd in enumerate(self.stdio):
             task.files.install_at(fd, HostFile(f"<stdio {fd}>", host_fd, 2, owns_fd=False))
-        task.fs = FsStruct(cwd=os.getcwd())
+        try:
+            cwd = self.vfs.guest_path(os.getcwd())  # the guest starts where the emulator was started
+        except ValueError:
+            cwd = "/"  # ... unless that is outside the guest root
+        task.fs = FsStruct(cwd=cwd)
         task.sighand = SigHand()
         task.signal = SignalStruct(threads=[task], pgid=task.pid, sid=task.pid)
         mm, regs = binfmt.load_elf_binary(self, image, [a.encode() for a in argv], [e.encode() for e in envp],
@@ -175,20 +183,35 @@ class Kernel:
         except StringTooLong:
             raise KernelError(E.ENAMETOOLONG) from None
 
-    def get_path(self, task: Task, addr: int) -> str:
-        """A path argument, resolved against the task's cwd; /proc/self/exe names the running binary."""
+    def get_path(self, task: Task, addr: int, create: bool = False, follow: bool = True) -> str:
+        """A path argument as a host path, resolved against the task's cwd under the guest root (getname +
+        path_lookupat); /proc/self/exe names the running binary."""
+        return self.get_path_at(task, AT_FDCWD, addr, create, follow)
+
+    def get_path_at(self, task: Task, dirfd: int, addr: int, create: bool = False, follow: bool = True) -> str:
+        """Like get_path, relative to an open directory unless dirfd is AT_FDCWD or the path is absolute."""
         raw = self.get_cstring(task, addr, 4096)
         if not raw:
             raise KernelError(E.ENOENT)
-        return self.resolve_path(task, os.fsdecode(raw))
+        path = os.fsdecode(raw)
+        base = task.fs.cwd
+        if dirfd != AT_FDCWD and not path.startswith("/"):
+            f = task.files.get(dirfd)
+            if not hasattr(f, "fd") or not os.path.isdir(f.name):
+                raise KernelError(E.ENOTDIR)
+            base = self.guest_path(f.name)
+        return self.resolve_path(task, path, base, create, follow)
 
-    def resolve_path(self, task: Task, path: str) -> str:
-        """Absolute host path of a guest path (a tiny /proc for the running task's exe)."""
+    def resolve_path(self, task: Task, path: str, base: str | None = None, create: bool = False,
+                     follow: bool = True) -> str:
+        """Host path of a guest path (with a tiny /proc for the running task's exe)."""
         if path in ("/proc/self/exe", f"/proc/{task.tgid}/exe", "/proc/thread-self/exe"):
             return task.mm.exe_path
-        if not path.startswith("/"):
-            path = os.path.join(task.fs.cwd, path)
-        return path
+        return self.vfs.resolve(base or task.fs.cwd, path, follow_last=follow, allow_missing_last=create)
+
+    def guest_path(self, host_path: str) -> str:
+        """The guest's name for a host path under the root."""
+        return self.vfs.guest_path(host_path)
 
     def now_ns(self, clk: int) -> int:
         """A clock's reading: the host's, or with virtual_time the model's (monotonic from 0, realtime from

@@ -20,7 +20,8 @@ from .exit import (
     do_wait, exit_status, mm_release, pack_siginfo_chld,
 )
 from .files import (
-    O_ACCMODE, O_CLOEXEC, KernelError, open_host, pack_stat64, pack_statx, stat_fields,
+    O_ACCMODE, O_CLOEXEC, O_NONBLOCK, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, KernelError,
+    PipeBuffer, PipeEnd, open_host, pack_stat64, pack_statx, stat_fields,
 )
 from .fork import kernel_clone, valid_exit_signal
 from .futex import (
@@ -145,7 +146,7 @@ def sys_execve(k, t, path_ptr, argv_ptr, envp_ptr, *_):
     path = k.get_path(t, path_ptr)
     argv = read_string_array(k, t, argv_ptr)
     envp = read_string_array(k, t, envp_ptr)
-    image = k.load_image(path)
+    image, argv = load_script_or_elf(k, t, path, k.get_cstring(t, path_ptr), argv)
     try:
         mm, regs = load_elf_binary(k, image, argv, envp, k.get_cstring(t, path_ptr))
     except OutOfMemory:
@@ -173,6 +174,30 @@ def sys_execve(k, t, path_ptr, argv_ptr, envp_ptr, *_):
     k.stats.execs += 1
     k.emit("exec", t, image.path)
     return 0
+
+
+def load_script_or_elf(k, t, path: str, filename: bytes, argv: list[bytes], depth: int = 0):
+    """A `#!` script runs its interpreter with [interp, optional arg, filename, argv[1:]] (load_script);
+    anything else must be an i386 ELF (load_elf_binary)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(256)
+    except OSError as e:
+        raise KernelError(e.errno or E.ENOENT) from None
+    if not os.access(path, os.X_OK) or os.path.isdir(path):
+        raise KernelError(E.EACCES)
+    if head.startswith(b"#!"):
+        if depth >= 4:  # BINPRM_MAX_RECURSION
+            raise KernelError(E.ELOOP)
+        line = head[2:].split(b"\n", 1)[0].strip(b" \t")
+        if not line:
+            raise KernelError(E.ENOEXEC)
+        interp, _, arg = line.replace(b"\t", b" ").partition(b" ")
+        arg = arg.strip(b" ")
+        new_argv = [interp] + ([arg] if arg else []) + [filename] + argv[1:]
+        ipath = k.resolve_path(t, os.fsdecode(interp))
+        return load_script_or_elf(k, t, ipath, interp, new_argv, depth + 1)
+    return k.load_image(path), argv
 
 
 @syscall("wait4")
@@ -507,13 +532,45 @@ def sys_mremap(k, t, old, old_len, new_len, flags, new_addr, *_):
 # ---- files ---------------------------------------------------------------------------------------------
 
 
+def _file_io(k, t, f, op):
+    """Run op() until it does not block, sleeping on the file's queue in between (wait_event_interruptible)."""
+    while True:
+        res = op()
+        if res is not None:
+            return res
+        if f.flags & O_NONBLOCK:
+            raise KernelError(E.EAGAIN)
+        if k.signal_pending(t):
+            raise KernelError(sigmod.ERESTARTSYS)
+        k.sched.sleep_on(t, f.waitqueue())
+        yield
+
+
+def _do_write(k, t, f, data):
+    """Write all of data, blocking as needed; a broken pipe raises SIGPIPE and fails with EPIPE (pipe_write)."""
+    done = 0
+    while True:
+        rest = data[done:]
+        try:
+            n = yield from _file_io(k, t, f, lambda rest=rest: f.write(rest))
+        except KernelError as e:
+            if e.errno == E.EPIPE:
+                k.send_signal(t, SIG.SIGPIPE, {"signo": SIG.SIGPIPE, "code": sigmod.SI_USER, "pid": t.tgid})
+            if done and e.errno in (E.EPIPE, sigmod.ERESTARTSYS, E.EAGAIN):
+                return done
+            raise
+        done += n
+        if done >= len(data) or n == 0:
+            return done
+
+
 @syscall("read")
 def sys_read(k, t, fd, buf, count, *_):
-    """Read from a descriptor into user memory (ksys_read)."""
+    """Read from a descriptor into user memory, sleeping while a pipe is empty (ksys_read)."""
     f = t.files.get(fd)
     count = min(count, 1 << 20)
     k.get_bytes(t, buf, 0)
-    data = f.read(count)
+    data = yield from _file_io(k, t, f, lambda: f.read(count))
     k.put_bytes(t, buf, data)
     return len(data)
 
@@ -531,9 +588,9 @@ def sys_pread64(k, t, fd, buf, count, off_lo, off_hi, *_):
 
 @syscall("write")
 def sys_write(k, t, fd, buf, count, *_):
-    """Write user memory to a descriptor (ksys_write)."""
+    """Write user memory to a descriptor, sleeping while a pipe is full (ksys_write)."""
     f = t.files.get(fd)
-    return f.write(k.get_bytes(t, buf, count))
+    return (yield from _do_write(k, t, f, k.get_bytes(t, buf, count)))
 
 
 def _iovecs(k, t, iov, iovcnt):
@@ -545,10 +602,10 @@ def _iovecs(k, t, iov, iovcnt):
 
 @syscall("writev")
 def sys_writev(k, t, fd, iov, iovcnt, *_):
-    """Gather-write: the buffers are joined and written at once (do_writev)."""
+    """Gather-write: the buffers are joined and written as one (do_writev)."""
     f = t.files.get(fd)
     data = b"".join(k.get_bytes(t, base, n) for base, n in _iovecs(k, t, iov, iovcnt))
-    return f.write(data) if data else 0
+    return (yield from _do_write(k, t, f, data)) if data else 0
 
 
 @syscall("readv")
@@ -556,7 +613,8 @@ def sys_readv(k, t, fd, iov, iovcnt, *_):
     """Scatter-read into the buffers in order (do_readv)."""
     f = t.files.get(fd)
     vecs = _iovecs(k, t, iov, iovcnt)
-    data = f.read(sum(n for _, n in vecs))
+    total = sum(n for _, n in vecs)
+    data = yield from _file_io(k, t, f, lambda: f.read(total))
     pos = 0
     for base, n in vecs:
         chunk = data[pos:pos + n]
@@ -566,23 +624,390 @@ def sys_readv(k, t, fd, iov, iovcnt, *_):
     return len(data)
 
 
+def _new_pipe(k, t, fds_ptr, flags):
+    if flags & ~(O_CLOEXEC | O_NONBLOCK | 0o40000):  # O_DIRECT (packet mode) is accepted and ignored
+        raise KernelError(E.EINVAL)
+    k.get_bytes(t, fds_ptr, 8)
+    pipe = PipeBuffer()
+    rd = PipeEnd(pipe, False, flags & O_NONBLOCK)
+    wr = PipeEnd(pipe, True, flags & O_NONBLOCK)
+    rd.wake = wr.wake = k.sched.wake_up
+    cloexec = bool(flags & O_CLOEXEC)
+    r = t.files.install(rd, cloexec)
+    try:
+        w = t.files.install(wr, cloexec)
+    except KernelError:
+        t.files.close(r)
+        raise
+    k.put_bytes(t, fds_ptr, struct.pack("<ii", r, w))
+    return 0
+
+
+@syscall("pipe")
+def sys_pipe(k, t, fds_ptr, *_):
+    """A pipe: fds[0] reads, fds[1] writes (do_pipe2)."""
+    return _new_pipe(k, t, fds_ptr, 0)
+
+
+@syscall("pipe2")
+def sys_pipe2(k, t, fds_ptr, flags, *_):
+    """pipe with O_CLOEXEC / O_NONBLOCK."""
+    return _new_pipe(k, t, fds_ptr, flags)
+
+
+def _poll_wait(k, t, files, timeout_ns):
+    """Sleep until one of the files' queues is woken, the timeout passes or a signal arrives."""
+    from .task import WaitQueue
+
+    queues = {id(q): q for q in (f.waitqueue() for f in files) if q is not None}
+    if timeout_ns == 0 or (not queues and timeout_ns is None):
+        return False
+    if k.signal_pending(t):
+        raise KernelError(sigmod.ERESTARTNOHAND)
+    mine = WaitQueue("poll")
+    for q in queues.values():
+        q.waiters.append(t)
+    k.sched.sleep_on(t, mine, timeout_ns)
+    yield
+    for q in queues.values():
+        if t in q.waiters:
+            q.waiters.remove(t)
+    if t.timed_out:
+        return True
+    if k.signal_pending(t):
+        raise KernelError(sigmod.ERESTARTNOHAND)
+    return False
+
+
+def _do_poll(k, t, ufds, nfds, timeout_ns):
+    """poll(2): scan, and sleep until something is ready (do_sys_poll)."""
+    if nfds > 1024:
+        raise KernelError(E.EINVAL)
+    raw = bytearray(k.get_bytes(t, ufds, 8 * nfds))
+    deadline = None if timeout_ns is None else k.sched.clock_ns + timeout_ns
+    while True:
+        ready = 0
+        files = []
+        for i in range(nfds):
+            fd, events = struct.unpack_from("<ih", raw, 8 * i)
+            revents = 0
+            if fd >= 0:
+                f = t.files.fds.get(fd)
+                if f is None:
+                    revents = POLLNVAL
+                else:
+                    files.append(f[0])
+                    revents = f[0].poll() & (events | POLLERR | POLLHUP)
+            struct.pack_into("<h", raw, 8 * i + 6, revents)
+            ready += bool(revents)
+        if ready:
+            break
+        left = None if deadline is None else max(0, deadline - k.sched.clock_ns)
+        timed_out = yield from _poll_wait(k, t, files, left)
+        if timed_out or left == 0:
+            break
+    k.put_bytes(t, ufds, bytes(raw))
+    return ready
+
+
+@syscall("poll")
+def sys_poll(k, t, ufds, nfds, timeout_ms, *_):
+    """Wait for events on descriptors; timeout in milliseconds, negative for none."""
+    ms = s32(timeout_ms)
+    return (yield from _do_poll(k, t, ufds, nfds, None if ms < 0 else ms * 10**6))
+
+
+def _timespec_arg(k, t, ptr, time64):
+    if not ptr:
+        return None
+    sec, nsec = struct.unpack("<qq" if time64 else "<iI", k.get_bytes(t, ptr, 16 if time64 else 8))
+    if sec < 0 or not 0 <= nsec < 10**9:
+        raise KernelError(E.EINVAL)
+    return sec * 10**9 + nsec
+
+
+def _with_sigmask(k, t, sigmask_ptr, size):
+    if not sigmask_ptr:
+        return None
+    if size != 8:
+        raise KernelError(E.EINVAL)
+    old = t.blocked
+    t.blocked = struct.unpack("<Q", k.get_bytes(t, sigmask_ptr, 8))[0] & ~sigmod.UNBLOCKABLE
+    return old
+
+
+@syscall("ppoll", "ppoll_time64")
+def sys_ppoll(k, t, ufds, nfds, tsp, sigmask, sigsetsize, *_):
+    """poll with a timespec timeout and a temporary signal mask."""
+    timeout = _timespec_arg(k, t, tsp, t.regs.orig_ax == 414)
+    old = _with_sigmask(k, t, sigmask, sigsetsize)
+    try:
+        return (yield from _do_poll(k, t, ufds, nfds, timeout))
+    finally:
+        if old is not None:
+            t.saved_sigmask = old if k.signal_pending(t) else None
+            if t.saved_sigmask is None:
+                t.blocked = old
+
+
+def _do_select(k, t, n, inp, outp, exp, timeout_ns):
+    """select(2) over fd_sets of n descriptors (core_sys_select)."""
+    if s32(n) < 0 or n > 1024:
+        raise KernelError(E.EINVAL)
+    nbytes = ((n + 31) // 32) * 4
+    sets = [int.from_bytes(k.get_bytes(t, p, nbytes), "little") if p else 0 for p in (inp, outp, exp)]
+    for fd in range(n):
+        if (sets[0] | sets[1] | sets[2]) >> fd & 1 and fd not in t.files.fds:
+            raise KernelError(E.EBADF)
+    deadline = None if timeout_ns is None else k.sched.clock_ns + timeout_ns
+    while True:
+        res = [0, 0, 0]
+        files = []
+        for fd in range(n):
+            if not (sets[0] | sets[1] | sets[2]) >> fd & 1:
+                continue
+            f = t.files.fds[fd][0]
+            files.append(f)
+            m = f.poll()
+            if sets[0] >> fd & 1 and m & (POLLIN | POLLHUP | POLLERR):
+                res[0] |= 1 << fd
+            if sets[1] >> fd & 1 and m & (POLLOUT | POLLERR):
+                res[1] |= 1 << fd
+            if sets[2] >> fd & 1 and m & POLLPRI:
+                res[2] |= 1 << fd
+        count = sum(bin(x).count("1") for x in res)
+        if count:
+            break
+        left = None if deadline is None else max(0, deadline - k.sched.clock_ns)
+        timed_out = yield from _poll_wait(k, t, files, left)
+        if timed_out or left == 0:
+            break
+    for p, bits in zip((inp, outp, exp), res, strict=True):
+        if p:
+            k.put_bytes(t, p, bits.to_bytes(nbytes, "little"))
+    return count
+
+
+@syscall("_newselect")
+def sys_newselect(k, t, n, inp, outp, exp, tvp, *_):
+    """select with a struct timeval timeout."""
+    timeout = None
+    if tvp:
+        sec, usec = struct.unpack("<ii", k.get_bytes(t, tvp, 8))
+        if sec < 0 or not 0 <= usec < 10**6:
+            raise KernelError(E.EINVAL)
+        timeout = sec * 10**9 + usec * 1000
+    return (yield from _do_select(k, t, n, inp, outp, exp, timeout))
+
+
+@syscall("select")
+def sys_old_select(k, t, argp, *_):
+    """The old i386 select: one pointer to the five arguments."""
+    n, inp, outp, exp, tvp = struct.unpack("<5I", k.get_bytes(t, argp, 20))
+    return (yield from sys_newselect(k, t, n, inp, outp, exp, tvp))
+
+
+@syscall("pselect6", "pselect6_time64")
+def sys_pselect6(k, t, n, inp, outp, exp, tsp, sig):
+    """select with a timespec and an optional {sigset *, size} for the duration."""
+    timeout = _timespec_arg(k, t, tsp, t.regs.orig_ax == 413)
+    old = None
+    if sig:
+        ss, size = struct.unpack("<II", k.get_bytes(t, sig, 8))
+        old = _with_sigmask(k, t, ss, size)
+    try:
+        return (yield from _do_select(k, t, n, inp, outp, exp, timeout))
+    finally:
+        if old is not None:
+            t.saved_sigmask = old if k.signal_pending(t) else None
+            if t.saved_sigmask is None:
+                t.blocked = old
+
+
+@syscall("getdents64")
+def sys_getdents64(k, t, fd, dirp, count, *_):
+    """struct linux_dirent64 records from the directory's current position (iterate_dir)."""
+    f = t.files.get(fd)
+    if not hasattr(f, "getdents"):
+        raise KernelError(E.ENOTDIR)
+    if f.dir_entries is None:
+        f.dir_entries = f.getdents()
+        f.dir_pos = 0
+    out = bytearray()
+    while f.dir_pos < len(f.dir_entries):
+        ino, dtype, name = f.dir_entries[f.dir_pos]
+        raw = os.fsencode(name) + b"\0"
+        reclen = (19 + len(raw) + 7) & ~7
+        if len(out) + reclen > count:
+            if not out:
+                raise KernelError(E.EINVAL)
+            break
+        f.dir_pos += 1
+        rec = struct.pack("<QqHB", ino, f.dir_pos, reclen, dtype) + raw
+        out += rec + bytes(reclen - len(rec))
+    k.put_bytes(t, dirp, bytes(out))
+    return len(out)
+
+
 @syscall("open")
 def sys_open(k, t, path_ptr, flags, mode, *_):
     """Open a host path (read-only so far) at the lowest free descriptor (do_sys_open)."""
-    return _open(k, t, k.get_path(t, path_ptr), flags)
+    return _open(k, t, k.get_path(t, path_ptr, create=bool(flags & 0o100)), flags, mode)
 
 
 @syscall("openat")
 def sys_openat(k, t, dirfd, path_ptr, flags, mode, *_):
-    """openat: only AT_FDCWD or absolute paths so far."""
-    raw = k.get_cstring(t, path_ptr)
-    if dirfd != AT_FDCWD and not raw.startswith(b"/"):
-        raise KernelError(E.ENOSYS, "openat relative to a directory descriptor is not modelled")
-    return _open(k, t, k.get_path(t, path_ptr), flags)
+    """open relative to a directory descriptor or the cwd (AT_FDCWD)."""
+    return _open(k, t, k.get_path_at(t, dirfd, path_ptr, create=bool(flags & 0o100)), flags, mode)
 
 
-def _open(k, t, path, flags):
-    f = open_host(path, flags)
+def _host_call(fn, *args):
+    try:
+        return fn(*args)
+    except OSError as e:
+        raise KernelError(e.errno or E.EIO) from None
+
+
+@syscall("mkdir")
+def sys_mkdir(k, t, path_ptr, mode, *_):
+    """Create a directory (mode less the umask)."""
+    return sys_mkdirat(k, t, AT_FDCWD, path_ptr, mode)
+
+
+@syscall("mkdirat")
+def sys_mkdirat(k, t, dirfd, path_ptr, mode, *_):
+    """mkdir relative to a directory descriptor."""
+    path = k.get_path_at(t, dirfd, path_ptr, create=True, follow=False)
+    old = os.umask(0)
+    try:
+        _host_call(os.mkdir, path, mode & 0o7777 & ~t.fs.umask)
+    finally:
+        os.umask(old)
+    return 0
+
+
+@syscall("rmdir")
+def sys_rmdir(k, t, path_ptr, *_):
+    """Remove an empty directory."""
+    _host_call(os.rmdir, k.get_path(t, path_ptr, follow=False))
+    return 0
+
+
+@syscall("unlink")
+def sys_unlink(k, t, path_ptr, *_):
+    """Remove a name."""
+    return sys_unlinkat(k, t, AT_FDCWD, path_ptr, 0)
+
+
+@syscall("unlinkat")
+def sys_unlinkat(k, t, dirfd, path_ptr, flags, *_):
+    """unlink, or rmdir with AT_REMOVEDIR."""
+    if flags & ~0x200:
+        raise KernelError(E.EINVAL)
+    path = k.get_path_at(t, dirfd, path_ptr, follow=False)
+    if flags & 0x200:
+        _host_call(os.rmdir, path)
+    else:
+        if os.path.isdir(path) and not os.path.islink(path):
+            raise KernelError(E.EISDIR)
+        _host_call(os.unlink, path)
+    return 0
+
+
+@syscall("rename")
+def sys_rename(k, t, old_ptr, new_ptr, *_):
+    """Rename a file."""
+    return sys_renameat2(k, t, AT_FDCWD, old_ptr, AT_FDCWD, new_ptr, 0)
+
+
+@syscall("renameat")
+def sys_renameat(k, t, olddir, old_ptr, newdir, new_ptr, *_):
+    """rename relative to directory descriptors."""
+    return sys_renameat2(k, t, olddir, old_ptr, newdir, new_ptr, 0)
+
+
+@syscall("renameat2")
+def sys_renameat2(k, t, olddir, old_ptr, newdir, new_ptr, flags, *_):
+    """rename with flags (RENAME_NOREPLACE only)."""
+    if flags & ~1:
+        raise KernelError(E.EINVAL)
+    src = k.get_path_at(t, olddir, old_ptr, follow=False)
+    dst = k.get_path_at(t, newdir, new_ptr, create=True, follow=False)
+    if flags & 1 and os.path.lexists(dst):
+        raise KernelError(E.EEXIST)
+    _host_call(os.rename, src, dst)
+    return 0
+
+
+@syscall("symlink")
+def sys_symlink(k, t, target_ptr, path_ptr, *_):
+    """Create a symbolic link."""
+    target = os.fsdecode(k.get_cstring(t, target_ptr))
+    _host_call(os.symlink, target, k.get_path(t, path_ptr, create=True, follow=False))
+    return 0
+
+
+@syscall("link")
+def sys_link(k, t, old_ptr, new_ptr, *_):
+    """Create a hard link."""
+    _host_call(os.link, k.get_path(t, old_ptr, follow=False), k.get_path(t, new_ptr, create=True, follow=False))
+    return 0
+
+
+@syscall("chmod")
+def sys_chmod(k, t, path_ptr, mode, *_):
+    """Change a file's mode."""
+    _host_call(os.chmod, k.get_path(t, path_ptr), mode & 0o7777)
+    return 0
+
+
+@syscall("fchmod")
+def sys_fchmod(k, t, fd, mode, *_):
+    """Change an open file's mode."""
+    f = t.files.get(fd)
+    if not hasattr(f, "fd"):
+        raise KernelError(E.EINVAL)
+    _host_call(os.fchmod, f.fd, mode & 0o7777)
+    return 0
+
+
+@syscall("fchmodat")
+def sys_fchmodat(k, t, dirfd, path_ptr, mode, *_):
+    """chmod relative to a directory descriptor."""
+    _host_call(os.chmod, k.get_path_at(t, dirfd, path_ptr), mode & 0o7777)
+    return 0
+
+
+@syscall("ftruncate", "ftruncate64")
+def sys_ftruncate(k, t, fd, lo, hi, *_):
+    """Set an open file's size (64-bit length in two registers for ftruncate64)."""
+    f = t.files.get(fd)
+    if not hasattr(f, "fd"):
+        raise KernelError(E.EINVAL)
+    length = lo | (hi << 32) if t.regs.orig_ax == 194 else s32(lo)
+    _host_call(os.ftruncate, f.fd, length)
+    return 0
+
+
+@syscall("fsync", "fdatasync")
+def sys_fsync(k, t, fd, *_):
+    """Flush an open file (to the host's page cache: nothing to do)."""
+    t.files.get(fd)
+    return 0
+
+
+@syscall("fchdir")
+def sys_fchdir(k, t, fd, *_):
+    """Change the cwd to an open directory."""
+    f = t.files.get(fd)
+    if not hasattr(f, "fd") or not os.path.isdir(f.name):
+        raise KernelError(E.ENOTDIR)
+    t.fs.cwd = k.guest_path(f.name)
+    return 0
+
+
+def _open(k, t, path, flags, mode=0o666):
+    f = open_host(path, flags, mode, t.fs.umask)
     return t.files.install(f, cloexec=bool(flags & O_CLOEXEC))
 
 
@@ -658,8 +1083,8 @@ def sys_fcntl(k, t, fd, cmd, arg, *_):
     raise KernelError(E.EINVAL)
 
 
-def _stat_path(k, t, path_ptr, follow=True):
-    path = k.get_path(t, path_ptr)
+def _stat_path(k, t, path_ptr, follow=True, dirfd=AT_FDCWD):
+    path = k.get_path_at(t, dirfd, path_ptr, follow=follow)
     try:
         return stat_fields(os.stat(path, follow_symlinks=follow))
     except OSError as e:
@@ -694,9 +1119,7 @@ def sys_fstatat64(k, t, dirfd, path_ptr, buf, flags, *_):
     if not raw and flags & AT_EMPTY_PATH:
         st = t.files.get(dirfd).stat()
     else:
-        if dirfd != AT_FDCWD and not raw.startswith(b"/"):
-            raise KernelError(E.ENOSYS)
-        st = _stat_path(k, t, path_ptr, follow=not flags & AT_SYMLINK_NOFOLLOW)
+        st = _stat_path(k, t, path_ptr, follow=not flags & AT_SYMLINK_NOFOLLOW, dirfd=dirfd)
     k.put_bytes(t, buf, pack_stat64(st))
     return 0
 
@@ -708,9 +1131,7 @@ def sys_statx(k, t, dirfd, path_ptr, flags, mask, buf, *_):
     if not raw and flags & AT_EMPTY_PATH:
         st = t.files.get(dirfd).stat()
     else:
-        if dirfd != AT_FDCWD and not raw.startswith(b"/"):
-            raise KernelError(E.ENOSYS)
-        st = _stat_path(k, t, path_ptr, follow=not flags & AT_SYMLINK_NOFOLLOW)
+        st = _stat_path(k, t, path_ptr, follow=not flags & AT_SYMLINK_NOFOLLOW, dirfd=dirfd)
     k.put_bytes(t, buf, pack_statx(st))
     return 0
 
@@ -735,7 +1156,7 @@ def sys_readlink(k, t, path_ptr, buf, size, *_):
     """Read a symlink; /proc/self/exe names the running binary (do_readlinkat)."""
     if s32(size) <= 0:
         raise KernelError(E.EINVAL)
-    path = k.get_path(t, path_ptr)
+    path = k.get_path(t, path_ptr, follow=False)
     raw = k.get_cstring(t, path_ptr)
     if raw in (b"/proc/self/exe", f"/proc/{t.tgid}/exe".encode(), b"/proc/thread-self/exe"):
         target = path.encode()
@@ -768,10 +1189,13 @@ def sys_getcwd(k, t, buf, size, *_):
 @syscall("chdir")
 def sys_chdir(k, t, path_ptr, *_):
     """Change the cwd of this fs_struct (shared under CLONE_FS)."""
-    path = os.path.normpath(k.get_path(t, path_ptr))
-    if not os.path.isdir(path):
-        raise KernelError(E.ENOENT if not os.path.exists(path) else E.ENOTDIR)
-    t.fs.cwd = path
+    raw = os.fsdecode(k.get_cstring(t, path_ptr))
+    if not raw:
+        raise KernelError(E.ENOENT)
+    host = k.resolve_path(t, raw)
+    if not os.path.isdir(host):
+        raise KernelError(E.ENOTDIR)
+    t.fs.cwd = k.vfs.resolve_guest(t.fs.cwd, raw)
     return 0
 
 
