@@ -989,6 +989,105 @@ def sys_ftruncate(k, t, fd, lo, hi, *_):
     return 0
 
 
+@syscall("utimensat", "utimensat_time64")
+def sys_utimensat(k, t, dirfd, path_ptr, times, flags, *_):
+    """Set access and modification times; NULL times means now, UTIME_NOW / UTIME_OMIT per field."""
+    UTIME_NOW, UTIME_OMIT = (1 << 30) - 1, (1 << 30) - 2
+    if path_ptr:
+        target = k.get_path_at(t, dirfd, path_ptr, follow=not flags & AT_SYMLINK_NOFOLLOW)
+    else:
+        f = t.files.get(dirfd)
+        if not hasattr(f, "fd"):
+            raise KernelError(E.EBADF)
+        target = f.fd
+    st = _host_call(os.stat, target) if not isinstance(target, int) else _host_call(os.fstat, target)
+    now = k.now_ns(CLOCK_REALTIME)
+    if times:
+        fmt, size = ("<qq", 16) if t.regs.orig_ax == 412 else ("<iI", 8)
+        raw = k.get_bytes(t, times, 2 * size)
+        vals = []
+        for i, cur in enumerate((st.st_atime_ns, st.st_mtime_ns)):
+            sec, nsec = struct.unpack_from(fmt, raw, i * size)
+            vals.append(now if nsec == UTIME_NOW else cur if nsec == UTIME_OMIT else sec * 10**9 + nsec)
+    else:
+        vals = [now, now]
+    if isinstance(target, int):
+        _host_call(os.utime, target, None, ns=tuple(vals))
+    else:
+        _host_call(lambda: os.utime(target, ns=tuple(vals), follow_symlinks=not flags & AT_SYMLINK_NOFOLLOW))
+    return 0
+
+
+@syscall("chown32", "lchown32", "fchown32", "chown", "lchown", "fchown", "fchownat")
+def sys_chown(k, t, a, b, c, d, e, *_):
+    """Change ownership on the host (only the host's root may give files away)."""
+    nr = t.regs.orig_ax
+    if nr in (207, 95):  # fchown32, fchown: (fd, uid, gid)
+        f = t.files.get(a)
+        if not hasattr(f, "fd"):
+            raise KernelError(E.EINVAL)
+        _host_call(os.fchown, f.fd, s32(b), s32(c))
+        return 0
+    if nr == 298:  # fchownat(dirfd, path, uid, gid, flags)
+        path = k.get_path_at(t, a, b, follow=not e & AT_SYMLINK_NOFOLLOW)
+        uid, gid, follow = s32(c), s32(d), not e & AT_SYMLINK_NOFOLLOW
+    else:
+        follow = nr not in (198, 16)  # lchown32, lchown
+        path = k.get_path(t, a, follow=follow)
+        uid, gid = s32(b), s32(c)
+    if nr in (16, 182, 95):  # the 16-bit uid calls
+        uid = -1 if uid & 0xFFFF == 0xFFFF else uid & 0xFFFF
+        gid = -1 if gid & 0xFFFF == 0xFFFF else gid & 0xFFFF
+    _host_call(lambda: os.chown(path, uid, gid, follow_symlinks=follow))
+    return 0
+
+
+@syscall("sendfile64", "sendfile")
+def sys_sendfile(k, t, out_fd, in_fd, offset_ptr, count, *_):
+    """Copy between descriptors in the kernel: a read then a write, at an offset when one is given."""
+    fin, fout = t.files.get(in_fd), t.files.get(out_fd)
+    count = min(count, 1 << 20)
+    if offset_ptr:
+        size = 8 if t.regs.orig_ax == 239 else 4
+        raw = k.get_bytes(t, offset_ptr, size)
+        off = struct.unpack("<q" if size == 8 else "<i", raw)[0]
+        if not hasattr(fin, "fd"):
+            raise KernelError(E.ESPIPE)
+        data = _host_call(os.pread, fin.fd, count, off)
+        k.put_bytes(t, offset_ptr, struct.pack("<q" if size == 8 else "<i", off + len(data)))
+    else:
+        data = yield from _file_io(k, t, fin, lambda: fin.read(count))
+    if not data:
+        return 0
+    return (yield from _do_write(k, t, fout, data))
+
+
+PR_SET_PDEATHSIG, PR_GET_PDEATHSIG, PR_GET_DUMPABLE, PR_SET_DUMPABLE, PR_SET_NAME, PR_GET_NAME = 1, 2, 3, 4, 15, 16
+
+
+@syscall("prctl")
+def sys_prctl(k, t, option, arg2, *_):
+    """The task name, dumpable flag and parent-death signal; other options are -EINVAL (as unknown ones)."""
+    if option == PR_SET_NAME:
+        t.comm = os.fsdecode(k.get_bytes(t, arg2, 16).split(b"\0", 1)[0])[:15]
+        return 0
+    if option == PR_GET_NAME:
+        k.put_bytes(t, arg2, t.comm.encode()[:15].ljust(16, b"\0"))
+        return 0
+    if option == PR_GET_DUMPABLE:
+        return 1
+    if option == PR_SET_DUMPABLE:
+        return 0 if arg2 in (0, 1) else -E.EINVAL
+    if option == PR_SET_PDEATHSIG:
+        t.pdeath_signal = arg2
+        return 0
+    if option == PR_GET_PDEATHSIG:
+        k.put_u32(t, arg2, getattr(t, "pdeath_signal", 0))
+        return 0
+    k.warn_once(f"prctl{option}", f"prctl option {option} is not modelled (-EINVAL)")
+    return -E.EINVAL
+
+
 @syscall("fsync", "fdatasync")
 def sys_fsync(k, t, fd, *_):
     """Flush an open file (to the host's page cache: nothing to do)."""

@@ -1,0 +1,5 @@
+trap 'echo got TERM' TERM
+kill -TERM $$
+echo after
+trap 'echo bye' EXIT
+echo last
