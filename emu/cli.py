@@ -64,6 +64,11 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
     run.add_argument("--quantum", type=_positive, default=None,
                      help="guest instructions per scheduler time slice (default 100000)")
     run.add_argument("--max-tasks", type=_positive, default=None, help="most live tasks; fork fails with EAGAIN")
+    run.add_argument("--max-insns", type=_positive, default=None,
+                     help="stop the run (every task killed, exit status 137) after this many guest instructions")
+    run.add_argument("--root", metavar="DIR", default="/",
+                     help="the guest's file system root (default /); paths never escape it, and PROG is looked "
+                     "up inside it")
     run.add_argument("--cost-model", metavar="FILE", help="JSON table of cycle costs (see emu/costmodel.py)")
     run.add_argument("--virtual-time", action="store_true",
                      help="guest clocks read the model's virtual time, so timing inside the guest repeats exactly")
@@ -134,8 +139,12 @@ def cmd_run(args) -> int:
             print(f"emu: cost model {e}", file=sys.stderr)
             return 1
     sys.stdout.flush()
+    if not os.path.isdir(args.root):
+        print(f"emu: --root {args.root}: not a directory", file=sys.stderr)
+        return 1
     m = Machine(mem=args.mem or DEFAULT_MEM, quantum=args.quantum or DEFAULT_QUANTUM,
-                max_tasks=args.max_tasks or DEFAULT_MAX_TASKS, cost=cost, virtual_time=args.virtual_time)
+                max_tasks=args.max_tasks or DEFAULT_MAX_TASKS, cost=cost, virtual_time=args.virtual_time,
+                root=args.root, max_insns=args.max_insns)
     argv = [args.prog] + list(args.args)
     closers = []
     try:

@@ -103,6 +103,8 @@ class Cpu:
         self.cost = cost or CostModel()
         self.slice_start_cycles = 0
         self.rdtsc_count = 0
+        self.max_insns: int | None = None  # --max-insns: total guest instructions allowed
+        self.total_insns = 0
         pool = kernel.pool
         self.pool = pool
         self.words = pool.words
@@ -409,6 +411,10 @@ class Cpu:
             self.stop_reason = ""
             eip = uc.reg_read(X.UC_X86_REG_EIP)
             quantum = sched.quantum
+            if self.max_insns is not None:
+                if self.total_insns >= self.max_insns:
+                    return self._insn_limit()
+                quantum = min(quantum, self.max_insns - self.total_insns)
             self.slice_start_cycles = self.cost.cycles(task)
             err = None
             try:
@@ -418,7 +424,9 @@ class Cpu:
             if err is None and self.trap is None and uc.reg_read(X.UC_X86_REG_EIP) == UNTIL:
                 self.fault = (UNTIL, ACCESS_FETCH, True)
                 err = UcError(UC_ERR_FETCH_UNMAPPED)
-            task.insns += self.counter.executed(quantum)
+            n = self.counter.executed(quantum)
+            task.insns += n
+            self.total_insns += n
             sched.advance(int((self.cost.cycles(task) - self.slice_start_cycles) / self.cost.frequency_ghz))
             if err is not None or self.trap is not None:
                 self._guest_fault(task, err)
@@ -562,6 +570,15 @@ class Cpu:
         for i in Cs(CS_ARCH_X86, CS_MODE_32).disasm(code, eip):
             return f"{i.mnemonic} {i.op_str}".strip()
         return "undecodable bytes " + code[:4].hex()
+
+    def _insn_limit(self) -> int:
+        """--max-insns reached: say so, kill every task, and report 128 + SIGKILL."""
+        print(f"emu: instruction limit of {self.max_insns} reached; every task is killed", file=sys.stderr,
+              flush=True)
+        for t in list(self.k.tasks.values()):
+            if t.is_alive():
+                self.k.kill_task(t, SIG.SIGKILL)
+        return 128 + SIG.SIGKILL
 
     def _deadlock(self) -> None:
         sleepers = [t for t in self.k.tasks.values() if t.state == "sleeping"]

@@ -33,10 +33,11 @@ class Machine:
 
     def __init__(self, mem: int = DEFAULT_MEM, quantum: int = DEFAULT_QUANTUM, max_tasks: int = DEFAULT_MAX_TASKS,
                  stdio: tuple[int, int, int] = (0, 1, 2), cost: CostModel | None = None,
-                 virtual_time: bool = False) -> None:
+                 virtual_time: bool = False, root: str = "/", max_insns: int | None = None) -> None:
         self.kernel = Kernel(mem_bytes=mem, quantum=quantum, loader=exec_loader, max_tasks=max_tasks,
-                             stdio=stdio)
+                             stdio=stdio, root=root)
         self.cpu = Cpu(self.kernel, cost)
+        self.cpu.max_insns = max_insns
         self.kernel.virtual_time = virtual_time
         self.kernel.slice_ns = self.cpu.slice_ns
 
@@ -49,6 +50,18 @@ class Machine:
 
         Raises ElfError for a program that cannot be loaded.
         """
-        image = read_elf(argv[0])  # ElfError with a one-line reason
+        k = self.kernel
+        if k.vfs.root == "/":
+            path = argv[0]
+        else:  # PROG names a file inside the guest root
+            try:
+                cwd = k.vfs.guest_path(os.getcwd())
+            except ValueError:
+                cwd = "/"
+            try:
+                path = k.vfs.resolve(cwd, argv[0])
+            except KernelError as e:
+                raise ElfError(f"{argv[0]}: {os.strerror(e.errno)} (inside --root {k.vfs.root})") from None
+        image = read_elf(path)  # ElfError with a one-line reason
         self.kernel.spawn(image, argv, env)
         return self.cpu.run()
