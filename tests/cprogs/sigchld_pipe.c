@@ -66,6 +66,7 @@ int main(void)
         sigsuspend(&old);
     sigprocmask(SIG_SETMASK, &old, NULL);
     printf("SIGCHLD handler reaped %d children\n", (int)reaped);
+    signal(SIGCHLD, SIG_DFL); /* the handler would race the waitpid below for the next child */
 
     signal(SIGPIPE, SIG_IGN);
     if (pipe(fds) < 0) { printf("FAIL: pipe 2\n"); return 1; }
