@@ -301,14 +301,7 @@ class Kernel:
             if res is not None:
                 self._finish(task, res)
                 return
-        try:
-            res = sc.fn(self, task, regs.bx, regs.cx, regs.dx, regs.si, regs.di, regs.bp)
-            if type(res) is not int:
-                res = self._step(task, res)
-        except KernelError as e:
-            res = -e.errno
-        except SegFault:
-            res = -E.EFAULT
+        res = self._run(task, lambda: sc.fn(self, task, regs.bx, regs.cx, regs.dx, regs.si, regs.di, regs.bp))
         if res is None:
             if self.hooks and task.continuation is not None:
                 self.emit("syscall_block", task, nr, sc.name)
@@ -323,6 +316,18 @@ class Kernel:
             task.regs.ax = res & 0xFFFFFFFF
         if self.hooks and sc is not None:
             self.emit("syscall_exit", task, sc.nr, sc.name, res)
+
+    def _run(self, task: Task, call) -> int | None:
+        """Run a handler (or continue its sleep): its result, -errno for a failure, None while it sleeps."""
+        try:
+            res = call()
+            if type(res) is not int and res is not None:
+                res = self._step(task, res)
+            return res
+        except KernelError as e:
+            return -e.errno
+        except SegFault:
+            return -E.EFAULT
 
     def _step(self, task: Task, gen) -> int | None:
         """Advance a sleeping syscall; None while it still sleeps."""
@@ -340,12 +345,7 @@ class Kernel:
     def resume(self, task: Task) -> bool:
         """Continue a task's sleeping syscall after a wake-up; True when it finished (regs.ax set)."""
         gen = task.continuation
-        try:
-            res = self._step(task, gen)
-        except KernelError as e:
-            res = -e.errno
-        except SegFault:
-            res = -E.EFAULT
+        res = self._run(task, lambda: self._step(task, gen))
         if res is None:
             return False
         self._finish(task, res)

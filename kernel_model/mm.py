@@ -61,6 +61,16 @@ class SegFault(Exception):
         self.maperr = maperr
 
 
+def _page_chunks(vaddr: int, length: int):
+    """(address, offset in page, byte count) for each page piece of [vaddr, vaddr + length)."""
+    addr, end = vaddr, vaddr + length
+    while addr < end:
+        off = addr & (PAGE_SIZE - 1)
+        n = min(end - addr, PAGE_SIZE - off)
+        yield addr, off, n
+        addr += n
+
+
 def page_down(addr: int) -> int:
     """Round down to a page boundary."""
     return addr & PAGE_MASK
@@ -585,13 +595,9 @@ class MM:
             raise SegFault(vaddr, True)
         mem = self.pool.mem
         out = []
-        addr, end = vaddr, vaddr + length
-        while addr < end:
+        for addr, off, n in _page_chunks(vaddr, length):
             base = self._user_page(addr, False, acct)
-            off = addr & (PAGE_SIZE - 1)
-            n = min(end - addr, PAGE_SIZE - off)
             out.append(mem[base + off:base + off + n].tobytes())
-            addr += n
         return b"".join(out)
 
     def write(self, vaddr: int, data: bytes, acct: FaultAcct) -> None:
@@ -608,14 +614,10 @@ class MM:
             addr += PAGE_SIZE
         mem = self.pool.mem
         src = np.frombuffer(data, np.uint8)
-        addr, pos = vaddr, 0
-        while pos < length:
+        for addr, off, n in _page_chunks(vaddr, length):
             base = self._user_page(addr, True, acct)
-            off = addr & (PAGE_SIZE - 1)
-            n = min(length - pos, PAGE_SIZE - off)
+            pos = addr - vaddr
             mem[base + off:base + off + n] = src[pos:pos + n]
-            addr += n
-            pos += n
 
     def peek(self, vaddr: int, length: int) -> bytes:
         """Read user memory without faulting anything in or counting anything (for tracers, like
@@ -624,10 +626,7 @@ class MM:
             raise SegFault(vaddr, True)
         mem = self.pool.mem
         out = []
-        addr, end = vaddr, vaddr + length
-        while addr < end:
-            off = addr & (PAGE_SIZE - 1)
-            n = min(end - addr, PAGE_SIZE - off)
+        for addr, off, n in _page_chunks(vaddr, length):
             pte = self.pte(addr)
             if pte & PTE_P:
                 base = pte & PTE_FRAME
@@ -643,7 +642,6 @@ class MM:
                     if lo < hi:
                         chunk[lo - addr:hi - addr] = vma.data[lo - vma.data_start:hi - vma.data_start]
                 out.append(bytes(chunk))
-            addr += n
         return b"".join(out)
 
     def read_cstring(self, vaddr: int, acct: FaultAcct, limit: int = 4096) -> bytes:

@@ -283,13 +283,18 @@ def sys_getgid(k, t, *_):
     return k.gid
 
 
+def _pid_target(k, t, pid):
+    """The task a pid argument names, the caller for 0, else ESRCH (find_task_by_vpid)."""
+    target = k.tasks.get(pid) if pid else t
+    if target is None or target.signal is None:
+        raise KernelError(E.ESRCH)
+    return target
+
+
 @syscall("getpgid")
 def sys_getpgid(k, t, pid, *_):
     """Process group of pid (0: self)."""
-    target = k.tasks.get(pid) if pid else t
-    if target is None:
-        raise KernelError(E.ESRCH)
-    return target.signal.pgid
+    return _pid_target(k, t, pid).signal.pgid
 
 
 @syscall("getpgrp")
@@ -301,9 +306,7 @@ def sys_getpgrp(k, t, *_):
 @syscall("setpgid")
 def sys_setpgid(k, t, pid, pgid, *_):
     """Move a process into a process group."""
-    target = k.tasks.get(pid) if pid else t
-    if target is None:
-        raise KernelError(E.ESRCH)
+    target = _pid_target(k, t, pid)
     target.signal.pgid = pgid or target.tgid
     return 0
 
@@ -311,10 +314,7 @@ def sys_setpgid(k, t, pid, pgid, *_):
 @syscall("getsid")
 def sys_getsid(k, t, pid, *_):
     """Session id."""
-    target = k.tasks.get(pid) if pid else t
-    if target is None:
-        raise KernelError(E.ESRCH)
-    return target.signal.sid
+    return _pid_target(k, t, pid).signal.sid
 
 
 @syscall("setsid")
@@ -1427,9 +1427,7 @@ def _rlimit(t, res):
 @syscall("prlimit64")
 def sys_prlimit64(k, t, pid, res, new, old, *_):
     """Get and set resource limits as struct rlimit64."""
-    target = k.tasks.get(pid) if pid else t
-    if target is None:
-        raise KernelError(E.ESRCH)
+    target = _pid_target(k, t, pid)
     if res >= 16:
         raise KernelError(E.EINVAL)
     if old:
