@@ -24,6 +24,8 @@ PAGE_SIZE = 4096
 DEFAULT_MEM = 512 << 20
 DEFAULT_MAX_TASKS = 4096
 AT_FDCWD = -100 & 0xFFFFFFFF
+# REALTIME, MONOTONIC, PROCESS/THREAD_CPUTIME_ID, MONOTONIC_RAW, REALTIME/MONOTONIC_COARSE, BOOTTIME, *_ALARM, TAI
+POSIX_CLOCKS = frozenset((0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11))
 VIRTUAL_EPOCH_NS = 1_767_225_600 * 10**9  # 2026-01-01T00:00:00Z, the realtime clock's start under virtual time
 
 
@@ -216,12 +218,14 @@ class Kernel:
     def now_ns(self, clk: int) -> int:
         """A clock's reading: the host's, or with virtual_time the model's (monotonic from 0, realtime from
         VIRTUAL_EPOCH_NS), so guest timing is reproducible."""
+        if clk not in POSIX_CLOCKS:
+            raise KernelError(E.EINVAL)  # per-process and per-thread CPU clocks are not modelled
         if self.virtual_time:
             mono = self.sched.clock_ns + (self.slice_ns() if self.slice_ns else 0)
             return VIRTUAL_EPOCH_NS + mono if clk in (0, 5, 8, 11) else mono  # REALTIME, *_COARSE, *_ALARM, TAI
         try:
             return time.clock_gettime_ns(clk)
-        except OSError:
+        except (OSError, OverflowError):
             raise KernelError(E.EINVAL) from None
 
     def next_random(self, n: int) -> bytes:

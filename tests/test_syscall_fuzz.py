@@ -45,3 +45,11 @@ def test_bad_pointers_get_efault_not_an_exception(asm_build):
     assert r.returncode == 0, r.stderr
     results = [x[0] for x in struct.iter_unpack("<i", r.stdout)]
     assert results == [-14] * len(records)
+
+
+def test_unknown_clock_ids_get_einval(asm_build):
+    # Found by the random test: a clock id past the host's int range once raised OverflowError in the emulator.
+    records = [(nr, clk, 0x1000, 0, 0, 0, 0) for nr in (265, 266, 403) for clk in (0x80000000, 0xFFFFFFFF, 12)]
+    r = run_emu(os.path.join(asm_build, "syscall_fuzz"), records)
+    assert r.returncode == 0, r.stderr
+    assert [x[0] for x in struct.iter_unpack("<i", r.stdout)] == [-22] * len(records)
