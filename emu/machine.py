@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import tempfile
+from dataclasses import dataclass
 
 from kernel_model.abi import E
 from kernel_model.files import KernelError
 from kernel_model.kernel import DEFAULT_MAX_TASKS, DEFAULT_MEM, Kernel
+from kernel_model.mm import FAULT_COW_COPY, FAULT_COW_REUSE, FAULT_FILE, FAULT_ZERO
 from kernel_model.sched import DEFAULT_QUANTUM
 
 from .costmodel import CostModel
@@ -28,8 +31,32 @@ def exec_loader(path: str) -> ElfImage:
         raise KernelError(E.ENOEXEC, str(e)) from None
 
 
+# Events an observer can ask for (Machine.on). Kernel events pass the task first; see README "Python API".
+KERNEL_EVENTS = ("syscall_enter", "syscall_block", "syscall_exit", "clone", "vfork_sleep", "vfork_wake", "exec",
+                 "exit", "schedule", "fault", "signal_send", "signal_deliver")
+ALIASES = {"syscall": "syscall_enter"}
+# One event per fault kind, called as callback(task, record) like "fault"; "cow_fault" is either COW kind.
+FAULT_KIND_EVENTS = {"zero_fill": (FAULT_ZERO,), "file_fill": (FAULT_FILE,), "cow_copy": (FAULT_COW_COPY,),
+                     "cow_reuse": (FAULT_COW_REUSE,), "cow_fault": (FAULT_COW_COPY, FAULT_COW_REUSE)}
+
+
+@dataclass
+class RunResult:
+    """What a run gives back: the shell-style exit status, captured output when asked, and the statistics."""
+
+    status: int
+    stdout: bytes | None
+    stderr: bytes | None
+    stats: dict
+
+
 class Machine:
-    """Build with options, then run(argv, env) once."""
+    """The emulator as a library: build with options, register observers with on(), then run() once.
+
+    Observers run inside the kernel model, between guest instructions: they may read any task's pt_regs
+    (task.regs), memory (task.mm.peek) and page tables (task.mm.pte, task.mm.present_ptes). A "syscall"
+    observer may return an int to replace the syscall's result without running it (fault injection).
+    """
 
     def __init__(self, mem: int = DEFAULT_MEM, quantum: int = DEFAULT_QUANTUM, max_tasks: int = DEFAULT_MAX_TASKS,
                  stdio: tuple[int, int, int] = (0, 1, 2), cost: CostModel | None = None,
@@ -42,8 +69,61 @@ class Machine:
         self.kernel.slice_ns = self.cpu.slice_ns
 
     def on(self, event: str, callback) -> None:
-        """Call callback on a kernel event: syscall_enter(task, nr, name), fault(task, record), exec(task, path)."""
+        """Call callback(task, ...) on a kernel event (KERNEL_EVENTS, "syscall", or a fault kind)."""
+        event = ALIASES.get(event, event)
+        if event in FAULT_KIND_EVENTS:
+            kinds = FAULT_KIND_EVENTS[event]
+            self.kernel.hooks.setdefault("fault", []).append(
+                lambda task, rec: callback(task, rec) if rec[0] in kinds else None)
+            return
+        if event not in KERNEL_EVENTS:
+            known = ", ".join(sorted(set(KERNEL_EVENTS) | set(ALIASES) | set(FAULT_KIND_EVENTS)))
+            raise ValueError(f"unknown event {event!r}; known events: {known}")
         self.kernel.hooks.setdefault(event, []).append(callback)
+
+    @property
+    def tasks(self) -> list:
+        """Every task of the run so far, live ones first (pid order)."""
+        return self.kernel.all_tasks()
+
+    def insns(self, task) -> int:
+        """Instructions the task has retired, including the time slice running now."""
+        return task.insns + (self.cpu.counter.running() if task is self.cpu.cur else 0)
+
+    def execute(self, argv: list[str], env: list[str] | None = None, stdin: bytes | None = None,
+                capture: bool = False) -> RunResult:
+        """Run a program to the end and return a RunResult; with capture=True its stdout and stderr are
+        collected instead of going to ours, and stdin bytes, when given, are its standard input."""
+        files = []
+        try:
+            if stdin is not None or capture:
+                fds = list(self.kernel.stdio)
+                if stdin is not None:
+                    f = tempfile.TemporaryFile()
+                    f.write(stdin)
+                    f.seek(0)
+                    files.append(f)
+                    fds[0] = f.fileno()
+                outs = []
+                if capture:
+                    for i in (1, 2):
+                        f = tempfile.TemporaryFile()
+                        files.append(f)
+                        outs.append(f)
+                        fds[i] = f.fileno()
+                self.kernel.stdio = tuple(fds)
+            status = self.run(argv, env if env is not None else [])
+            out = err = None
+            if capture:
+                outs[0].seek(0)
+                outs[1].seek(0)
+                out, err = outs[0].read(), outs[1].read()
+            from .stats import collect_stats
+
+            return RunResult(status, out, err, collect_stats(self))
+        finally:
+            for f in files:
+                f.close()
 
     def run(self, argv: list[str], env: list[str]) -> int:
         """Run argv[0] (a path) with the environment; return its shell-style exit status.
