@@ -24,7 +24,8 @@ def run_emu(prog, records):
                            "--mem", "64M", prog], input=data, capture_output=True, timeout=120)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(record, min_size=1, max_size=40))
 def test_random_syscalls_from_a_guest_never_crash_the_emulator(asm_build, records):
     r = run_emu(os.path.join(asm_build, "syscall_fuzz"), records)
