@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 WNOHANG, WUNTRACED, WEXITED, WCONTINUED, WNOWAIT = 1, 2, 4, 8, 0x01000000
 WNOTHREAD, WALL, WCLONE = 0x20000000, 0x40000000, 0x80000000
 P_ALL, P_PID, P_PGID, P_PIDFD = 0, 1, 2, 3
-CLD_EXITED, CLD_KILLED, CLD_DUMPED = 1, 2, 3
+CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_TRAPPED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 3, 4, 5, 6
 ERESTARTSYS = 512
 SA_NOCLDWAIT = 2
 CORE_SIGNALS = {SIG.SIGQUIT, SIG.SIGILL, SIG.SIGTRAP, SIG.SIGABRT, SIG.SIGBUS, SIG.SIGFPE, SIG.SIGSEGV,
@@ -197,7 +197,13 @@ def do_wait(k: Kernel, task: Task, pid: int, options: int, want_siginfo: bool = 
                 if not eligible_child(child, pid, options, task):
                     continue
                 any_eligible = True
-                if child.state == ZOMBIE and not child.signal.threads:
+                report = child.signal.stop_report if child.state != ZOMBIE else 0
+                if report and ((report & 0xFF == 0x7F and options & WUNTRACED)
+                               or (report == 0xFFFF and options & WCONTINUED)):
+                    if not options & WNOWAIT:
+                        child.signal.stop_report = 0
+                    return child.tgid, report
+                if child.state == ZOMBIE and not child.signal.threads and options & WEXITED:
                     status = child.exit_code
                     cpid = child.tgid
                     if not options & WNOWAIT:
@@ -215,10 +221,14 @@ def do_wait(k: Kernel, task: Task, pid: int, options: int, want_siginfo: bool = 
 
 
 def pack_siginfo_chld(pid: int, status: int) -> bytes:
-    """A SIGCHLD siginfo_t (128 bytes, i386 layout) describing an ended child."""
+    """A SIGCHLD siginfo_t (128 bytes, i386 layout) describing an ended, stopped or continued child."""
     if pid == 0:
         return bytes(128)
-    if status & 0x7F == 0:
+    if status == 0xFFFF:
+        code, st = CLD_CONTINUED, SIG.SIGCONT
+    elif status & 0xFF == 0x7F:
+        code, st = CLD_STOPPED, (status >> 8) & 0xFF
+    elif status & 0x7F == 0:
         code, st = CLD_EXITED, (status >> 8) & 0xFF
     else:
         code, st = (CLD_DUMPED if status & 0x80 else CLD_KILLED), status & 0x7F

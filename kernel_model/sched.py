@@ -120,11 +120,13 @@ class Scheduler:
         """The next task to run; when all sleep, jump the clock to the earliest timer (idle)."""
         while True:
             cur = self.current
-            if cur is not None and cur.state == RUNNING and not self.need_resched:
+            if cur is not None and cur.state == RUNNING and not self.need_resched and not _stopped(cur):
                 return cur
-            if cur is not None and cur.state == RUNNING and cur not in self.runqueue:
+            if cur is not None and cur.state == RUNNING and cur not in self.runqueue and not _stopped(cur):
                 self.runqueue.append(cur)
             self.need_resched = False
+            while self.runqueue and _stopped(self.runqueue[0]):
+                self.runqueue.popleft()  # a stopped group's threads leave the queue until SIGCONT
             if self.runqueue:
                 nxt = self.runqueue.popleft()
                 if nxt is not cur:
@@ -147,6 +149,11 @@ class Scheduler:
     def runnable(self) -> bool:
         """Is any task runnable now."""
         return bool(self.runqueue) or (self.current is not None and self.current.state == RUNNING)
+
+
+def _stopped(task: Task) -> bool:
+    """The task's thread group is stopped by a stop signal."""
+    return task.signal is not None and task.signal.stopped
 
 
 def is_sleeping(task: Task) -> bool:

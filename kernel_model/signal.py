@@ -13,7 +13,7 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
-from .abi import SIG, E, signal_name
+from .abi import SIG, E
 from .exit import do_group_exit, signal_status
 from .files import KernelError
 from .ptregs import USER_CS, USER_DS, PtRegs
@@ -85,6 +85,8 @@ def send_signal(k: Kernel, task: Task, sig: int, info: dict | None = None, group
     """Queue sig on a thread or its group and wake someone to take it (__send_signal + complete_signal)."""
     if sig == 0 or not task.is_alive() or task.signal is None:
         return
+    if sig == SIG.SIGCONT or sig in STOP_SIGNALS or sig == SIG.SIGKILL:
+        prepare_stop_or_continue(k, task, sig)  # prepare_signal acts even when the signal is then ignored
     if sig_ignored(task, sig) and not (task.blocked & sigmask(sig)):
         return
     info = dict(info or {})
@@ -109,6 +111,57 @@ def send_signal(k: Kernel, task: Task, sig: int, info: dict | None = None, group
         if not t.blocked & sigmask(sig) and t.state == SLEEPING and t.interruptible:
             k.sched.wake_task(t)
             break
+
+
+def prepare_stop_or_continue(k: Kernel, task: Task, sig: int) -> None:
+    """SIGCONT (or SIGKILL) resumes a stopped group and drops pending stops; a stop signal drops a pending
+    SIGCONT (prepare_signal)."""
+    group = task.signal
+    threads = group.threads
+    if sig in STOP_SIGNALS:
+        for t in threads:
+            t.pending = [x for x in t.pending if x[0] != SIG.SIGCONT]
+        group.shared_pending = [x for x in group.shared_pending if x[0] != SIG.SIGCONT]
+        return
+    for t in threads:
+        t.pending = [x for x in t.pending if x[0] not in STOP_SIGNALS]
+    group.shared_pending = [x for x in group.shared_pending if x[0] not in STOP_SIGNALS]
+    if group.stopped:
+        group.stopped = False
+        for t in threads:
+            if t.state == "running":
+                k.sched.enqueue(t)
+        if sig == SIG.SIGCONT:
+            group.stop_report = 0xFFFF
+            _notify_parent_stop(k, task, CLD_CONTINUED_CODE, SIG.SIGCONT)
+
+
+CLD_STOPPED_CODE, CLD_CONTINUED_CODE = 5, 6
+
+
+def _notify_parent_stop(k: Kernel, task: Task, code: int, sig: int) -> None:
+    """SIGCHLD (unless SA_NOCLDSTOP) and a wake-up for a parent in wait (do_notify_parent_cldstop)."""
+    leader = task.group_leader
+    parent = leader.real_parent
+    if parent is None or not parent.is_alive():
+        return
+    act = parent.sighand.actions.get(SIG.SIGCHLD)
+    if not (act is not None and act[1] & SA_NOCLDSTOP):
+        send_signal(k, parent, SIG.SIGCHLD, {"signo": SIG.SIGCHLD, "code": code, "pid": leader.tgid,
+                                             "status": sig}, group=True)
+    k.sched.wake_up(parent.signal.wait_chldexit)
+
+
+def do_group_stop(k: Kernel, task: Task, sig: int) -> None:
+    """Stop every thread of the group until SIGCONT, and tell the parent (do_signal_stop)."""
+    group = task.signal
+    if group.stopped:
+        return
+    group.stopped = True
+    group.stop_report = (sig << 8) | 0x7F
+    k.emit("signal_deliver", task, sig, {"signo": sig}, "stop")
+    k.sched.need_resched = True
+    _notify_parent_stop(k, task, CLD_STOPPED_CODE, sig)
 
 
 def group_blocks_all(task: Task, sig: int) -> bool:
@@ -176,8 +229,8 @@ def do_signal(k: Kernel, task: Task) -> bool:
             if sig in DEFAULT_IGNORE:
                 continue
             if sig in STOP_SIGNALS:
-                k.warn_once("stop", f"stopping a task ({signal_name(sig)}) is not modelled; the signal is ignored")
-                continue
+                do_group_stop(k, task, sig)
+                break  # stopped here; an interrupted syscall restarts once SIGCONT resumes the task
             k.emit("signal_deliver", task, sig, info, "kill")
             do_group_exit(k, task, signal_status(sig))
             return True

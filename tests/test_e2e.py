@@ -46,6 +46,7 @@ C_CASES = [
     ("raw_clone_signals", "raw_clone", ["signals"], {}, REPO),
     ("signals", "signals", [], {}, REPO),
     ("sigchld_pipe", "sigchld_pipe", [], {}, REPO),
+    ("stopcont", "stopcont", [], {}, REPO),
 ]
 C_BY_ID = {c[0]: c for c in C_CASES}
 
@@ -115,7 +116,7 @@ def test_c_matches_native(cprogs_build, case):
 
 QUANTUM_ASM = ["fork_regs", "vfork_order", "clone_stack", "cow", "cow256", "clone_thread"]
 QUANTUM_C = ["fork_cow", "vfork_exec", "fork_tree", "raw_clone", "fork_exit_loop", "args_env", "signals",
-             "sigchld_pipe"]
+             "sigchld_pipe", "stopcont"]
 # pthreads takes ~80 s at --quantum 37 (near the timeout), so only the 1000 slice runs it.
 QUANTUM_CASES = ([(q, "asm", n) for q in (1000, 37) for n in QUANTUM_ASM]
                  + [(q, "c", n) for q in (1000, 37) for n in QUANTUM_C]
