@@ -1211,27 +1211,24 @@ def sys_lstat64(k, t, path_ptr, buf, *_):
     return 0
 
 
+def _stat_at(k, t, dirfd, path_ptr, flags):
+    """Stat fields of a path relative to dirfd, or of dirfd itself for "" with AT_EMPTY_PATH (vfs_fstatat)."""
+    if not k.get_cstring(t, path_ptr) and flags & AT_EMPTY_PATH:
+        return t.files.get(dirfd).stat()
+    return _stat_path(k, t, path_ptr, follow=not flags & AT_SYMLINK_NOFOLLOW, dirfd=dirfd)
+
+
 @syscall("fstatat64")
 def sys_fstatat64(k, t, dirfd, path_ptr, buf, flags, *_):
-    """fstatat64 relative to AT_FDCWD, or of dirfd itself with AT_EMPTY_PATH."""
-    raw = k.get_cstring(t, path_ptr)
-    if not raw and flags & AT_EMPTY_PATH:
-        st = t.files.get(dirfd).stat()
-    else:
-        st = _stat_path(k, t, path_ptr, follow=not flags & AT_SYMLINK_NOFOLLOW, dirfd=dirfd)
-    k.put_bytes(t, buf, pack_stat64(st))
+    """struct stat64 of a path relative to a directory descriptor."""
+    k.put_bytes(t, buf, pack_stat64(_stat_at(k, t, dirfd, path_ptr, flags)))
     return 0
 
 
 @syscall("statx")
 def sys_statx(k, t, dirfd, path_ptr, flags, mask, buf, *_):
-    """statx: basic fields of a path or, with AT_EMPTY_PATH and "", of a descriptor."""
-    raw = k.get_cstring(t, path_ptr)
-    if not raw and flags & AT_EMPTY_PATH:
-        st = t.files.get(dirfd).stat()
-    else:
-        st = _stat_path(k, t, path_ptr, follow=not flags & AT_SYMLINK_NOFOLLOW, dirfd=dirfd)
-    k.put_bytes(t, buf, pack_statx(st))
+    """struct statx (basic fields) of a path relative to a directory descriptor."""
+    k.put_bytes(t, buf, pack_statx(_stat_at(k, t, dirfd, path_ptr, flags)))
     return 0
 
 
