@@ -830,7 +830,7 @@ class Tracer:
         self.deferred: list[tuple[object, str]] = []  # lines caused inside the running syscall
         self.sigchld: dict[int, list[str]] = {}  # parent pid -> queued --- SIGCHLD --- lines
         self.tls_entry: dict[int, int] = {}
-        self.seen_kernel_faults: dict[int, object] = {}  # id(mm) -> last kernel-mode fault record reported
+        self.kernel_faults: dict[int, list] = {}  # pid -> faults the kernel took in the running syscall
         self.started = False
         self._cs = None
         on = machine.on
@@ -1076,9 +1076,10 @@ class Tracer:
     # ---- faults ----------------------------------------------------------------------------------------------
 
     def on_fault(self, task, rec) -> None:
-        mm = task.mm
-        if mm is not None and self.seen_kernel_faults.get(id(mm)) is rec:
-            return  # a kernel-mode fault of an earlier syscall, already reported there
+        if task.in_syscall is not None:
+            # The kernel took it while copying user memory: shown after the syscall's own line.
+            self.kernel_faults.setdefault(task.pid, []).append(rec)
+            return
         from unicorn.x86_const import UC_X86_REG_EIP
 
         eip = self.m.cpu.uc.reg_read(UC_X86_REG_EIP)
@@ -1092,15 +1093,10 @@ class Tracer:
         return f"--- page fault {name} {{vaddr={vaddr:#010x}, old_frame={old_s}, new_frame={new}}}"
 
     def _kernel_fault_check(self, task, name: str) -> None:
-        """A fault the kernel took copying user memory during this syscall: MM.last_fault is set but the CPU
-        only reports it at the next TLB fill (with the wrong instruction). Report it here, once."""
-        if not self.faults or task.mm is None:
-            return
-        rec = task.mm.last_fault
-        if rec is None or self.seen_kernel_faults.get(id(task.mm)) is rec:
-            return
-        self.seen_kernel_faults[id(task.mm)] = rec
-        self.emit(task, self.fault_text(rec) + f" in the kernel during {name}() ---")
+        """The faults the kernel took copying user memory during this syscall, each once."""
+        for rec in self.kernel_faults.pop(task.pid, []):
+            if self.faults:
+                self.emit(task, self.fault_text(rec) + f" in the kernel during {name}() ---")
 
     # ---- registers and disassembly -------------------------------------------------------------------------
 

@@ -73,6 +73,7 @@ def load_elf_binary(k: Kernel, image: ElfImageLike, argv: list[bytes], envp: lis
         mm.start_brk = mm.brk = page_up(end_bss)
         mm.exe_path = os.path.abspath(image.path)  # callers pass paths already resolved against the cwd
         sp = create_elf_tables(k, mm, image, bias, argv, envp, execfn)
+        mm.kernel_faults.clear()  # the stack's pages are counted in k.kernel_acct, as no task's faults
     except Exception:
         mm.release()
         raise

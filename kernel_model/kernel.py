@@ -160,6 +160,9 @@ class Kernel:
             return task.mm.read(addr, n, task.acct)
         except SegFault:
             raise KernelError(E.EFAULT) from None
+        finally:
+            if task.mm.kernel_faults:
+                self._report_kernel_faults(task)
 
     def put_bytes(self, task: Task, addr: int, data: bytes) -> None:
         """Write into the task's memory or EFAULT."""
@@ -167,6 +170,15 @@ class Kernel:
             task.mm.write(addr, data, task.acct)
         except SegFault:
             raise KernelError(E.EFAULT) from None
+        finally:
+            if task.mm.kernel_faults:
+                self._report_kernel_faults(task)
+
+    def _report_kernel_faults(self, task: Task) -> None:
+        """Faults taken while the kernel copied user memory, as "fault" events (task.in_syscall says which)."""
+        faults, task.mm.kernel_faults = task.mm.kernel_faults, []
+        for rec in faults:
+            self.emit("fault", task, rec)
 
     def get_u32(self, task: Task, addr: int) -> int:
         """A 32-bit word of user memory (get_user)."""
@@ -184,6 +196,9 @@ class Kernel:
             raise KernelError(E.EFAULT) from None
         except StringTooLong:
             raise KernelError(E.ENAMETOOLONG) from None
+        finally:
+            if task.mm.kernel_faults:
+                self._report_kernel_faults(task)
 
     def get_path(self, task: Task, addr: int, create: bool = False, follow: bool = True) -> str:
         """A path argument as a host path, resolved against the task's cwd under the guest root (getname +

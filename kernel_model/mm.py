@@ -213,6 +213,7 @@ class MM:
         self.tlb_gen = 0  # bumped whenever a cached translation may have gone stale
         self.exe_path = ""
         self.last_fault: tuple[int, int, int, int] | None = None  # (kind, vaddr, old frame, new frame)
+        self.kernel_faults: list[tuple[int, int, int, int]] = []  # taken by copies to/from user memory
         self.copied_ptes = 0  # PTEs dup_mmap copied into this mm
 
     # ---- page-table walk and PTE helpers -------------------------------------------------------
@@ -583,10 +584,14 @@ class MM:
         """Frame byte offset of vaddr's page, faulting it in as a user access would."""
         pte = self.pte(vaddr)
         if not (pte & PTE_P and pte & PTE_U) or (write and not pte & PTE_W):
-            before = self.last_fault
+            self.last_fault = None
             pte = self.handle_fault(vaddr, ACCESS_WRITE if write else ACCESS_READ, acct)
-            if self.last_fault is not before and self.last_fault[0] == FAULT_COW_COPY:
-                self.flush_tlb()  # a cached read-only entry may still name the old frame
+            rec = self.last_fault
+            if rec is not None:
+                self.last_fault = None
+                self.kernel_faults.append(rec)  # the kernel reports these with the syscall that took them
+                if rec[0] == FAULT_COW_COPY:
+                    self.flush_tlb()  # a cached read-only entry may still name the old frame
         return pte & PTE_FRAME
 
     def read(self, vaddr: int, length: int, acct: FaultAcct) -> bytes:
