@@ -17,7 +17,7 @@ from .abi import CSIGNAL, SYSCALL_NAMES, E, SIG, syscall_name
 from .exec import load_elf_binary, read_string_array
 from .exit import (
     P_ALL, P_PGID, P_PID, WALL, WCLONE, WEXITED, WNOHANG, WNOTHREAD, WNOWAIT, WUNTRACED, do_exit, do_group_exit,
-    do_wait, exit_status, mm_release, pack_siginfo_chld,
+    do_wait, exit_status, mm_release, pack_siginfo_chld, release_task,
 )
 from .files import (
     O_ACCMODE, O_CLOEXEC, O_NONBLOCK, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, KernelError,
@@ -152,11 +152,7 @@ def sys_execve(k, t, path_ptr, argv_ptr, envp_ptr, *_):
     except OutOfMemory:
         raise KernelError(E.ENOMEM) from None
     # Point of no return (begin_new_exec): other threads die, the old mm goes, the vfork parent wakes.
-    for other in list(t.signal.threads):
-        if other is not t:
-            do_exit(k, other, 9)
-    if t.group_leader is not t:  # de_thread: the exec'ing thread takes over the leader's pid
-        k.warn_once("dethread", "execve from a non-leader thread keeps the thread's own pid")
+    de_thread(k, t)
     mm_release(k, t)
     old = t.mm
     t.mm = mm
@@ -174,6 +170,28 @@ def sys_execve(k, t, path_ptr, argv_ptr, envp_ptr, *_):
     k.stats.execs += 1
     k.emit("exec", t, image.path)
     return 0
+
+
+def de_thread(k, t) -> None:
+    """Kill every other thread of the group; a non-leader takes over the leader's pid, parent and place
+    (de_thread), so the process keeps its pid across execve."""
+    for other in list(t.signal.threads):
+        if other is not t:
+            do_exit(k, other, 9)
+    leader = t.group_leader
+    if leader is t:
+        return
+    release_task(k, leader)  # the old leader was a zombie no one will see
+    k.tasks.pop(t.pid, None)
+    t.pid = leader.pid
+    k.tasks[t.pid] = t
+    t.group_leader = t
+    t.exit_signal = leader.exit_signal
+    t.real_parent = leader.real_parent
+    if t.real_parent is not None:
+        t.real_parent.children.append(t)
+    if k.init_task is leader:
+        k.init_task = t
 
 
 def load_script_or_elf(k, t, path: str, filename: bytes, argv: list[bytes], depth: int = 0):

@@ -47,6 +47,7 @@ C_CASES = [
     ("signals", "signals", [], {}, REPO),
     ("sigchld_pipe", "sigchld_pipe", [], {}, REPO),
     ("stopcont", "stopcont", [], {}, REPO),
+    ("thread_exec", "thread_exec", [], {}, REPO),
 ]
 C_BY_ID = {c[0]: c for c in C_CASES}
 
@@ -116,7 +117,7 @@ def test_c_matches_native(cprogs_build, case):
 
 QUANTUM_ASM = ["fork_regs", "vfork_order", "clone_stack", "cow", "cow256", "clone_thread"]
 QUANTUM_C = ["fork_cow", "vfork_exec", "fork_tree", "raw_clone", "fork_exit_loop", "args_env", "signals",
-             "sigchld_pipe", "stopcont"]
+             "sigchld_pipe", "stopcont", "thread_exec"]
 # pthreads takes ~80 s at --quantum 37 (near the timeout), so only the 1000 slice runs it.
 QUANTUM_CASES = ([(q, "asm", n) for q in (1000, 37) for n in QUANTUM_ASM]
                  + [(q, "c", n) for q in (1000, 37) for n in QUANTUM_C]
