@@ -245,7 +245,7 @@ class Cpu:
         task = self.cur
         k = self.k
         regs = task.regs
-        self.save_regs(task)
+        regs.load_user(self.regs_in.read())  # SAVE_ALL: the pt_regs the kernel sees
         k.syscall(task)
         if k.new_tasks:
             for child in k.new_tasks:

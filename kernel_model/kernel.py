@@ -320,33 +320,30 @@ class Kernel:
             if res is not None:
                 self._finish(task, res)
                 return
-        res = self._run(task, lambda: sc.fn(self, task, regs.bx, regs.cx, regs.dx, regs.si, regs.di, regs.bp))
+        try:
+            res = sc.fn(self, task, regs.bx, regs.cx, regs.dx, regs.si, regs.di, regs.bp)
+            if type(res) is not int:
+                res = self._step(task, res)
+        except KernelError as e:
+            res = -e.errno
+        except SegFault:
+            res = -E.EFAULT
         if res is None:
             if self.hooks and task.continuation is not None:
                 self.emit("syscall_block", task, nr, sc.name)
             return
-        self._finish(task, res)
+        task.in_syscall = None
+        regs.ax = res & 0xFFFFFFFF
+        if self.hooks:
+            self.emit("syscall_exit", task, nr, sc.name, res)
 
     def _finish(self, task: Task, res: int) -> None:
         """Store a syscall's result in eax and tell the observers."""
         sc = task.in_syscall
         task.in_syscall = None
-        if task.state != "dead":
-            task.regs.ax = res & 0xFFFFFFFF
+        task.regs.ax = res & 0xFFFFFFFF
         if self.hooks and sc is not None:
             self.emit("syscall_exit", task, sc.nr, sc.name, res)
-
-    def _run(self, task: Task, call) -> int | None:
-        """Run a handler (or continue its sleep): its result, -errno for a failure, None while it sleeps."""
-        try:
-            res = call()
-            if type(res) is not int and res is not None:
-                res = self._step(task, res)
-            return res
-        except KernelError as e:
-            return -e.errno
-        except SegFault:
-            return -E.EFAULT
 
     def _step(self, task: Task, gen) -> int | None:
         """Advance a sleeping syscall; None while it still sleeps."""
@@ -363,8 +360,12 @@ class Kernel:
 
     def resume(self, task: Task) -> bool:
         """Continue a task's sleeping syscall after a wake-up; True when it finished (regs.ax set)."""
-        gen = task.continuation
-        res = self._run(task, lambda: self._step(task, gen))
+        try:
+            res = self._step(task, task.continuation)
+        except KernelError as e:
+            res = -e.errno
+        except SegFault:
+            res = -E.EFAULT
         if res is None:
             return False
         self._finish(task, res)
