@@ -18,8 +18,6 @@ P_ALL, P_PID, P_PGID, P_PIDFD = 0, 1, 2, 3
 CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_TRAPPED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 3, 4, 5, 6
 ERESTARTSYS = 512
 SA_NOCLDWAIT = 2
-CORE_SIGNALS = {SIG.SIGQUIT, SIG.SIGILL, SIG.SIGTRAP, SIG.SIGABRT, SIG.SIGBUS, SIG.SIGFPE, SIG.SIGSEGV,
-                SIG.SIGXCPU, SIG.SIGXFSZ, SIG.SIGSYS}
 
 
 def exit_status(code: int) -> int:
@@ -187,7 +185,7 @@ def eligible_child(child: Task, pid: int, options: int, waiter: Task) -> bool:
     return is_clone == bool(options & WCLONE)
 
 
-def do_wait(k: Kernel, task: Task, pid: int, options: int, want_siginfo: bool = False):
+def do_wait(k: Kernel, task: Task, pid: int, options: int):
     """Wait for a child to end: return (pid, status) or (0, 0) for WNOHANG; -ECHILD when none (do_wait)."""
     while True:
         any_eligible = False
@@ -237,4 +235,4 @@ def pack_siginfo_chld(pid: int, status: int) -> bytes:
 
 
 __all__ = ["RUNNING", "do_exit", "do_group_exit", "do_wait", "mm_release", "exit_status", "signal_status",
-           "pack_siginfo_chld", "CORE_SIGNALS"]
+           "pack_siginfo_chld"]

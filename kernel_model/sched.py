@@ -71,11 +71,6 @@ class Scheduler:
                 woken += 1
         return woken
 
-    def remove_waiter(self, wq: WaitQueue, task: Task) -> None:
-        """Take task off wq (finish_wait)."""
-        if task in wq.waiters:
-            wq.waiters.remove(task)
-
     def cancel_sleep(self, task: Task) -> None:
         """Take a sleeping task off its wait queue without waking it (a killed sleeper)."""
         if task.wq is not None and task in task.wq.waiters:
@@ -154,8 +149,3 @@ class Scheduler:
 def _stopped(task: Task) -> bool:
     """The task's thread group is stopped by a stop signal."""
     return task.signal is not None and task.signal.stopped
-
-
-def is_sleeping(task: Task) -> bool:
-    """The task is blocked in the kernel."""
-    return task.state == SLEEPING

@@ -102,7 +102,6 @@ class Task:
         self.children: list[Task] = []
         self.exit_signal = 0
         self.exit_code = 0  # wait status once a zombie
-        self.exit_state_reported = False
         self.mm: MM | None = None
         self.files: FdTable | None = None
         self.fs: FsStruct | None = None
