@@ -359,7 +359,19 @@ class Cpu:
         task.regs.load_user(self.regs_in.read())
 
     def load_regs(self, task) -> None:
-        """Put the task's whole pt_regs into the CPU (after fork, exec or a signal frame)."""
+        """Put the task's whole pt_regs into the CPU (after fork, exec or a signal frame); around a signal
+        handler, also keep and restore the interrupted code's FPU/SSE state."""
+        if task.fpu_save_frame is not None:
+            saved = task.arch_signal_states  # frame address -> the CPU context when the frame was pushed
+            saved[task.fpu_save_frame] = self.uc.context_save()
+            while len(saved) > 64:  # frames abandoned by siglongjmp are forgotten, oldest first
+                saved.pop(next(iter(saved)))
+            task.fpu_save_frame = None
+        if task.fpu_restore_frame is not None:
+            ctx = task.arch_signal_states.pop(task.fpu_restore_frame, None)
+            task.fpu_restore_frame = None
+            if ctx is not None:
+                self.uc.context_restore(ctx)  # FPU/SSE as before the handler; the registers follow below
         r = task.regs
         self.regs_out.write([getattr(r, f) for f in WRITE_FIELDS[:10]])
         for name in ("ds", "es", "fs", "gs"):

@@ -4,8 +4,9 @@ arch/x86/kernel/signal.c and signal_32.c).
 A signal is queued on the thread (tkill) or its group (kill); at the next return to user mode `do_signal`
 takes the lowest unblocked one and either applies the default action or builds a sigframe / rt_sigframe on
 the user stack and points the registers at the handler. sigreturn / rt_sigreturn restore every register.
-The x87/SSE state is not saved in the frame (fpstate is NULL): a handler that uses floating point can
-change the interrupted code's floating-point registers.
+The x87/SSE state is not written into the frame (its fpstate pointer is NULL); instead the CPU side keeps the
+interrupted code's state while the handler runs and restores it at sigreturn (Task.fpu_save_frame and
+fpu_restore_frame), so a handler's floating point never leaks into the code it interrupted.
 """
 
 from __future__ import annotations
@@ -325,6 +326,7 @@ def setup_frame(k: Kernel, task: Task, sig: int, info: dict, handler: int, flags
         k.warn_once("badframe", f"pid {task.pid}: cannot write a signal frame at {frame:#x}; killed by SIGSEGV")
         do_group_exit(k, task, signal_status(SIG.SIGSEGV))
         return False
+    task.fpu_save_frame = frame  # the interrupted code's FPU/SSE state is kept until sigreturn
     regs.sp = frame
     regs.ip = handler
     regs.ax, regs.dx, regs.cx = regs_after
@@ -351,6 +353,7 @@ def restore_sigcontext(task: Task, raw: bytes) -> None:
 def sys_sigreturn(k: Kernel, t: Task, *_):
     """Return from a sigframe handler: the frame starts 8 bytes below esp after `popl %eax` (sys_sigreturn)."""
     frame = (t.regs.sp - 8) & 0xFFFFFFFF
+    t.fpu_restore_frame = frame
     raw = k.get_bytes(t, frame + 8, SIGCONTEXT.size + 4)
     sc, extramask = raw[:SIGCONTEXT.size], struct.unpack("<I", raw[SIGCONTEXT.size:])[0]
     oldmask = SIGCONTEXT.unpack(sc)[SIGCONTEXT_FIELDS.index("oldmask")]
@@ -362,6 +365,7 @@ def sys_sigreturn(k: Kernel, t: Task, *_):
 def sys_rt_sigreturn(k: Kernel, t: Task, *_):
     """Return from an rt_sigframe handler: mask, registers and sigaltstack from the ucontext (rt_sigreturn)."""
     frame = (t.regs.sp - 4) & 0xFFFFFFFF
+    t.fpu_restore_frame = frame
     uc_addr = frame + 16 + 128
     raw = k.get_bytes(t, uc_addr, 4 + 4 + 12 + SIGCONTEXT.size + 8)
     ss = struct.unpack_from("<IiI", raw, 8)

@@ -166,6 +166,7 @@ def sys_execve(k, t, path_ptr, argv_ptr, envp_ptr, *_):
     t.regs = regs
     t.regs_dirty = True
     t.fpu_reset = True
+    t.arch_signal_states = {}
     t.comm = os.path.basename(image.path)[:15]
     k.stats.execs += 1
     k.emit("exec", t, image.path)

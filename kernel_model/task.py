@@ -131,6 +131,11 @@ class Task:
         self.tlb_fills = 0  # translations the CPU asked for (TLB misses)
         self.fork_ptes = 0  # page-table entries this task copied in fork
         self.fpu_reset = False  # exec: the extended CPU state starts afresh (flush_thread)
+        # Signal frames and the x87/SSE state: the CPU side saves it when a frame is pushed and puts it back at
+        # sigreturn (the kernel's fpstate on the signal stack), keyed by the frame's address.
+        self.fpu_save_frame: int | None = None
+        self.fpu_restore_frame: int | None = None
+        self.arch_signal_states: dict = {}  # kept by the CPU binding
         self.kind = "process"  # how it was created: init, fork, vfork, clone-thread, clone, ...
         # What the CPU binding must reload before running this task again.
         self.regs_dirty = False  # the whole pt_regs changed (execve, new task)

@@ -48,6 +48,7 @@ C_CASES = [
     ("sigchld_pipe", "sigchld_pipe", [], {}, REPO),
     ("stopcont", "stopcont", [], {}, REPO),
     ("thread_exec", "thread_exec", [], {}, REPO),
+    ("fpsig", "fpsig", [], {}, REPO),
 ]
 C_BY_ID = {c[0]: c for c in C_CASES}
 
