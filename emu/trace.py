@@ -840,6 +840,7 @@ class Tracer:
         on("syscall_exit", self.on_exit)
         on("clone", self.on_clone)
         on("exit", self.on_task_exit)
+        on("signal_deliver", self.on_signal_deliver)
         if faults:
             on("fault", self.on_fault)
 
@@ -1043,6 +1044,24 @@ class Tracer:
         self.emit(task, exit_line(status))
         self.traced.discard(task.pid)
         self._queue_exit_signal(task, status)
+
+    def on_signal_deliver(self, task, sig, info, how) -> None:
+        """--- SIGxxx {siginfo} --- when a signal is taken (SIGCHLD comes from the child's exit instead, and a
+        fatal fault's line from on_task_exit; SIGKILL is never seen by strace)."""
+        if sig in (9, 17) or (how == "kill" and "addr" in info):  # SIGKILL never stops a tracee for strace
+            return
+        name = signal_name(sig)
+        code = info.get("code", 0)
+        if "addr" in info:
+            code_s = {11: SEGV_CODES.get(code, str(code)), 4: "ILL_ILLOPN", 8: "FPE_INTDIV"}.get(sig, str(code))
+            fields = f"si_code={code_s}, si_addr={ptr(info['addr'])}"
+        else:
+            code_s = {0: "SI_USER", 0x80: "SI_KERNEL", -6: "SI_TKILL", -1: "SI_QUEUE", -2: "SI_TIMER"}.get(code,
+                                                                                                 str(code))
+            fields = f"si_code={code_s}"
+            if code in (0, -6, -1):
+                fields += f", si_pid={info.get('pid', 0)}, si_uid={info.get('uid', self.k.uid)}"
+        self.emit(task, f"--- {name} {{si_signo={name}, {fields}}} ---")
 
     def _rest_text_safe(self, pend: Pending) -> str:
         pend.ctx.res = None

@@ -1727,16 +1727,13 @@ def _real_timer_fire(k, group):
         if k.sched.clock_ns < deadline:
             return  # a later setitimer replaced this one
         leader = group.threads[0]
-        k.send_signal(leader, SIG.SIGALRM, {"signo": SIG.SIGALRM, "code": SI_KERNEL_TIMER}, group=True)
+        k.send_signal(leader, SIG.SIGALRM, {"signo": SIG.SIGALRM, "code": sigmod.SI_KERNEL}, group=True)
         if interval:
             group.real_timer = (deadline + interval, interval)
             k.sched.add_timer(deadline + interval, fire)
         else:
             group.real_timer = None
     return fire
-
-
-SI_KERNEL_TIMER = -2  # SI_TIMER
 
 
 def _set_real_timer(k, t, value_ns, interval_ns):

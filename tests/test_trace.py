@@ -230,3 +230,17 @@ def test_events_vfork(asm_build, tmp_path):
     assert "vfork_sleep" in names and "vfork_wake" in names and "exec" in names
     clone = next(e for e in evs if e["event"] == "clone")
     assert clone["flags_str"] == "CLONE_VM|CLONE_VFORK|SIGCHLD" and clone["kind"] == "vfork"
+
+
+def test_signal_lines_match_native_strace(cprogs_build, strace_ok, tmp_path):
+    # Every --- SIGxxx {siginfo} --- line of a program that kills, faults, raises, alarms and reaps children,
+    # in order, as strace -f prints them for the native run (pids normalised).
+    prog = os.path.join(cprogs_build, "signals")
+
+    def signal_lines(lines):
+        return [re.sub(r"si_pid=\d+", "si_pid=PID", x) for x in lines if x.startswith("--- SIG")]
+
+    native = signal_lines(native_trace(prog, [], tmp_path))
+    emulated = signal_lines(emu_trace(prog, [], tmp_path)[0])
+    assert len(native) >= 8
+    assert emulated == native
