@@ -698,13 +698,27 @@ def _poll_wait(k, t, files, timeout_ns):
     return False
 
 
+def _wait_ready(k, t, scan, timeout_ns):
+    """Call scan() -> (ready count, files looked at) until something is ready, the timeout passes or a signal
+    comes, sleeping on the files' queues in between (do_poll's loop, shared by poll and select)."""
+    deadline = None if timeout_ns is None else k.sched.clock_ns + timeout_ns
+    while True:
+        ready, files = scan()
+        if ready:
+            return ready
+        left = None if deadline is None else max(0, deadline - k.sched.clock_ns)
+        timed_out = yield from _poll_wait(k, t, files, left)
+        if timed_out or left == 0:
+            return 0
+
+
 def _do_poll(k, t, ufds, nfds, timeout_ns):
     """poll(2): scan, and sleep until something is ready (do_sys_poll)."""
     if nfds > 1024:
         raise KernelError(E.EINVAL)
     raw = bytearray(k.get_bytes(t, ufds, 8 * nfds))
-    deadline = None if timeout_ns is None else k.sched.clock_ns + timeout_ns
-    while True:
+
+    def scan():
         ready = 0
         files = []
         for i in range(nfds):
@@ -719,12 +733,9 @@ def _do_poll(k, t, ufds, nfds, timeout_ns):
                     revents = f[0].poll() & (events | POLLERR | POLLHUP)
             struct.pack_into("<h", raw, 8 * i + 6, revents)
             ready += bool(revents)
-        if ready:
-            break
-        left = None if deadline is None else max(0, deadline - k.sched.clock_ns)
-        timed_out = yield from _poll_wait(k, t, files, left)
-        if timed_out or left == 0:
-            break
+        return ready, files
+
+    ready = yield from _wait_ready(k, t, scan, timeout_ns)
     k.put_bytes(t, ufds, bytes(raw))
     return ready
 
@@ -775,32 +786,24 @@ def _do_select(k, t, n, inp, outp, exp, timeout_ns):
         raise KernelError(E.EINVAL)
     nbytes = ((n + 31) // 32) * 4
     sets = [int.from_bytes(k.get_bytes(t, p, nbytes), "little") if p else 0 for p in (inp, outp, exp)]
-    for fd in range(n):
-        if (sets[0] | sets[1] | sets[2]) >> fd & 1 and fd not in t.files.fds:
-            raise KernelError(E.EBADF)
-    deadline = None if timeout_ns is None else k.sched.clock_ns + timeout_ns
-    while True:
-        res = [0, 0, 0]
+    wanted = [fd for fd in range(n) if (sets[0] | sets[1] | sets[2]) >> fd & 1]
+    if any(fd not in t.files.fds for fd in wanted):
+        raise KernelError(E.EBADF)
+    res = [0, 0, 0]
+
+    def scan():
+        res[:] = [0, 0, 0]
         files = []
-        for fd in range(n):
-            if not (sets[0] | sets[1] | sets[2]) >> fd & 1:
-                continue
+        for fd in wanted:
             f = t.files.fds[fd][0]
             files.append(f)
             m = f.poll()
-            if sets[0] >> fd & 1 and m & (POLLIN | POLLHUP | POLLERR):
-                res[0] |= 1 << fd
-            if sets[1] >> fd & 1 and m & (POLLOUT | POLLERR):
-                res[1] |= 1 << fd
-            if sets[2] >> fd & 1 and m & POLLPRI:
-                res[2] |= 1 << fd
-        count = sum(bin(x).count("1") for x in res)
-        if count:
-            break
-        left = None if deadline is None else max(0, deadline - k.sched.clock_ns)
-        timed_out = yield from _poll_wait(k, t, files, left)
-        if timed_out or left == 0:
-            break
+            for n_set, mask in ((0, POLLIN | POLLHUP | POLLERR), (1, POLLOUT | POLLERR), (2, POLLPRI)):
+                if sets[n_set] >> fd & 1 and m & mask:
+                    res[n_set] |= 1 << fd
+        return sum(bin(x).count("1") for x in res), files
+
+    count = yield from _wait_ready(k, t, scan, timeout_ns)
     for p, bits in zip((inp, outp, exp), res, strict=True):
         if p:
             k.put_bytes(t, p, bits.to_bytes(nbytes, "little"))

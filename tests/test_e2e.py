@@ -49,6 +49,7 @@ C_CASES = [
     ("stopcont", "stopcont", [], {}, REPO),
     ("thread_exec", "thread_exec", [], {}, REPO),
     ("fpsig", "fpsig", [], {}, REPO),
+    ("pollselect", "pollselect", [], {}, REPO),
 ]
 C_BY_ID = {c[0]: c for c in C_CASES}
 
@@ -118,7 +119,7 @@ def test_c_matches_native(cprogs_build, case):
 
 QUANTUM_ASM = ["fork_regs", "vfork_order", "clone_stack", "cow", "cow256", "clone_thread"]
 QUANTUM_C = ["fork_cow", "vfork_exec", "fork_tree", "raw_clone", "fork_exit_loop", "args_env", "signals",
-             "sigchld_pipe", "stopcont", "thread_exec"]
+             "sigchld_pipe", "stopcont", "thread_exec", "pollselect"]
 # pthreads takes ~80 s at --quantum 37 (near the timeout), so only the 1000 slice runs it.
 QUANTUM_CASES = ([(q, "asm", n) for q in (1000, 37) for n in QUANTUM_ASM]
                  + [(q, "c", n) for q in (1000, 37) for n in QUANTUM_C]
