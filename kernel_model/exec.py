@@ -64,9 +64,7 @@ def load_elf_binary(k: Kernel, image: ElfImageLike, argv: list[bytes], envp: lis
             # The file page holding the segment's first byte maps at `start`; bytes past p_filesz read as zero.
             file_lo = seg.offset - (vaddr - start)
             data = image.data[file_lo:seg.offset + seg.filesz] if seg.filesz else None
-            prev = mm.find_vma(start)
-            if prev is not None:  # two segments share a page: the later one maps over it, as with MAP_FIXED
-                pass
+            # When two segments share a page, the later one maps over it, as elf_map's MAP_FIXED does.
             mm.map_region(start, end, elf_prot(seg.flags), name=os.path.basename(image.path),
                           data=data, data_start=start)
             end_bss = max(end_bss, vaddr + seg.memsz)
