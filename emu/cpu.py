@@ -103,6 +103,7 @@ class Cpu:
         self.cost = cost or CostModel()
         self.slice_start_cycles = 0
         self.rdtsc_count = 0
+        self.in_slice = False  # inside emu_start: the running task's count is task.insns + counter.running()
         self.max_insns: int | None = None  # --max-insns: total guest instructions allowed
         self.total_insns = 0
         pool = kernel.pool
@@ -429,10 +430,13 @@ class Cpu:
                 quantum = min(quantum, self.max_insns - self.total_insns)
             self.slice_start_cycles = self.cost.cycles(task)
             err = None
+            self.in_slice = True
             try:
                 uc.emu_start(eip, UNTIL, count=quantum)
             except UcError as e:
                 err = e
+            finally:
+                self.in_slice = False
             if err is None and self.trap is None and uc.reg_read(X.UC_X86_REG_EIP) == UNTIL:
                 self.fault = (UNTIL, ACCESS_FETCH, True)
                 err = UcError(UC_ERR_FETCH_UNMAPPED)

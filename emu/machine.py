@@ -88,7 +88,8 @@ class Machine:
 
     def insns(self, task) -> int:
         """Instructions the task has retired, including the time slice running now."""
-        return task.insns + (self.cpu.counter.running() if task is self.cpu.cur else 0)
+        cpu = self.cpu
+        return task.insns + (cpu.counter.running() if cpu.in_slice and task is cpu.cur else 0)
 
     def execute(self, argv: list[str], env: list[str] | None = None, stdin: bytes | None = None,
                 capture: bool = False) -> RunResult:

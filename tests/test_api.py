@@ -112,3 +112,17 @@ def test_unknown_event_names_are_refused():
     with pytest.raises(ValueError, match="unknown event"):
         m.on("no_such_event", print)
     assert "fault" in KERNEL_EVENTS
+
+
+def test_insns_is_exact_inside_and_between_slices(asm_build):
+    m = Machine(quantum=500)
+    seen = []
+    m.on("syscall", lambda t, nr, name: seen.append(("in", t.pid, m.insns(t))))
+    m.on("schedule", lambda prev, nxt: seen.append(("switch", nxt.pid, m.insns(nxt))))
+    r = m.execute([asm(asm_build, "fork_regs")], capture=True)
+    per_pid = {}
+    for _, pid, n in seen:
+        assert n >= per_pid.get(pid, 0)  # never goes backwards, never double counts a slice
+        per_pid[pid] = n
+    totals = {t["pid"]: t["instructions"] for t in r.stats["tasks"]}
+    assert all(per_pid[p] <= totals[p] for p in per_pid)
