@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from .abi import SIG, E
 from .files import KernelError
-from .task import DEAD, RUNNING, SIG_IGN, SLEEPING, ZOMBIE, Task
+from .task import DEAD, SIG_IGN, SLEEPING, ZOMBIE, Task
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -233,6 +233,3 @@ def pack_siginfo_chld(pid: int, status: int) -> bytes:
     head = struct.pack("<iiiiIiii", SIG.SIGCHLD, 0, code, pid, 0, st, 0, 0)
     return head + bytes(128 - len(head))
 
-
-__all__ = ["RUNNING", "do_exit", "do_group_exit", "do_wait", "mm_release", "exit_status", "signal_status",
-           "pack_siginfo_chld"]

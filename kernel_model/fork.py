@@ -15,11 +15,11 @@ from .abi import (
     CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_CLEAR_SIGHAND, CLONE_FILES, CLONE_FS, CLONE_INTO_CGROUP,
     CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWTIME, CLONE_NEWUSER,
     CLONE_NEWUTS, CLONE_PARENT, CLONE_PARENT_SETTID, CLONE_PIDFD, CLONE_SETTLS, CLONE_SIGHAND, CLONE_THREAD,
-    CLONE_VFORK, CLONE_VM, CSIGNAL, NSIG, E, SIG,
+    CLONE_VFORK, CLONE_VM, CSIGNAL, NSIG, E,
 )
 from .files import KernelError
 from .mm import OutOfMemory
-from .task import Completion, FsStruct, SignalStruct, Task
+from .task import Completion, SignalStruct, Task
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -190,7 +190,7 @@ def copy_fs(flags: int, parent: Task, child: Task) -> None:
         parent.fs.users += 1
         child.fs = parent.fs
     else:
-        child.fs = FsStruct(parent.fs.cwd, parent.fs.umask)
+        child.fs = parent.fs.copy()
 
 
 def copy_sighand(flags: int, parent: Task, child: Task) -> None:
@@ -234,5 +234,3 @@ def valid_exit_signal(sig: int) -> bool:
     """exit_signal values clone3 accepts (valid_signal, and not above the CSIGNAL mask)."""
     return 0 <= sig <= NSIG and sig & ~CSIGNAL == 0
 
-
-__all__ = ["SIG", "kernel_clone", "copy_process", "check_clone_flags", "clone_kind", "valid_exit_signal"]

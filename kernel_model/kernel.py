@@ -12,7 +12,7 @@ from typing import Callable
 from . import exec as binfmt
 from .abi import E
 from . import signal
-from .exit import do_exit, do_group_exit, signal_status
+from .exit import do_group_exit, signal_status
 from .files import FdTable, HostFile, KernelError
 from .futex import FutexTable
 from .vfs import Vfs
@@ -414,5 +414,3 @@ def user_desc_to_gdt(info: bytes) -> bytes:
     hi |= 0x100  # accessed, so the CPU never needs to write the descriptor
     return struct.pack("<II", lo, hi)
 
-
-__all__ = ["Kernel", "Stats", "KernelError", "do_exit", "user_desc_to_gdt"]
