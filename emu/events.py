@@ -11,61 +11,8 @@ import json
 
 from kernel_model.abi import clone_flags_str, signal_name
 from kernel_model.mm import FAULT_NAMES
-from kernel_model.ptregs import PT_REGS_FIELDS
 
 SCHEMA_VERSION = 1
-
-
-class TaskClock:
-    """A task's instruction count and modelled cycles at the moment of an event.
-
-    task.insns is only brought up to date at the end of a time slice; during a slice the running task's
-    instructions so far are the CPU counter's running value. Whether an event happens inside a slice
-    (a syscall or a page fault) or between slices (a context switch, a woken syscall finishing, a fault kill)
-    is not visible to observers, so this wraps the Unicorn instance's emu_start to know. One clock per machine.
-    """
-
-    def __init__(self, machine) -> None:
-        self.cpu = machine.cpu
-        self.in_slice = False
-        uc = self.cpu.uc
-        start = uc.emu_start
-
-        def emu_start(*args, **kwargs):
-            self.in_slice = True
-            try:
-                return start(*args, **kwargs)
-            finally:
-                self.in_slice = False
-
-        uc.emu_start = emu_start
-
-    @classmethod
-    def of(cls, machine) -> TaskClock:
-        """The machine's clock, made on first use."""
-        clock = getattr(machine, "_task_clock", None)
-        if clock is None:
-            clock = cls(machine)
-            machine._task_clock = clock
-        return clock
-
-    def _extra(self, task) -> int:
-        if self.in_slice and task is self.cpu.cur:
-            return self.cpu.counter.running()
-        return 0
-
-    def insns(self, task) -> int:
-        """Guest instructions the task has retired so far."""
-        return task.insns + self._extra(task)
-
-    def cycles(self, task) -> int:
-        """The task's modelled cycle count so far."""
-        return self.cpu.cost.cycles(task, extra_insns=self._extra(task))
-
-
-def regs_dict(regs) -> dict[str, int]:
-    """pt_regs as {field: value} in struct order."""
-    return {f: getattr(regs, f) & 0xFFFFFFFF for f in PT_REGS_FIELDS}
 
 
 class EventStream:
@@ -74,7 +21,6 @@ class EventStream:
     def __init__(self, machine, out) -> None:
         self.m = machine
         self.out = out
-        self.clock = TaskClock.of(machine)
         self.count = 0
         on = machine.on
         on("syscall_enter", self.syscall_enter)
@@ -90,8 +36,8 @@ class EventStream:
 
     def emit(self, event: str, task, **fields) -> None:
         """Write one event line for task."""
-        obj = {"event": event, "pid": task.pid, "tgid": task.tgid, "insns": self.clock.insns(task),
-               "cycle": self.clock.cycles(task)}
+        obj = {"event": event, "pid": task.pid, "tgid": task.tgid, "insns": self.m.insns(task),
+               "cycle": self.m.cycles(task)}
         obj.update(fields)
         self.out.write(json.dumps(obj, separators=(",", ":")) + "\n")
         self.count += 1
@@ -99,17 +45,17 @@ class EventStream:
     def syscall_enter(self, task, nr, name):
         r = task.regs
         self.emit("syscall_enter", task, nr=nr, name=name, args=[r.bx, r.cx, r.dx, r.si, r.di, r.bp],
-                  regs=regs_dict(r))
+                  regs=r.as_dict())
 
     def syscall_block(self, task, nr, name):
         self.emit("syscall_block", task, nr=nr, name=name, wait_channel=task.wait_channel or "")
 
     def syscall_exit(self, task, nr, name, result):
-        self.emit("syscall_exit", task, nr=nr, name=name, result=result, regs=regs_dict(task.regs))
+        self.emit("syscall_exit", task, nr=nr, name=name, result=result, regs=task.regs.as_dict())
 
     def clone(self, parent, child, flags):
         self.emit("clone", parent, child=child.pid, child_tgid=child.tgid, flags=flags,
-                  flags_str=clone_flags_str(flags), kind=child.kind, child_regs=regs_dict(child.regs))
+                  flags_str=clone_flags_str(flags), kind=child.kind, child_regs=child.regs.as_dict())
 
     def exec(self, task, path):
         self.emit("exec", task, path=path)
@@ -139,4 +85,4 @@ class EventStream:
         self.emit("vfork_wake", parent, child=child.pid)
 
 
-__all__ = ["EventStream", "TaskClock", "regs_dict", "SCHEMA_VERSION"]
+__all__ = ["EventStream", "SCHEMA_VERSION"]

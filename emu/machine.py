@@ -91,6 +91,10 @@ class Machine:
         cpu = self.cpu
         return task.insns + (cpu.counter.running() if cpu.in_slice and task is cpu.cur else 0)
 
+    def cycles(self, task) -> int:
+        """The task's modelled cycle count so far, including the time slice running now."""
+        return self.cpu.cost.cycles(task, extra_insns=self.insns(task) - task.insns)
+
     def execute(self, argv: list[str], env: list[str] | None = None, stdin: bytes | None = None,
                 capture: bool = False) -> RunResult:
         """Run a program to the end and return a RunResult; with capture=True its stdout and stderr are

@@ -19,7 +19,6 @@ from kernel_model.abi import clone_flags_str, errno_name, signal_name, strerror
 from kernel_model.mm import FAULT_NAMES, TASK_SIZE, SegFault
 from kernel_model.ptregs import PT_REGS_FIELDS
 
-from .events import TaskClock
 
 MAX_STR = 32  # strace -s default
 PATH_MAX = 4096
@@ -822,7 +821,6 @@ class Tracer:
         self.pids = pids
         self.file_mode = file_mode
         self.argv = argv or []
-        self.clock = TaskClock.of(machine)
         self.pending: dict[int, Pending] = {}
         self.open: Pending | None = None  # the syscall whose entry part ends the current output line
         self.col = 0

@@ -52,8 +52,8 @@ class PtRegs:
         return (self.bx, self.cx, self.dx, self.si, self.di, self.bp)
 
     def as_dict(self) -> dict[str, int]:
-        """Field name to value, in struct order."""
-        return {n: getattr(self, n) for n in PT_REGS_FIELDS}
+        """Field name to 32-bit value, in struct order."""
+        return {n: getattr(self, n) & 0xFFFFFFFF for n in PT_REGS_FIELDS}
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, PtRegs) and self.values() == other.values()
