@@ -109,7 +109,7 @@ class Cpu:
         pool = kernel.pool
         self.pool = pool
         self.words = pool.words
-        self.exec_frames = pool.exec_frames
+        self.exec_bytes = pool.exec_bytes
         uc = Uc(UC_ARCH_X86, UC_MODE_32)
         self.uc = uc
         uc.mem_map_ptr(0, pool.mem.nbytes, UC_PROT_ALL, pool.mem.ctypes.data)
@@ -186,7 +186,7 @@ class Cpu:
                 if pte & 0x25 == 0x25:  # P | U | A
                     writable = pte & 0x42 == 0x42  # W | D
                     if access == UC_MEM_FETCH:
-                        self.exec_frames[pte >> 12] = True
+                        self.exec_bytes[pte >> 12] = 1
                     elif access == UC_MEM_WRITE and not writable:
                         return self._fault(task, vaddr, ACCESS_WRITE, entry)
                     entry.paddr = pte & 0xFFFFF000
@@ -222,7 +222,7 @@ class Cpu:
             self.fault = (vaddr, kind, False)
             return False
         if kind == ACCESS_FETCH:
-            self.exec_frames[pte >> PAGE_SHIFT] = True
+            self.exec_bytes[pte >> PAGE_SHIFT] = 1
         entry.paddr = pte & 0xFFFFF000
         entry.perms = PERMS_RWX if pte & PTE_W and pte & PTE_D else PERMS_RX
         if mm.last_fault is not None:

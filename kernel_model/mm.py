@@ -96,7 +96,10 @@ class FramePool:
         # Frame 0 is never handed out, so a zero PTE can never name a live frame. Lowest frames first.
         self.free = list(range(nframes - 1, 0, -1))
         self.peak_used = 0
-        self.exec_frames = np.zeros(nframes, dtype=bool)  # frames the CPU has fetched instructions from
+        # Frames the CPU has fetched instructions from: a bytearray for cheap single writes in the TLB-fill
+        # hook, with a numpy view over the same bytes for the batch frees.
+        self.exec_bytes = bytearray(nframes)
+        self.exec_frames = np.frombuffer(self.exec_bytes, dtype=bool)
         self.freed_code = False  # such a frame went back to the pool: translated code must be dropped
 
     @property
@@ -127,8 +130,8 @@ class FramePool:
         self.refcount[f] = c
         if c == 0:
             self.free.append(f)
-            if self.exec_frames[f]:
-                self.exec_frames[f] = False
+            if self.exec_bytes[f]:
+                self.exec_bytes[f] = 0
                 self.freed_code = True
         elif c < 0:
             raise AssertionError(f"frame {f} reference count went negative")
