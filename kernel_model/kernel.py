@@ -18,6 +18,7 @@ from .futex import FutexTable
 from .vfs import Vfs
 from .mm import FAULT_NAMES, FaultAcct, FramePool, SegFault, StringTooLong
 from .sched import DEFAULT_QUANTUM, Scheduler
+from .syscalls import SYSCALL_TABLE
 from .task import RUNNING, SLEEPING, FsStruct, SigHand, SignalStruct, Task
 
 PAGE_SIZE = 4096
@@ -52,8 +53,6 @@ class Kernel:
                  loader: Callable[[str], binfmt.ElfImageLike] | None = None,
                  max_tasks: int = DEFAULT_MAX_TASKS, stdio: tuple[int, int, int] = (0, 1, 2),
                  root: str = "/") -> None:
-        from .syscalls import SYSCALL_TABLE
-
         self.pool = FramePool(mem_bytes // PAGE_SIZE)
         self.vfs = Vfs(root)  # the guest's file system: a host directory it cannot climb out of
         self.sched = Scheduler(quantum)

@@ -1,0 +1,176 @@
+"""Time: clocks, sleeps, sched_yield, alarm and interval timers (kernel/time/*.c, kernel/sched/core.c)."""
+
+from __future__ import annotations
+
+import struct
+
+from ..abi import NR, SIG, E
+from ..files import KernelError
+from .. import signal as sigmod
+from .table import syscall
+from .common import CLOCK_REALTIME
+
+
+@syscall("clock_gettime", sig="enum(clock) clockid, out timespec tp", cls="clock")
+def sys_clock_gettime(k, t, clk, tp, *_):
+    """struct old_timespec32 of a host clock."""
+    ns = k.now_ns(clk)
+    k.put_bytes(t, tp, struct.pack("<iI", (ns // 10**9) & 0x7FFFFFFF, ns % 10**9))
+    return 0
+
+
+@syscall("clock_gettime64", sig="enum(clock) clockid, out timespec64 tp", cls="clock")
+def sys_clock_gettime64(k, t, clk, tp, *_):
+    """struct __kernel_timespec of a host clock."""
+    ns = k.now_ns(clk)
+    k.put_bytes(t, tp, struct.pack("<qq", ns // 10**9, ns % 10**9))
+    return 0
+
+
+@syscall("clock_getres", sig="enum(clock) clockid, out timespec res", cls="clock")
+@syscall("clock_getres_time64", sig="enum(clock) clockid, out timespec64 res", cls="clock")
+def sys_clock_getres(k, t, clk, tp, *_):
+    """Nanosecond resolution."""
+    k.now_ns(clk)
+    if tp:
+        fmt = "<qq" if t.regs.orig_ax == NR.clock_getres_time64 else "<iI"
+        k.put_bytes(t, tp, struct.pack(fmt, 0, 1))
+    return 0
+
+
+@syscall("gettimeofday", sig="out timeval tv, ptr tz", cls="clock")
+def sys_gettimeofday(k, t, tv, tz, *_):
+    """struct timeval of the host's real-time clock."""
+    if tv:
+        ns = k.now_ns(CLOCK_REALTIME)
+        k.put_bytes(t, tv, struct.pack("<iI", (ns // 10**9) & 0x7FFFFFFF, (ns // 1000) % 10**6))
+    if tz:
+        k.put_bytes(t, tz, bytes(8))
+    return 0
+
+
+@syscall("time", sig="out time_ptr tloc", cls="clock")
+def sys_time(k, t, tloc, *_):
+    """Seconds since the epoch."""
+    now = k.now_ns(CLOCK_REALTIME) // 10**9
+    if tloc:
+        k.put_u32(t, tloc, now)
+    return now
+
+
+def _sleep(k, t, ns: int):
+    """Sleep on the virtual clock (hrtimer_nanosleep)."""
+    from ..task import WaitQueue
+
+    deadline = k.sched.clock_ns + ns
+    while True:
+        k.sched.sleep_on(t, WaitQueue("nanosleep"), deadline - k.sched.clock_ns)
+        yield
+        if t.timed_out or k.sched.clock_ns >= deadline:
+            return 0
+        if k.signal_pending(t):
+            # Linux returns -ERESTART_RESTARTBLOCK and restarts with the time left; here a restart
+            # sleeps the whole request again, and a handler sees EINTR.
+            raise KernelError(sigmod.ERESTARTNOHAND)
+
+
+@syscall("nanosleep", sig="timespec req, ptr rem")
+def sys_nanosleep(k, t, req, rem, *_):
+    """Sleep for a struct old_timespec32 on the virtual clock."""
+    sec, nsec = struct.unpack("<iI", k.get_bytes(t, req, 8))
+    if sec < 0 or nsec >= 10**9:
+        raise KernelError(E.EINVAL)
+    return (yield from _sleep(k, t, sec * 10**9 + nsec))
+
+
+@syscall("clock_nanosleep", sig="enum(clock) clockid, flags(timer) flags, timespec request, ptr remain")
+@syscall("clock_nanosleep_time64", sig="enum(clock) clockid, flags(timer) flags, timespec64 request, ptr remain")
+def sys_clock_nanosleep(k, t, clk, flags, req, rem, *_):
+    """Relative or absolute (TIMER_ABSTIME) sleep on the virtual clock."""
+    fmt, size = ("<qq", 16) if t.regs.orig_ax == NR.clock_nanosleep_time64 else ("<iI", 8)
+    sec, nsec = struct.unpack(fmt, k.get_bytes(t, req, size))
+    ns = sec * 10**9 + nsec
+    if flags & 1:
+        ns -= k.now_ns(clk)
+    return (yield from _sleep(k, t, max(0, ns)))
+
+
+@syscall("sched_yield", sig="")
+def sys_sched_yield(k, t, *_):
+    """Give up the rest of the time slice."""
+    k.sched.preempt()
+    return 0
+
+
+ITIMER_REAL = 0
+
+
+def _real_timer_fire(k, group):
+    """ITIMER_REAL expired: SIGALRM to the process, re-armed when periodic (it_real_fn)."""
+    def fire():
+        rt = group.real_timer
+        if rt is None or not group.threads:
+            return
+        deadline, interval = rt
+        if k.sched.clock_ns < deadline:
+            return  # a later setitimer replaced this one
+        leader = group.threads[0]
+        k.send_signal(leader, SIG.SIGALRM, {"signo": SIG.SIGALRM, "code": sigmod.SI_KERNEL}, group=True)
+        if interval:
+            group.real_timer = (deadline + interval, interval)
+            k.sched.add_timer(deadline + interval, fire)
+        else:
+            group.real_timer = None
+    return fire
+
+
+def _set_real_timer(k, t, value_ns, interval_ns):
+    group = t.signal
+    old = group.real_timer
+    remaining = max(0, old[0] - k.sched.clock_ns) if old else 0
+    old_interval = old[1] if old else 0
+    if value_ns:
+        deadline = k.sched.clock_ns + value_ns
+        group.real_timer = (deadline, interval_ns)
+        k.sched.add_timer(deadline, _real_timer_fire(k, group))
+    else:
+        group.real_timer = None
+    return remaining, old_interval
+
+
+@syscall("alarm", sig="uint seconds")
+def sys_alarm(k, t, seconds, *_):
+    """SIGALRM after seconds of the virtual clock; returns the seconds left on the previous alarm."""
+    remaining, _ = _set_real_timer(k, t, seconds * 10**9, 0)
+    return (remaining + 10**9 - 1) // 10**9 if remaining else 0
+
+
+def _pack_itimerval(interval_ns, value_ns):
+    return struct.pack("<iiii", interval_ns // 10**9, (interval_ns % 10**9) // 1000,
+                       value_ns // 10**9, (value_ns % 10**9) // 1000)
+
+
+@syscall("setitimer", sig="enum(itimer) which, itimerval new_value, out itimerval old_value")
+def sys_setitimer(k, t, which, new, old, *_):
+    """ITIMER_REAL on the virtual clock (the virtual and profiling timers are not modelled)."""
+    if which != ITIMER_REAL:
+        k.warn_once(f"itimer{which}", f"setitimer({which}) is not modelled (-EINVAL)")
+        raise KernelError(E.EINVAL)
+    isec, iusec, vsec, vusec = struct.unpack("<iiii", k.get_bytes(t, new, 16)) if new else (0, 0, 0, 0)
+    if min(isec, iusec, vsec, vusec) < 0 or iusec >= 10**6 or vusec >= 10**6:
+        raise KernelError(E.EINVAL)
+    remaining, interval = _set_real_timer(k, t, vsec * 10**9 + vusec * 1000, isec * 10**9 + iusec * 1000)
+    if old:
+        k.put_bytes(t, old, _pack_itimerval(interval, remaining))
+    return 0
+
+
+@syscall("getitimer", sig="enum(itimer) which, out itimerval curr_value")
+def sys_getitimer(k, t, which, cur, *_):
+    """The time left on ITIMER_REAL."""
+    if which != ITIMER_REAL:
+        raise KernelError(E.EINVAL)
+    rt = t.signal.real_timer
+    remaining = max(0, rt[0] - k.sched.clock_ns) if rt else 0
+    k.put_bytes(t, cur, _pack_itimerval(rt[1] if rt else 0, remaining))
+    return 0

@@ -1,0 +1,123 @@
+"""Descriptors: pipe, close, dup, fcntl, ioctl (fs/pipe.c, fs/file.c, fs/fcntl.c, fs/ioctl.c)."""
+
+from __future__ import annotations
+
+import fcntl
+import struct
+import termios
+
+from ..abi import E
+from ..files import O_ACCMODE, O_CLOEXEC, O_NONBLOCK, KernelError, PipeBuffer, PipeEnd
+from .table import syscall
+
+
+F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC = 0, 1, 2, 3, 4, 1030
+
+
+FD_CLOEXEC = 1
+
+
+TCGETS, TIOCGWINSZ, TIOCGPGRP, FIONREAD = 0x5401, 0x5413, 0x540F, 0x541B
+
+
+def _new_pipe(k, t, fds_ptr, flags):
+    if flags & ~(O_CLOEXEC | O_NONBLOCK | 0o40000):  # O_DIRECT (packet mode) is accepted and ignored
+        raise KernelError(E.EINVAL)
+    k.get_bytes(t, fds_ptr, 8)
+    pipe = PipeBuffer()
+    rd = PipeEnd(pipe, False, flags & O_NONBLOCK)
+    wr = PipeEnd(pipe, True, flags & O_NONBLOCK)
+    rd.wake = wr.wake = k.sched.wake_up
+    cloexec = bool(flags & O_CLOEXEC)
+    r = t.files.install(rd, cloexec)
+    try:
+        w = t.files.install(wr, cloexec)
+    except KernelError:
+        t.files.close(r)
+        raise
+    k.put_bytes(t, fds_ptr, struct.pack("<ii", r, w))
+    return 0
+
+
+@syscall("pipe", sig="out pipefds pipefd", cls="desc")
+def sys_pipe(k, t, fds_ptr, *_):
+    """A pipe: fds[0] reads, fds[1] writes (do_pipe2)."""
+    return _new_pipe(k, t, fds_ptr, 0)
+
+
+@syscall("pipe2", sig="out pipefds pipefd, flags(pipe) flags", cls="desc")
+def sys_pipe2(k, t, fds_ptr, flags, *_):
+    """pipe with O_CLOEXEC / O_NONBLOCK."""
+    return _new_pipe(k, t, fds_ptr, flags)
+
+
+@syscall("close", sig="fd fd", cls="desc")
+def sys_close(k, t, fd, *_):
+    """Close a descriptor."""
+    t.files.close(fd)
+    return 0
+
+
+@syscall("dup", sig="fd oldfd", cls="desc")
+def sys_dup(k, t, fd, *_):
+    """Duplicate to the lowest free descriptor."""
+    return t.files.install(t.files.get(fd))
+
+
+@syscall("dup2", sig="fd oldfd, fd newfd", cls="desc")
+def sys_dup2(k, t, old, new, *_):
+    """Duplicate onto a chosen descriptor."""
+    f = t.files.get(old)
+    if old == new:
+        return new
+    t.files.install_at(new, f)
+    return new
+
+
+@syscall("dup3", sig="fd oldfd, fd newfd, flags(cloexec) flags", cls="desc")
+def sys_dup3(k, t, old, new, flags, *_):
+    """dup2 with O_CLOEXEC; old == new is EINVAL."""
+    if old == new or flags & ~O_CLOEXEC:
+        raise KernelError(E.EINVAL)
+    t.files.install_at(new, t.files.get(old), bool(flags & O_CLOEXEC))
+    return new
+
+
+@syscall("fcntl", "fcntl64", sig="fd fd, fcntl_cmd cmd, fcntl_arg(cmd) arg", cls="desc", ret="fcntl")
+def sys_fcntl(k, t, fd, cmd, arg, *_):
+    """Descriptor flags and duplication (do_fcntl)."""
+    files = t.files
+    f = files.get(fd)
+    if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
+        return files.install(f, cloexec=cmd == F_DUPFD_CLOEXEC, lowest=arg)
+    if cmd == F_GETFD:
+        return FD_CLOEXEC if files.fds[fd][1] else 0
+    if cmd == F_SETFD:
+        files.fds[fd][1] = bool(arg & FD_CLOEXEC)
+        return 0
+    if cmd == F_GETFL:
+        return f.flags
+    if cmd == F_SETFL:
+        f.flags = (f.flags & O_ACCMODE) | (arg & ~O_ACCMODE)
+        return 0
+    raise KernelError(E.EINVAL)
+
+
+@syscall("ioctl", sig="fd fd, ioctl_cmd cmd, out ioctl_arg(cmd) arg", cls="desc")
+def sys_ioctl(k, t, fd, cmd, arg, *_):
+    """Terminal queries on a tty (TCGETS, TIOCGWINSZ, TIOCGPGRP); -ENOTTY elsewhere."""
+    f = t.files.get(fd)
+    if not f.isatty():
+        raise KernelError(E.ENOTTY)
+    if cmd == TCGETS:
+        iflag, oflag, cflag, lflag, _is, _os, cc = termios.tcgetattr(f.fd)
+        ccb = bytes(c if isinstance(c, int) else c[0] for c in cc)[:19].ljust(19, b"\0")
+        k.put_bytes(t, arg, struct.pack("<IIIIB", iflag, oflag, cflag, lflag, 0) + ccb)
+        return 0
+    if cmd == TIOCGWINSZ:
+        k.put_bytes(t, arg, fcntl.ioctl(f.fd, termios.TIOCGWINSZ, bytes(8)))
+        return 0
+    if cmd == TIOCGPGRP:
+        k.put_u32(t, arg, t.signal.pgid)
+        return 0
+    raise KernelError(E.ENOTTY)

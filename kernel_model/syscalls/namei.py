@@ -1,0 +1,123 @@
+"""Names in directories: mkdir, rmdir, unlink, rename, symlink, link, readlink (fs/namei.c, fs/stat.c)."""
+
+from __future__ import annotations
+
+import os
+
+from ..abi import E
+from ..files import KernelError
+from .table import syscall
+from .common import AT_FDCWD, host_call, s32
+
+
+@syscall("mkdir", sig="path pathname, mode mode", cls="file")
+def sys_mkdir(k, t, path_ptr, mode, *_):
+    """Create a directory (mode less the umask)."""
+    return sys_mkdirat(k, t, AT_FDCWD, path_ptr, mode)
+
+
+@syscall("mkdirat", sig="dirfd dirfd, path pathname, mode mode", cls="desc,file")
+def sys_mkdirat(k, t, dirfd, path_ptr, mode, *_):
+    """mkdir relative to a directory descriptor."""
+    path = k.get_path_at(t, dirfd, path_ptr, create=True, follow=False)
+    old = os.umask(0)
+    try:
+        host_call(os.mkdir, path, mode & 0o7777 & ~t.fs.umask)
+    finally:
+        os.umask(old)
+    return 0
+
+
+@syscall("rmdir", sig="path pathname", cls="file")
+def sys_rmdir(k, t, path_ptr, *_):
+    """Remove an empty directory."""
+    host_call(os.rmdir, k.get_path(t, path_ptr, follow=False))
+    return 0
+
+
+@syscall("unlink", sig="path pathname", cls="file")
+def sys_unlink(k, t, path_ptr, *_):
+    """Remove a name."""
+    return sys_unlinkat(k, t, AT_FDCWD, path_ptr, 0)
+
+
+@syscall("unlinkat", sig="dirfd dirfd, path pathname, flags(at) flags", cls="desc,file")
+def sys_unlinkat(k, t, dirfd, path_ptr, flags, *_):
+    """unlink, or rmdir with AT_REMOVEDIR."""
+    if flags & ~0x200:
+        raise KernelError(E.EINVAL)
+    path = k.get_path_at(t, dirfd, path_ptr, follow=False)
+    if flags & 0x200:
+        host_call(os.rmdir, path)
+    else:
+        if os.path.isdir(path) and not os.path.islink(path):
+            raise KernelError(E.EISDIR)
+        host_call(os.unlink, path)
+    return 0
+
+
+@syscall("rename", sig="path oldpath, path newpath", cls="file")
+def sys_rename(k, t, old_ptr, new_ptr, *_):
+    """Rename a file."""
+    return sys_renameat2(k, t, AT_FDCWD, old_ptr, AT_FDCWD, new_ptr, 0)
+
+
+@syscall("renameat", sig="dirfd olddirfd, path oldpath, dirfd newdirfd, path newpath", cls="desc,file")
+def sys_renameat(k, t, olddir, old_ptr, newdir, new_ptr, *_):
+    """rename relative to directory descriptors."""
+    return sys_renameat2(k, t, olddir, old_ptr, newdir, new_ptr, 0)
+
+
+@syscall("renameat2",
+         sig="dirfd olddirfd, path oldpath, dirfd newdirfd, path newpath, flags(rename) flags",
+         cls="desc,file")
+def sys_renameat2(k, t, olddir, old_ptr, newdir, new_ptr, flags, *_):
+    """rename with flags (RENAME_NOREPLACE only)."""
+    if flags & ~1:
+        raise KernelError(E.EINVAL)
+    src = k.get_path_at(t, olddir, old_ptr, follow=False)
+    dst = k.get_path_at(t, newdir, new_ptr, create=True, follow=False)
+    if flags & 1 and os.path.lexists(dst):
+        raise KernelError(E.EEXIST)
+    host_call(os.rename, src, dst)
+    return 0
+
+
+@syscall("symlink", sig="path target, path linkpath", cls="file")
+def sys_symlink(k, t, target_ptr, path_ptr, *_):
+    """Create a symbolic link."""
+    target = os.fsdecode(k.get_cstring(t, target_ptr))
+    host_call(os.symlink, target, k.get_path(t, path_ptr, create=True, follow=False))
+    return 0
+
+
+@syscall("link", sig="path oldpath, path newpath", cls="file")
+def sys_link(k, t, old_ptr, new_ptr, *_):
+    """Create a hard link."""
+    host_call(os.link, k.get_path(t, old_ptr, follow=False), k.get_path(t, new_ptr, create=True, follow=False))
+    return 0
+
+
+@syscall("readlink", sig="path pathname, out buf(ret) buf, size bufsiz", cls="file")
+def sys_readlink(k, t, path_ptr, buf, size, *_):
+    """Read a symlink; /proc/self/exe names the running binary (do_readlinkat)."""
+    if s32(size) <= 0:
+        raise KernelError(E.EINVAL)
+    path = k.get_path(t, path_ptr, follow=False)
+    raw = k.get_cstring(t, path_ptr)
+    if raw in (b"/proc/self/exe", f"/proc/{t.tgid}/exe".encode(), b"/proc/thread-self/exe"):
+        target = path.encode()
+    else:
+        try:
+            target = os.fsencode(os.readlink(path))
+        except OSError as e:
+            raise KernelError(e.errno or E.EINVAL) from None
+    target = target[:size]
+    k.put_bytes(t, buf, target)
+    return len(target)
+
+
+@syscall("readlinkat", sig="dirfd dirfd, path pathname, out buf(ret) buf, size bufsiz", cls="desc,file")
+def sys_readlinkat(k, t, dirfd, path_ptr, buf, size, *_):
+    """readlink relative to AT_FDCWD."""
+    return sys_readlink(k, t, path_ptr, buf, size)

@@ -1,0 +1,176 @@
+"""Opening files and changing their attributes: open, chmod, chown, truncate, utimensat, access, chdir,
+umask, fsync (fs/open.c, fs/utimes.c, fs/sync.c)."""
+
+from __future__ import annotations
+
+import os
+import struct
+
+from ..abi import NR, E
+from ..files import O_CLOEXEC, KernelError, open_host
+from .table import syscall
+from .common import AT_SYMLINK_NOFOLLOW, CLOCK_REALTIME, host_call, s32
+
+
+@syscall("open", sig="path pathname, open_flags flags, open_mode(flags) mode", cls="desc,file")
+def sys_open(k, t, path_ptr, flags, mode, *_):
+    """Open a host path (read-only so far) at the lowest free descriptor (do_sys_open)."""
+    return _open(k, t, k.get_path(t, path_ptr, create=bool(flags & 0o100)), flags, mode)
+
+
+@syscall("openat", sig="dirfd dirfd, path pathname, open_flags flags, open_mode(flags) mode", cls="desc,file")
+def sys_openat(k, t, dirfd, path_ptr, flags, mode, *_):
+    """open relative to a directory descriptor or the cwd (AT_FDCWD)."""
+    return _open(k, t, k.get_path_at(t, dirfd, path_ptr, create=bool(flags & 0o100)), flags, mode)
+
+
+@syscall("chmod", sig="path pathname, mode mode", cls="file")
+def sys_chmod(k, t, path_ptr, mode, *_):
+    """Change a file's mode."""
+    host_call(os.chmod, k.get_path(t, path_ptr), mode & 0o7777)
+    return 0
+
+
+@syscall("fchmod", sig="fd fd, mode mode", cls="desc")
+def sys_fchmod(k, t, fd, mode, *_):
+    """Change an open file's mode."""
+    f = t.files.get(fd)
+    if not hasattr(f, "fd"):
+        raise KernelError(E.EINVAL)
+    host_call(os.fchmod, f.fd, mode & 0o7777)
+    return 0
+
+
+@syscall("fchmodat", sig="dirfd dirfd, path pathname, mode mode", cls="desc,file")
+def sys_fchmodat(k, t, dirfd, path_ptr, mode, *_):
+    """chmod relative to a directory descriptor."""
+    host_call(os.chmod, k.get_path_at(t, dirfd, path_ptr), mode & 0o7777)
+    return 0
+
+
+@syscall("ftruncate", sig="fd fd, off length", cls="desc")
+@syscall("ftruncate64", sig="fd fd, loff length", cls="desc")
+def sys_ftruncate(k, t, fd, lo, hi, *_):
+    """Set an open file's size (64-bit length in two registers for ftruncate64)."""
+    f = t.files.get(fd)
+    if not hasattr(f, "fd"):
+        raise KernelError(E.EINVAL)
+    length = lo | (hi << 32) if t.regs.orig_ax == NR.ftruncate64 else s32(lo)
+    host_call(os.ftruncate, f.fd, length)
+    return 0
+
+
+@syscall("utimensat", sig="dirfd dirfd, path pathname, utimens times, flags(at) flags", cls="desc,file")
+@syscall("utimensat_time64", sig="dirfd dirfd, path pathname, utimens64 times, flags(at) flags", cls="desc,file")
+def sys_utimensat(k, t, dirfd, path_ptr, times, flags, *_):
+    """Set access and modification times; NULL times means now, UTIME_NOW / UTIME_OMIT per field."""
+    UTIME_NOW, UTIME_OMIT = (1 << 30) - 1, (1 << 30) - 2
+    if path_ptr:
+        target = k.get_path_at(t, dirfd, path_ptr, follow=not flags & AT_SYMLINK_NOFOLLOW)
+    else:
+        f = t.files.get(dirfd)
+        if not hasattr(f, "fd"):
+            raise KernelError(E.EBADF)
+        target = f.fd
+    st = host_call(os.stat, target) if not isinstance(target, int) else host_call(os.fstat, target)
+    now = k.now_ns(CLOCK_REALTIME)
+    if times:
+        fmt, size = ("<qq", 16) if t.regs.orig_ax == NR.utimensat_time64 else ("<iI", 8)
+        raw = k.get_bytes(t, times, 2 * size)
+        vals = []
+        for i, cur in enumerate((st.st_atime_ns, st.st_mtime_ns)):
+            sec, nsec = struct.unpack_from(fmt, raw, i * size)
+            vals.append(now if nsec == UTIME_NOW else cur if nsec == UTIME_OMIT else sec * 10**9 + nsec)
+    else:
+        vals = [now, now]
+    if isinstance(target, int):
+        host_call(os.utime, target, None, ns=tuple(vals))
+    else:
+        host_call(lambda: os.utime(target, ns=tuple(vals), follow_symlinks=not flags & AT_SYMLINK_NOFOLLOW))
+    return 0
+
+
+@syscall("chown32", "lchown32", sig="path pathname, uid owner, gid group", cls="file")
+@syscall("fchown32", sig="fd fd, uid owner, gid group", cls="desc")
+@syscall("chown", "lchown", sig="path pathname, uid16 owner, gid16 group", cls="file")
+@syscall("fchown", sig="fd fd, uid16 owner, gid16 group", cls="desc")
+@syscall("fchownat", sig="dirfd dirfd, path pathname, uid owner, gid group, flags(at) flags", cls="desc,file")
+def sys_chown(k, t, a, b, c, d, e, *_):
+    """Change ownership on the host (only the host's root may give files away)."""
+    nr = t.regs.orig_ax
+    if nr in (NR.fchown32, NR.fchown):  # (fd, uid, gid)
+        f = t.files.get(a)
+        if not hasattr(f, "fd"):
+            raise KernelError(E.EINVAL)
+        host_call(os.fchown, f.fd, s32(b), s32(c))
+        return 0
+    if nr == NR.fchownat:  # (dirfd, path, uid, gid, flags)
+        path = k.get_path_at(t, a, b, follow=not e & AT_SYMLINK_NOFOLLOW)
+        uid, gid, follow = s32(c), s32(d), not e & AT_SYMLINK_NOFOLLOW
+    else:
+        follow = nr not in (NR.lchown32, NR.lchown)
+        path = k.get_path(t, a, follow=follow)
+        uid, gid = s32(b), s32(c)
+    if nr in (NR.lchown, NR.chown, NR.fchown):  # the 16-bit uid calls
+        uid = -1 if uid & 0xFFFF == 0xFFFF else uid & 0xFFFF
+        gid = -1 if gid & 0xFFFF == 0xFFFF else gid & 0xFFFF
+    host_call(lambda: os.chown(path, uid, gid, follow_symlinks=follow))
+    return 0
+
+
+@syscall("fsync", "fdatasync", sig="fd fd", cls="desc")
+def sys_fsync(k, t, fd, *_):
+    """Flush an open file (to the host's page cache: nothing to do)."""
+    t.files.get(fd)
+    return 0
+
+
+@syscall("fchdir", sig="fd fd", cls="desc")
+def sys_fchdir(k, t, fd, *_):
+    """Change the cwd to an open directory."""
+    f = t.files.get(fd)
+    if not hasattr(f, "fd") or not os.path.isdir(f.name):
+        raise KernelError(E.ENOTDIR)
+    t.fs.cwd = k.guest_path(f.name)
+    return 0
+
+
+def _open(k, t, path, flags, mode=0o666):
+    f = open_host(path, flags, mode, t.fs.umask)
+    return t.files.install(f, cloexec=bool(flags & O_CLOEXEC))
+
+
+@syscall("access", sig="path pathname, flags(access) mode", cls="file")
+def sys_access(k, t, path_ptr, mode, *_):
+    """Check a path's accessibility on the host."""
+    path = k.get_path(t, path_ptr)
+    if not os.access(path, mode):
+        raise KernelError(E.ENOENT if not os.path.lexists(path) else E.EACCES)
+    return 0
+
+
+@syscall("faccessat", sig="dirfd dirfd, path pathname, flags(access) mode", cls="desc,file")
+@syscall("faccessat2", sig="dirfd dirfd, path pathname, flags(access) mode, flags(at) flags", cls="desc,file")
+def sys_faccessat(k, t, dirfd, path_ptr, mode, *_):
+    """access() relative to AT_FDCWD."""
+    return sys_access(k, t, path_ptr, mode)
+
+
+@syscall("chdir", sig="path path", cls="file")
+def sys_chdir(k, t, path_ptr, *_):
+    """Change the cwd of this fs_struct (shared under CLONE_FS)."""
+    raw = os.fsdecode(k.get_cstring(t, path_ptr))
+    if not raw:
+        raise KernelError(E.ENOENT)
+    host = k.resolve_path(t, raw)
+    if not os.path.isdir(host):
+        raise KernelError(E.ENOTDIR)
+    t.fs.cwd = k.vfs.resolve_guest(t.fs.cwd, raw)
+    return 0
+
+
+@syscall("umask", sig="umask mask", ret="octal")
+def sys_umask(k, t, mask, *_):
+    """Set the umask, return the old one."""
+    old, t.fs.umask = t.fs.umask, mask & 0o777
+    return old

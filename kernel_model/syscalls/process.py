@@ -1,0 +1,205 @@
+"""Process lifetime: exit, fork, vfork, clone, clone3, execve and the wait family (kernel/fork.c,
+kernel/exit.c, fs/exec.c entry points; the mechanisms are in kernel_model.fork, .exit and .exec)."""
+
+from __future__ import annotations
+
+import os
+import struct
+
+from ..abi import CLONE_VFORK, CLONE_VM, CSIGNAL, SIG, E
+from ..exec import load_elf_binary, read_string_array
+from ..exit import (
+    P_ALL, P_PGID, P_PID, WALL, WCLONE, WEXITED, WNOHANG, WNOTHREAD, WNOWAIT, WUNTRACED, do_exit, do_group_exit,
+    do_wait, exit_status, mm_release, pack_siginfo_chld, release_task,
+)
+from ..files import KernelError
+from ..fork import kernel_clone, valid_exit_signal
+from ..mm import PAGE_SIZE, OutOfMemory
+from ..task import SIG_IGN
+from .table import syscall
+from .common import s32
+
+
+@syscall("exit", sig="int status", cls="process", ret="none")
+def sys_exit(k, t, code, *_):
+    """End this thread only (do_exit)."""
+    do_exit(k, t, exit_status(code))
+    return 0
+
+
+@syscall("exit_group", sig="int status", cls="process", ret="none")
+def sys_exit_group(k, t, code, *_):
+    """End every thread of the process (do_group_exit)."""
+    do_group_exit(k, t, exit_status(code))
+    return 0
+
+
+@syscall("fork", sig="", cls="process")
+def sys_fork(k, t, *_):
+    """The seed's sys_fork: do_fork(SIGCHLD, regs.esp, &regs, 0)."""
+    return kernel_clone(k, t, 0, SIG.SIGCHLD, t.regs.sp)
+
+
+@syscall("vfork", sig="", cls="process")
+def sys_vfork(k, t, *_):
+    """The seed's sys_vfork: do_fork(CLONE_VFORK | CLONE_VM | SIGCHLD, regs.esp, &regs, 0)."""
+    return kernel_clone(k, t, CLONE_VFORK | CLONE_VM, SIG.SIGCHLD, t.regs.sp)
+
+
+@syscall("clone",
+         sig=("clone_flags flags, ptr child_stack, out tid_ptr(flags) parent_tid, out tls(flags) tls, out "
+              "tid_ptr(flags) child_tidptr"),
+         cls="process", order="child_stack flags parent_tid tls child_tidptr", labelled=True)
+def sys_clone(k, t, flags, newsp, parent_tidptr, tls, child_tidptr, *_):
+    """i386 CLONE_BACKWARDS: flags in ebx, stack in ecx (esp when 0), ptid edx, tls esi, ctid edi."""
+    return kernel_clone(k, t, flags & ~CSIGNAL, flags & CSIGNAL, newsp or t.regs.sp, parent_tidptr,
+                        child_tidptr, tls)
+
+
+@syscall("clone3", sig="out clone_args cl_args, size size", cls="process")
+def sys_clone3(k, t, uargs, size, *_):
+    """clone3(struct clone_args *, size): the same kernel_clone with the fields of the struct."""
+    if size < 64 or size > PAGE_SIZE:
+        raise KernelError(E.EINVAL)
+    raw = k.get_bytes(t, uargs, size)
+    if any(raw[88:]):
+        raise KernelError(E.E2BIG)
+    f = struct.unpack_from("<8Q", raw.ljust(88, b"\0"))
+    flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls = f
+    set_tid, set_tid_size = struct.unpack_from("<QQ", raw.ljust(88, b"\0"), 64)
+    if flags >> 32 or not valid_exit_signal(exit_signal) or set_tid or set_tid_size:
+        raise KernelError(E.EINVAL)
+    if (stack == 0) != (stack_size == 0):
+        raise KernelError(E.EINVAL)
+    sp = (stack + stack_size) & 0xFFFFFFFF if stack else t.regs.sp
+    return kernel_clone(k, t, flags, exit_signal, sp, parent_tid, child_tid, tls, clone3=True)
+
+
+@syscall("execve", sig="path pathname, argv argv, envp envp", cls="file,process")
+def sys_execve(k, t, path_ptr, argv_ptr, envp_ptr, *_):
+    """Replace the program: new mm from the ELF file, old mm released, pid kept (do_execveat_common)."""
+    path = k.get_path(t, path_ptr)
+    argv = read_string_array(k, t, argv_ptr)
+    envp = read_string_array(k, t, envp_ptr)
+    image, argv = load_script_or_elf(k, t, path, k.get_cstring(t, path_ptr), argv)
+    try:
+        mm, regs = load_elf_binary(k, image, argv, envp, k.get_cstring(t, path_ptr))
+    except OutOfMemory:
+        raise KernelError(E.ENOMEM) from None
+    # Point of no return (begin_new_exec): other threads die, the old mm goes, the vfork parent wakes.
+    de_thread(k, t)
+    mm_release(k, t)
+    old = t.mm
+    t.mm = mm
+    old.users -= 1
+    if old.users == 0:
+        old.release()
+    t.files.close_on_exec()
+    t.sighand.actions = {s: a for s, a in t.sighand.actions.items() if a[0] == SIG_IGN}
+    t.tls = [None, None, None]
+    t.tls_dirty = True
+    t.regs = regs
+    t.regs_dirty = True
+    t.fpu_reset = True
+    t.arch_signal_states = {}
+    t.comm = os.path.basename(image.path)[:15]
+    k.stats.execs += 1
+    k.emit("exec", t, image.path)
+    return 0
+
+
+def de_thread(k, t) -> None:
+    """Kill every other thread of the group; a non-leader takes over the leader's pid, parent and place
+    (de_thread), so the process keeps its pid across execve."""
+    for other in list(t.signal.threads):
+        if other is not t:
+            do_exit(k, other, 9)
+    leader = t.group_leader
+    if leader is t:
+        return
+    release_task(k, leader)  # the old leader was a zombie no one will see
+    k.tasks.pop(t.pid, None)
+    t.pid = leader.pid
+    k.tasks[t.pid] = t
+    t.group_leader = t
+    t.exit_signal = leader.exit_signal
+    t.real_parent = leader.real_parent
+    if t.real_parent is not None:
+        t.real_parent.children.append(t)
+    if k.init_task is leader:
+        k.init_task = t
+
+
+def load_script_or_elf(k, t, path: str, filename: bytes, argv: list[bytes], depth: int = 0):
+    """A `#!` script runs its interpreter with [interp, optional arg, filename, argv[1:]] (load_script);
+    anything else must be an i386 ELF (load_elf_binary)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(256)
+    except OSError as e:
+        raise KernelError(e.errno or E.ENOENT) from None
+    if not os.access(path, os.X_OK) or os.path.isdir(path):
+        raise KernelError(E.EACCES)
+    if head.startswith(b"#!"):
+        if depth >= 4:  # BINPRM_MAX_RECURSION
+            raise KernelError(E.ELOOP)
+        line = head[2:].split(b"\n", 1)[0].strip(b" \t")
+        if not line:
+            raise KernelError(E.ENOEXEC)
+        interp, _, arg = line.replace(b"\t", b" ").partition(b" ")
+        arg = arg.strip(b" ")
+        new_argv = [interp] + ([arg] if arg else []) + [filename] + argv[1:]
+        ipath = k.resolve_path(t, os.fsdecode(interp))
+        return load_script_or_elf(k, t, ipath, interp, new_argv, depth + 1)
+    return k.load_image(path), argv
+
+
+@syscall("wait4", sig="pid pid, out wait_status wstatus, flags(wait) options, out rusage rusage", cls="process")
+def sys_wait4(k, t, pid, status_ptr, options, rusage, *_):
+    """Wait for a child and store its status and a zeroed rusage (kernel_wait4)."""
+    if options & ~(WNOHANG | WUNTRACED | 8 | WNOTHREAD | WCLONE | WALL):
+        raise KernelError(E.EINVAL)
+    cpid, status = yield from do_wait(k, t, s32(pid), options | WEXITED)
+    if cpid > 0:
+        if status_ptr:
+            k.put_u32(t, status_ptr, status)
+        if rusage:
+            k.put_bytes(t, rusage, bytes(72))
+    return cpid
+
+
+@syscall("waitpid", sig="pid pid, out wait_status wstatus, flags(wait) options", cls="process")
+def sys_waitpid(k, t, pid, status_ptr, options, *_):
+    """waitpid(pid, status, options) = wait4(pid, status, options, NULL)."""
+    return (yield from sys_wait4(k, t, pid, status_ptr, options, 0))
+
+
+@syscall("waitid",
+         sig="enum(idtype) idtype, int id, out siginfo infop, flags(wait) options, out rusage rusage",
+         cls="process")
+def sys_waitid(k, t, which, upid, infop, options, rusage, *_):
+    """waitid(idtype, id, siginfo *, options): wait and fill a SIGCHLD siginfo (kernel_waitid)."""
+    if not options & (WEXITED | 8 | 2) or options & ~(WNOHANG | WEXITED | 2 | 8 | WNOWAIT | WNOTHREAD
+                                                        | WCLONE | WALL):
+        raise KernelError(E.EINVAL)
+    if which == P_ALL:
+        pid = -1
+    elif which == P_PID:
+        if s32(upid) <= 0:
+            raise KernelError(E.EINVAL)
+        pid = upid
+    elif which == P_PGID:
+        pid = -upid if upid else 0
+    else:
+        raise KernelError(E.EINVAL)
+    if not options & WEXITED:
+        cpid, status = 0, 0
+        if not options & WNOHANG:
+            raise KernelError(E.ECHILD)
+    else:
+        cpid, status = yield from do_wait(k, t, pid, options)
+    if infop:
+        k.put_bytes(t, infop, pack_siginfo_chld(cpid, status))
+    if rusage:
+        k.put_bytes(t, rusage, bytes(72))
+    return 0
