@@ -84,8 +84,9 @@ def add_trace_options(p: argparse.ArgumentParser) -> None:
                    help="write the trace to FILE (default stderr); as with strace -f -o, every line then "
                    "starts with the pid")
     p.add_argument("-e", dest="exprs", action="append", default=[], metavar="EXPR",
-                   help="trace=NAME,... with classes %%process, %%memory, %%file (as strace defines them, for the "
-                   "syscalls the kernel model implements) and `fault`; `-e fault` adds page-fault lines "
+                   help="trace=NAME,... with strace's classes (%%process, %%memory, %%file, %%signal, %%desc, %%ipc, "
+                   "%%network, %%creds, %%clock, %%pure, %%stat, ...; from each syscall's signature) and `fault`; "
+                   "`-e fault` adds page-fault lines "
                    "(zero-fill, file fill, copy-on-write copy and reuse) to the trace. Repeatable")
     p.add_argument("--pids", choices=("guest", "real"), default="guest",
                    help="pids to print: `guest` (the model's, the first process is 1). Guest tasks are not host "

@@ -18,6 +18,8 @@ The literal tables below were generated once from these and pasted in:
 
 from __future__ import annotations
 
+import keyword
+
 # ---------------------------------------------------------------------------------------------------
 # System calls (i386 ABI, int 0x80 / sysenter: number in eax, args in ebx, ecx, edx, esi, edi, ebp)
 # ---------------------------------------------------------------------------------------------------
@@ -42,9 +44,9 @@ SYSCALL_NUMBERS: dict[str, int] = {name: nr for nr, name in SYSCALL_NAMES.items(
 #: Highest syscall number in ``SYSCALL_NAMES``.
 MAX_SYSCALL_NR: int = max(SYSCALL_NAMES)
 
-#: i386 syscall numbers as attributes (``NR.fork == 2``), made from the same table; the Python keyword
-#: ``break`` is spelled ``break_``.
-NR = type("NR", (), {("break_" if name == "break" else name): nr for name, nr in SYSCALL_NUMBERS.items()})
+#: i386 syscall numbers as attributes (``NR.fork == 2``), made from the same table; a name that is a Python
+#: keyword gets a trailing underscore (``NR.break_``).
+NR = type("NR", (), {name + "_" * keyword.iskeyword(name): nr for name, nr in SYSCALL_NUMBERS.items()})
 
 
 def syscall_name(nr: int) -> str:

@@ -12,4 +12,18 @@ from .table import HANDLERS, SIGNATURES, Syscall, build_table, sys_ni_syscall
 
 SYSCALL_TABLE: dict[int, Syscall] = build_table()
 
-__all__ = ["HANDLERS", "SIGNATURES", "SYSCALL_TABLE", "Syscall", "sys_ni_syscall"]
+
+def implemented_markdown() -> str:
+    """The README's list of implemented syscalls, one line per area module, made from the table."""
+    by_area: dict[str, list[str]] = {}
+    for sc in SYSCALL_TABLE.values():
+        if sc.sig is not None:
+            by_area.setdefault(sc.fn.__module__.rsplit(".", 1)[1], []).append(sc.name)
+    lines = [f"{sum(map(len, by_area.values()))} of the {len(SYSCALL_TABLE) - 1} i386 syscalls are implemented "
+             "(every other number returns -ENOSYS and is reported once):", ""]
+    for area in sorted(by_area):
+        names = ", ".join(f"`{n}`" for n in sorted(by_area[area]))
+        lines.append(f"- `syscalls/{area}.py`: {names}")
+    return "\n".join(lines) + "\n"
+
+__all__ = ["HANDLERS", "SIGNATURES", "SYSCALL_TABLE", "Syscall", "implemented_markdown", "sys_ni_syscall"]

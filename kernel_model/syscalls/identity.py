@@ -88,7 +88,7 @@ def sys_uname(k, t, buf, *_):
 PR_SET_PDEATHSIG, PR_GET_PDEATHSIG, PR_GET_DUMPABLE, PR_SET_DUMPABLE, PR_SET_NAME, PR_GET_NAME = 1, 2, 3, 4, 15, 16
 
 
-@syscall("prctl", sig="prctl_option option, out prctl_arg(option) arg2", cls="creds")
+@syscall("prctl", sig="prctl_option option, out prctl_arg(option) arg2", cls="creds", ret="prctl")
 def sys_prctl(k, t, option, arg2, *_):
     """The task name, dumpable flag and parent-death signal; other options are -EINVAL (as unknown ones)."""
     if option == PR_SET_NAME:

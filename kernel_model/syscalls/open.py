@@ -9,7 +9,7 @@ import struct
 from ..abi import NR, E
 from ..files import O_CLOEXEC, KernelError, open_host
 from .table import syscall
-from .common import AT_SYMLINK_NOFOLLOW, CLOCK_REALTIME, host_call, s32
+from .common import AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, CLOCK_REALTIME, host_call, s32
 
 
 @syscall("open", sig="path pathname, open_flags flags, open_mode(flags) mode", cls="desc,file")
@@ -143,17 +143,32 @@ def _open(k, t, path, flags, mode=0o666):
 @syscall("access", sig="path pathname, flags(access) mode", cls="file")
 def sys_access(k, t, path_ptr, mode, *_):
     """Check a path's accessibility on the host."""
-    path = k.get_path(t, path_ptr)
-    if not os.access(path, mode):
-        raise KernelError(E.ENOENT if not os.path.lexists(path) else E.EACCES)
-    return 0
+    return sys_faccessat(k, t, AT_FDCWD, path_ptr, mode, 0)
 
 
 @syscall("faccessat", sig="dirfd dirfd, path pathname, flags(access) mode", cls="desc,file")
 @syscall("faccessat2", sig="dirfd dirfd, path pathname, flags(access) mode, flags(at) flags", cls="desc,file")
-def sys_faccessat(k, t, dirfd, path_ptr, mode, *_):
-    """access() relative to AT_FDCWD."""
-    return sys_access(k, t, path_ptr, mode)
+def sys_faccessat(k, t, dirfd, path_ptr, mode, flags, *_):
+    """access() relative to a directory descriptor; faccessat2 adds AT_EACCESS, AT_SYMLINK_NOFOLLOW and
+    AT_EMPTY_PATH (do_faccessat: "EINVAL: Invalid flag specified in flags", "EINVAL: mode was incorrectly
+    specified")."""
+    if t.regs.orig_ax != NR.faccessat2:
+        flags = 0
+    if mode & ~7 or flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
+        raise KernelError(E.EINVAL)
+    follow = not flags & AT_SYMLINK_NOFOLLOW
+    if flags & AT_EMPTY_PATH and not k.get_cstring(t, path_ptr):
+        f = t.files.get(dirfd)
+        if not hasattr(f, "fd"):
+            raise KernelError(E.EBADF)
+        path = f.name
+    else:
+        path = k.get_path_at(t, dirfd, path_ptr, follow=follow)
+    if not os.path.lexists(path):
+        raise KernelError(E.ENOENT)
+    if not os.access(path, mode, follow_symlinks=follow):
+        raise KernelError(E.EACCES)
+    return 0
 
 
 @syscall("chdir", sig="path path", cls="file")

@@ -105,8 +105,8 @@ def sys_readv(k, t, fd, iov, iovcnt, *_):
     return len(data)
 
 
-@syscall("sendfile64", sig="fd out_fd, fd in_fd, out loff_ptr offset, size count", cls="desc,network")
-@syscall("sendfile", sig="fd out_fd, fd in_fd, out off_ptr offset, size count", cls="desc,network")
+@syscall("sendfile64", sig="fd out_fd, fd in_fd, out loff_inout offset, size count", cls="desc,network")
+@syscall("sendfile", sig="fd out_fd, fd in_fd, out off_inout offset, size count", cls="desc,network")
 def sys_sendfile(k, t, out_fd, in_fd, offset_ptr, count, *_):
     """Copy between descriptors in the kernel: a read then a write, at an offset when one is given."""
     fin, fout = t.files.get(in_fd), t.files.get(out_fd)

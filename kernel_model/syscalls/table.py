@@ -42,8 +42,8 @@ ARG_TYPES: dict[str, int] = {
     "futex_op": 1, "futex_timeout": 1, "futex_uaddr2": 1, "futex_val3": 1, "mremap_addr": 1,
     "prctl_option": 1, "prctl_arg": 1, "statx_flags": 1,
     # structures behind pointers
-    "int_ptr": 1, "time_ptr": 1, "loff_ptr": 1, "off_ptr": 1, "pipefds": 1, "timespec": 1, "timespec64": 1,
-    "timeval": 1, "itimerval": 1, "utimens": 1, "utimens64": 1, "stat64": 1, "statx": 1, "rlimit": 1,
+    "int_ptr": 1, "time_ptr": 1, "loff_ptr": 1, "loff_inout": 1, "off_inout": 1, "pipefds": 1, "timespec": 1,
+    "timespec64": 1, "timeval": 1, "itimerval": 1, "utimens": 1, "utimens64": 1, "stat64": 1, "statx": 1, "rlimit": 1,
     "rlimit64": 1, "sigaction": 1, "old_sigaction": 1, "sigset": 1, "old_sigset": 1, "user_desc": 1,
     "tls": 1, "tid_ptr": 1, "utsname": 1, "iovec": 1, "pollfd": 1, "fd_set": 1, "sigaltstack": 1,
     "siginfo": 1, "rusage": 1, "wait_status": 1, "clone_args": 1, "mmap_args": 1, "sel_args": 1,
@@ -52,7 +52,7 @@ ARG_TYPES: dict[str, int] = {
 
 #: Result kinds that need no decoder of their own.
 RESULT_KINDS = frozenset({"int", "hex", "octal", "none", "fcntl", "tls_entry", "handler", "poll", "select",
-                          "pipe"})
+                          "prctl"})
 
 
 @dataclass(frozen=True)
