@@ -72,11 +72,12 @@ def xlat(value: int, table: dict[int, str], unknown: str = "???") -> str:
     return name if name is not None else f"{value:#x} /* {unknown} */"
 
 
+# strace's open_mode_flags order (xlat/open_mode_flags.in): multi-bit O_SYNC and O_TMPFILE before their parts.
 O_FLAGS = [(0o100, "O_CREAT"), (0o200, "O_EXCL"), (0o400, "O_NOCTTY"), (0o1000, "O_TRUNC"), (0o2000, "O_APPEND"),
-           (0o4000, "O_NONBLOCK"), (0o10000, "O_DSYNC"), (0o20000, "O_ASYNC"), (0o40000, "O_DIRECT"),
-           (0o100000, "O_LARGEFILE"), (0o200000, "O_DIRECTORY"), (0o400000, "O_NOFOLLOW"), (0o1000000, "O_NOATIME"),
-           (0o2000000, "O_CLOEXEC"), (0o4010000, "O_SYNC"), (0o10000000, "O_PATH"), (0o20200000, "O_TMPFILE")]
-O_FLAGS.sort(key=lambda bn: -bin(bn[0]).count("1"))  # multi-bit flags (O_SYNC, O_TMPFILE) first
+           (0o4000, "O_NONBLOCK"), (0o4010000, "O_SYNC"), (0o4000000, "__O_SYNC"), (0o10000, "O_DSYNC"),
+           (0o40000, "O_DIRECT"), (0o100000, "O_LARGEFILE"), (0o400000, "O_NOFOLLOW"), (0o1000000, "O_NOATIME"),
+           (0o2000000, "O_CLOEXEC"), (0o10000000, "O_PATH"), (0o20200000, "O_TMPFILE"), (0o20000000, "__O_TMPFILE"),
+           (0o200000, "O_DIRECTORY"), (0o20000, "FASYNC")]
 
 
 def open_flags(v: int) -> str:

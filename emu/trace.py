@@ -364,6 +364,8 @@ class Tracer:
             if code in (0, -6, -1):
                 fields += f", si_pid={info.get('pid', 0)}, si_uid={info.get('uid', self.k.uid)}"
         self.emit(task, f"--- {name} {{si_signo={name}, {fields}}} ---")
+        if how == "stop":
+            self.emit(task, f"--- stopped by {name} ---")  # strace's group-stop line
 
     def _rest_text_safe(self, pend: Pending) -> str:
         pend.ctx.res = None

@@ -126,7 +126,7 @@ class Kernel:
         task.kind = "init"
         task.files = FdTable()
         for fd, host_fd in enumerate(self.stdio):
-            task.files.install_at(fd, HostFile(f"<stdio {fd}>", host_fd, 2, owns_fd=False))
+            task.files.install_at(fd, HostFile(f"<stdio {fd}>", host_fd, _host_status_flags(host_fd), owns_fd=False))
         try:
             cwd = self.vfs.guest_path(os.getcwd())  # the guest starts where the emulator was started
         except ValueError:
@@ -393,6 +393,19 @@ class Kernel:
     def all_done(self) -> bool:
         """No task can ever run again."""
         return not any(t.state in (RUNNING, SLEEPING) for t in self.tasks.values())
+
+
+def _host_status_flags(host_fd: int) -> int:
+    """The open file's access mode and status flags as the host kernel holds them (F_GETFL), which the guest's
+    fcntl(F_GETFL) then reports as a native process inheriting the descriptor would see them; O_RDWR when the host
+    descriptor is unusable."""
+    import fcntl
+
+    try:
+        # O_ACCMODE, O_APPEND, O_NONBLOCK, O_LARGEFILE
+        return fcntl.fcntl(host_fd, fcntl.F_GETFL) & (0o3 | 0o2000 | 0o4000 | 0o100000)
+    except OSError:
+        return 2
 
 
 def user_desc_to_gdt(info: bytes) -> bytes:

@@ -153,14 +153,14 @@ def _notify_parent_stop(k: Kernel, task: Task, code: int, sig: int) -> None:
     k.sched.wake_up(parent.signal.wait_chldexit)
 
 
-def do_group_stop(k: Kernel, task: Task, sig: int) -> None:
+def do_group_stop(k: Kernel, task: Task, sig: int, info: dict | None = None) -> None:
     """Stop every thread of the group until SIGCONT, and tell the parent (do_signal_stop)."""
     group = task.signal
     if group.stopped:
         return
     group.stopped = True
     group.stop_report = (sig << 8) | 0x7F
-    k.emit("signal_deliver", task, sig, {"signo": sig}, "stop")
+    k.emit("signal_deliver", task, sig, info or {"signo": sig}, "stop")
     k.sched.need_resched = True
     _notify_parent_stop(k, task, CLD_STOPPED_CODE, sig)
 
@@ -230,7 +230,7 @@ def do_signal(k: Kernel, task: Task) -> bool:
             if sig in DEFAULT_IGNORE:
                 continue
             if sig in STOP_SIGNALS:
-                do_group_stop(k, task, sig)
+                do_group_stop(k, task, sig, info)
                 break  # stopped here; an interrupted syscall restarts once SIGCONT resumes the task
             k.emit("signal_deliver", task, sig, info, "kill")
             do_group_exit(k, task, signal_status(sig))

@@ -81,9 +81,10 @@ def sys_execve(k, t, path_ptr, argv_ptr, envp_ptr, *_):
     path = k.get_path(t, path_ptr)
     argv = read_string_array(k, t, argv_ptr)
     envp = read_string_array(k, t, envp_ptr)
-    image, argv = load_script_or_elf(k, t, path, k.get_cstring(t, path_ptr), argv)
+    filename = k.get_cstring(t, path_ptr)
+    image, argv = load_script_or_elf(k, t, path, filename, argv)
     try:
-        mm, regs = load_elf_binary(k, image, argv, envp, k.get_cstring(t, path_ptr))
+        mm, regs = load_elf_binary(k, image, argv, envp, filename)
     except OutOfMemory:
         raise KernelError(E.ENOMEM) from None
     # Point of no return (begin_new_exec): other threads die, the old mm goes, the vfork parent wakes.
@@ -102,7 +103,9 @@ def sys_execve(k, t, path_ptr, argv_ptr, envp_ptr, *_):
     t.regs_dirty = True
     t.fpu_reset = True
     t.arch_signal_states = {}
-    t.comm = os.path.basename(image.path)[:15]
+    # The name is the last component of the filename as the caller passed it, a script's own name for a `#!`
+    # script (begin_new_exec: __set_task_comm(me, kbasename(bprm->filename))).
+    t.comm = os.path.basename(os.fsdecode(filename))[:15]
     k.stats.execs += 1
     k.emit("exec", t, image.path)
     return 0

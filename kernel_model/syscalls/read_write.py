@@ -7,7 +7,7 @@ import os
 import struct
 
 from ..abi import NR, SIG, E
-from ..files import O_NONBLOCK, KernelError
+from ..files import PipeEnd, O_NONBLOCK, KernelError
 from .. import signal as sigmod
 from .table import syscall
 from .common import host_call, s32
@@ -110,6 +110,9 @@ def sys_readv(k, t, fd, iov, iovcnt, *_):
 def sys_sendfile(k, t, out_fd, in_fd, offset_ptr, count, *_):
     """Copy between descriptors in the kernel: a read then a write, at an offset when one is given."""
     fin, fout = t.files.get(in_fd), t.files.get(out_fd)
+    if isinstance(fin, PipeEnd):
+        # "EINVAL: ... an mmap(2)-like operation is not available for in_fd" (sendfile(2)); Linux refuses a pipe
+        raise KernelError(E.EINVAL)
     count = min(count, 1 << 20)
     if offset_ptr:
         size = 8 if t.regs.orig_ax == NR.sendfile64 else 4
