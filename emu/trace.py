@@ -64,6 +64,8 @@ def parse_filter(exprs: list[str]) -> tuple[frozenset[str] | None, bool]:
                 chosen |= set(SYSCALL_NAMES.values())
             elif item == "none":
                 pass
+            elif item in ("%%stat", "%%statfs"):  # strace's spelling of the stat-like and statfs-like classes
+                chosen |= CLASSES[item[2:] + "_like"]
             elif item.lstrip("%") in CLASSES:
                 chosen |= CLASSES[item.lstrip("%")]
             elif item.startswith("%"):

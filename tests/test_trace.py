@@ -283,3 +283,23 @@ def test_syscall_decoding_matches_native_strace(cprogs_build, strace_ok, tmp_pat
                for sc, nat, emu_text, _ in KNOWN_DIFFERENCES):
             continue
         pytest.fail(f"trace lines differ:\n  native: {n}\n  emu:    {e}")
+
+
+@pytest.mark.parametrize("cls", ["%desc", "%signal", "%process", "%clock", "%creds", "%pure", "%%stat", "%fstat"])
+def test_trace_classes_select_what_strace_selects(cprogs_build, strace_ok, tmp_path, cls):
+    # The classes come from the signatures; strace's own selection on the native run is the reference.
+    prog = os.path.join(cprogs_build, "syscall_decode")
+    work = tmp_path / "work"
+    work.mkdir()
+    out = tmp_path / "native.strace"
+    subprocess.run([STRACE, "-f", "-o", str(out), "-e", f"trace={cls}", prog], env={}, cwd=work,
+                   stdout=subprocess.PIPE, timeout=120)
+    native = {re.sub(r"^\d+ +", "", x).split("(")[0] for x in out.read_text().splitlines() if "(" in x}
+    shutil.rmtree(work)
+    work.mkdir()
+    eout = tmp_path / "emu.strace"
+    subprocess.run([sys.executable, "-m", "emu", "trace", "--clear-env", "-o", str(eout), "-e", f"trace={cls}", prog],
+                   cwd=work, env=dict(os.environ, PYTHONPATH=REPO), stdout=subprocess.PIPE, timeout=300)
+    emu = {re.sub(r"^\d+ +", "", x).split("(")[0] for x in eout.read_text().splitlines() if "(" in x}
+    native.discard("[ Process PID=")
+    assert emu == native
