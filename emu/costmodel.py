@@ -26,6 +26,8 @@ DEFAULT_COSTS: dict[str, tuple[float, str]] = {
     "cow_reuse": (2000.0, "measured: parent's first write after its child exited, 0.69-0.82 us native"),
     "wp_shared": (2000.0, "assumed equal to a reuse fault: the PTE is made writable in place"),
     "minor": (2000.0, "assumed equal to a reuse fault"),
+    "shared": (2000.0, "assumed equal to a reuse fault: a resident page of the page cache or shmem is mapped"),
+    "file_cow": (7000.0, "assumed equal to a COW copy fault: the page-cache page is copied"),
     "fork_pte": (260.0, "measured: fork+exit+wait cost growth per resident page, ~100 ns per page native"),
     "context_switch": (3000.0, "measured: pipe ping-pong on one CPU, 4.56 us per round trip = 2 switches "
                                "+ 4 sysenter syscalls; about 1.15 us per switch"),
@@ -48,6 +50,8 @@ class CostModel:
     cow_reuse: float = DEFAULT_COSTS["cow_reuse"][0]
     wp_shared: float = DEFAULT_COSTS["wp_shared"][0]
     minor: float = DEFAULT_COSTS["minor"][0]
+    shared: float = DEFAULT_COSTS["shared"][0]
+    file_cow: float = DEFAULT_COSTS["file_cow"][0]
     fork_pte: float = DEFAULT_COSTS["fork_pte"][0]
     context_switch: float = DEFAULT_COSTS["context_switch"][0]
     tlb_fill: float = DEFAULT_COSTS["tlb_fill"][0]
@@ -92,11 +96,12 @@ class CostModel:
 
     def cycles(self, task, extra_insns: int = 0) -> int:
         """The task's clock in cycles (optionally with instructions not yet added to task.insns)."""
-        c = task.acct.counts  # FAULT_NAMES order: zero, file, cow copy, cow reuse, wp shared, minor
+        c = task.acct.counts  # FAULT_NAMES order: zero, file, cow copy, cow reuse, wp shared, minor, shared, file cow
         return round((task.insns + extra_insns) * self.cpi + task.syscalls * self.syscall
                      + task.fork_ptes * self.fork_pte + task.switches * self.context_switch
                      + task.tlb_fills * self.tlb_fill + c[0] * self.zero_fill + c[1] * self.file_fill
-                     + c[2] * self.cow_copy + c[3] * self.cow_reuse + c[4] * self.wp_shared + c[5] * self.minor)
+                     + c[2] * self.cow_copy + c[3] * self.cow_reuse + c[4] * self.wp_shared + c[5] * self.minor
+                     + c[6] * self.shared + c[7] * self.file_cow)
 
     def describe(self) -> dict[str, dict]:
         """Every cost with its value and source, for the stats JSON."""

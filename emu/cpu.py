@@ -34,8 +34,10 @@ GDT_VADDR = 0xFFFFF000  # the GDT page, mapped read-only in every address space
 BOOT_VADDR = 0xFFFFE000  # a page holding the iret that enters user mode once at boot
 GDT_ENTRIES = 32
 KERNEL_CS, KERNEL_DS = 0x60, 0x68  # GDT entries 12 and 13, as Linux i386
-PERMS_RX = UC_PROT_READ | UC_PROT_EXEC  # no NX without PAE: readable pages are executable
+PERMS_RX = UC_PROT_READ | UC_PROT_EXEC
 PERMS_RWX = PERMS_RX | UC_PROT_WRITE
+# TLB permissions by (PTE_NX, writable): the model's software NX bit withholds execute permission.
+PERMS = (PERMS_RX, UC_PROT_READ, PERMS_RWX, UC_PROT_READ | UC_PROT_WRITE)
 UNTIL = BOOT_VADDR + 0xFF0  # on the boot page, which user code cannot legitimately reach (see _fill)
 
 # pt_regs order -> Unicorn register ids (orig_ax has no register: it is the syscall number).
@@ -163,6 +165,11 @@ class Cpu:
         if uc.reg_read(X.UC_X86_REG_CS) != USER_CS or uc.reg_read(X.UC_X86_REG_SS) != USER_DS:
             raise RuntimeError("could not enter user mode (CPL 3) in Unicorn")
         self.booting = False
+        # A new program's x87 and SSE state is the FNINIT / reset state Linux gives it (fpstate_init: control
+        # word 0x37f, every exception masked, 64-bit precision; MXCSR 0x1f80), not Unicorn's all-zero one.
+        uc.reg_write(X.UC_X86_REG_FPCW, 0x37F)
+        uc.reg_write(X.UC_X86_REG_FPTAG, 0xFFFF)
+        uc.reg_write(X.UC_X86_REG_MXCSR, 0x1F80)
         self.fresh_ctx = uc.context_save()
         self.flush_tlb()
 
@@ -186,11 +193,13 @@ class Cpu:
                 if pte & 0x25 == 0x25:  # P | U | A
                     writable = pte & 0x42 == 0x42  # W | D
                     if access == UC_MEM_FETCH:
+                        if pte & 0x400:  # PTE_NX
+                            return self._fault(task, vaddr, ACCESS_FETCH, entry)
                         self.exec_bytes[pte >> 12] = 1
                     elif access == UC_MEM_WRITE and not writable:
                         return self._fault(task, vaddr, ACCESS_WRITE, entry)
                     entry.paddr = pte & 0xFFFFF000
-                    entry.perms = PERMS_RWX if writable else PERMS_RX
+                    entry.perms = PERMS[(pte >> 10 & 1) | writable << 1]
                     return True
             kind = ACCESS_WRITE if access == UC_MEM_WRITE else ACCESS_FETCH if access == UC_MEM_FETCH else ACCESS_READ
             return self._fault(task, vaddr, kind, entry)
@@ -224,7 +233,7 @@ class Cpu:
         if kind == ACCESS_FETCH:
             self.exec_bytes[pte >> PAGE_SHIFT] = 1
         entry.paddr = pte & 0xFFFFF000
-        entry.perms = PERMS_RWX if pte & PTE_W and pte & PTE_D else PERMS_RX
+        entry.perms = PERMS[(pte >> 10 & 1) | bool(pte & PTE_W and pte & PTE_D) << 1]
         if mm.last_fault is not None:
             lf = mm.last_fault
             mm.last_fault = None

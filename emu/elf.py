@@ -81,6 +81,7 @@ class ElfImage:
     segments: tuple[Segment, ...]
     stack_exec: bool
     tls: tuple | None
+    gnu_stack: bool = True  # a PT_GNU_STACK header is present (without one, i386 Linux sets READ_IMPLIES_EXEC)
 
     def segment_bytes(self, seg: Segment) -> bytes:
         """Return the seg.filesz file bytes of seg (what elf_map maps from the file)."""
@@ -198,6 +199,7 @@ def parse_elf(data: bytes, path: str) -> ElfImage:
 
     loads: list[tuple[int, Segment]] = []
     stack_exec = False
+    gnu_stack = False
     tls = None
     pt_phdr = None
     phdr_from_load = 0            # Linux leaves phdr_addr 0 when no PT_LOAD maps e_phoff
@@ -209,6 +211,7 @@ def parse_elf(data: bytes, path: str) -> ElfImage:
                 phdr_from_load = phoff - p_offset + p_vaddr
         elif p_type == PT_GNU_STACK:
             stack_exec = bool(p_flags & PF_X)
+            gnu_stack = True
         elif p_type == PT_TLS and tls is None:
             if p_filesz > p_memsz or p_vaddr + p_memsz > TASK_SIZE or p_offset + p_filesz > len(data):
                 raise ElfError(f"{path}: bad PT_TLS (vaddr {p_vaddr:#x}, offset {p_offset:#x}, "
@@ -230,7 +233,7 @@ def parse_elf(data: bytes, path: str) -> ElfImage:
     return ElfImage(
         path=path, data=data, etype=etype, entry=entry, phoff=phoff, phentsize=phentsize, phnum=phnum,
         phdr_vaddr=pt_phdr if pt_phdr is not None else phdr_from_load,
-        segments=segments, stack_exec=stack_exec, tls=tls,
+        segments=segments, stack_exec=stack_exec, tls=tls, gnu_stack=gnu_stack,
     )
 
 

@@ -41,6 +41,8 @@ class ElfImageLike(Protocol):
     phdr_vaddr: int
     segments: tuple
     data: bytes
+    stack_exec: bool
+    gnu_stack: bool
 
 
 def elf_prot(flags: int) -> int:
@@ -53,6 +55,9 @@ def load_elf_binary(k: Kernel, image: ElfImageLike, argv: list[bytes], envp: lis
                     execfn: bytes) -> tuple[MM, PtRegs]:
     """Build a new mm with the image's segments, brk and the initial stack; return it and the start registers."""
     mm = MM(k.pool)
+    # An i386 program without PT_GNU_STACK runs with READ_IMPLIES_EXEC: every readable mapping, its segments
+    # and stack included, may execute (x86's elf_read_implies_exec for ia32: executable_stack == EXSTACK_DEFAULT).
+    mm.read_implies_exec = not getattr(image, "gnu_stack", True)
     try:
         bias = ELF_ET_DYN_BASE if image.etype == ET_DYN else 0
         end_bss = 0
@@ -65,7 +70,7 @@ def load_elf_binary(k: Kernel, image: ElfImageLike, argv: list[bytes], envp: lis
             file_lo = seg.offset - (vaddr - start)
             data = image.data[file_lo:seg.offset + seg.filesz] if seg.filesz else None
             # When two segments share a page, the later one maps over it, as elf_map's MAP_FIXED does.
-            mm.map_region(start, end, elf_prot(seg.flags), name=os.path.basename(image.path),
+            mm.map_region(start, end, mm.effective_prot(elf_prot(seg.flags)), name=os.path.basename(image.path),
                           data=data, data_start=start)
             end_bss = max(end_bss, vaddr + seg.memsz)
         mm.start_brk = mm.brk = page_up(end_bss)
@@ -84,7 +89,9 @@ def create_elf_tables(k: Kernel, mm: MM, image: ElfImageLike, bias: int, argv: l
     total = sum(len(s) + 1 for s in argv + envp) + len(execfn) + 1
     if total > MAX_ARG_TOTAL:
         raise KernelError(E.E2BIG)
-    mm.map_region(STACK_TOP - STACK_INITIAL, STACK_TOP, PROT_READ | PROT_WRITE, name="[stack]", growsdown=True)
+    stack_prot = PROT_READ | PROT_WRITE | (PROT_EXEC if getattr(image, "stack_exec", False) else 0)
+    mm.map_region(STACK_TOP - STACK_INITIAL, STACK_TOP, mm.effective_prot(stack_prot), name="[stack]",
+                  growsdown=True)
     acct = k.kernel_acct
     p = STACK_TOP - 4  # bprm->p starts one pointer below the top
 

@@ -24,6 +24,10 @@ PTE_U = 0x004  # user
 PTE_A = 0x020  # accessed
 PTE_D = 0x040  # dirty
 PTE_COW = 0x200  # software bit 9 (_PAGE_BIT_SOFTW1): private page shared after fork
+# Software bit 10 (_PAGE_BIT_SOFTW2): the page must not be executed. Two-level i386 page tables have no NX bit,
+# but an i386 process on a 64-bit kernel (the oracle) runs on PAE/long-mode tables that have one, so the model
+# keeps it here and the CPU side refuses instruction fetches from such pages.
+PTE_NX = 0x400
 PTE_FRAME = 0xFFFFF000
 
 TASK_SIZE = 0xC0000000  # the i386 3G/1G split: user space is 0..0xBFFFFFFF
@@ -37,9 +41,14 @@ MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS = 0x01, 0x02, 0x10, 0x20
 MAP_GROWSDOWN, MAP_DENYWRITE, MAP_NORESERVE, MAP_POPULATE = 0x100, 0x800, 0x4000, 0x8000
 MAP_STACK, MAP_FIXED_NOREPLACE = 0x20000, 0x100000
 
-# Fault kinds reported to the caller (and counted per task).
-FAULT_ZERO, FAULT_FILE, FAULT_COW_COPY, FAULT_COW_REUSE, FAULT_WP_SHARED, FAULT_MINOR = range(6)
-FAULT_NAMES = ("zero_fill", "file_fill", "cow_copy", "cow_reuse", "wp_shared", "minor")
+# Fault kinds reported to the caller (and counted per task): zero_fill (a new zeroed frame, private or shmem),
+# file_fill (a page read from a file into the page cache, or an ELF segment's bytes), cow_copy / cow_reuse (a write
+# to a page shared after fork), wp_shared (first write to a page of a shared mapping), minor (a present page made
+# accessible again), shared (a resident page of a memory object mapped: page-cache hit or shmem page), file_cow (a
+# write to a private file mapping copies the page-cache page).
+FAULT_ZERO, FAULT_FILE, FAULT_COW_COPY, FAULT_COW_REUSE, FAULT_WP_SHARED, FAULT_MINOR, FAULT_SHARED, \
+    FAULT_FILE_COW = range(8)
+FAULT_NAMES = ("zero_fill", "file_fill", "cow_copy", "cow_reuse", "wp_shared", "minor", "shared", "file_cow")
 
 ACCESS_READ, ACCESS_WRITE, ACCESS_FETCH = 0, 1, 2
 
@@ -50,6 +59,14 @@ class OutOfMemory(Exception):
 
 class StringTooLong(Exception):
     """A user string without its NUL within the allowed length (ENAMETOOLONG / E2BIG)."""
+
+
+class BusError(Exception):
+    """An access to a page of a mapping that lies wholly past the end of its object (SIGBUS, BUS_ADRERR)."""
+
+    def __init__(self, addr: int) -> None:
+        super().__init__(f"access past the end of the mapped object at {addr:#010x}")
+        self.addr = addr
 
 
 class SegFault(Exception):
@@ -164,7 +181,8 @@ class FramePool:
 
 @dataclass
 class Vma:
-    """One vm_area_struct: [start, end), protection, sharing, and file contents for file-backed pages."""
+    """One vm_area_struct: [start, end), protection, sharing, and what backs its pages: nothing (anonymous),
+    an ELF segment's bytes, or a memory object (page cache or shmem) from page `pgoff` on."""
 
     start: int
     end: int
@@ -175,14 +193,25 @@ class Vma:
     # File-backed pages: bytes `data` appear at virtual address `data_start`; the rest reads as zeros.
     data: bytes | None = None
     data_start: int = 0
+    obj: object | None = None  # a filemap.MemObject; each VMA holds one user of it
+    pgoff: int = 0
+    dontfork: bool = False  # MADV_DONTFORK: the child does not get this VMA
+    wipeonfork: bool = False  # MADV_WIPEONFORK: the child gets it empty (zero-fill)
+    locked: bool = False  # mlock / MCL_FUTURE (VM_LOCKED)
 
     def copy(self, **changes) -> Vma:
-        """A copy with some fields changed (vm_area_dup)."""
+        """A copy with some fields changed (vm_area_dup); the copy is one more user of the object."""
         v = object.__new__(Vma)
         v.__dict__.update(self.__dict__)
         if changes:
             v.__dict__.update(changes)
+        if v.obj is not None:
+            v.obj.get()
         return v
+
+    def page_index(self, addr: int) -> int:
+        """The object page that addr falls in."""
+        return self.pgoff + ((addr - self.start) >> PAGE_SHIFT)
 
 
 @dataclass
@@ -218,6 +247,8 @@ class MM:
         self.last_fault: tuple[int, int, int, int] | None = None  # (kind, vaddr, old frame, new frame)
         self.kernel_faults: list[tuple[int, int, int, int]] = []  # taken by copies to/from user memory
         self.copied_ptes = 0  # PTEs dup_mmap copied into this mm
+        self.def_flags_locked = False  # mlockall(MCL_FUTURE): new mappings are locked
+        self.read_implies_exec = False  # the READ_IMPLIES_EXEC personality of the program running here
 
     # ---- page-table walk and PTE helpers -------------------------------------------------------
 
@@ -258,6 +289,12 @@ class MM:
             for _, view in self._table_slices(v.start, v.end):
                 out.append(view[(view & PTE_P) != 0])
         return np.concatenate(out) if out else np.zeros(0, np.uint32)
+
+    def effective_prot(self, prot: int) -> int:
+        """The protection a mapping gets: PROT_READ implies PROT_EXEC under READ_IMPLIES_EXEC (do_mmap)."""
+        if self.read_implies_exec and prot & PROT_READ:
+            prot |= PROT_EXEC
+        return prot
 
     def flush_tlb(self) -> None:
         """Invalidate every cached translation of this mm (flush_tlb_mm)."""
@@ -305,10 +342,15 @@ class MM:
         raise OutOfMemory("no free virtual range")
 
     def map_region(self, start: int, end: int, prot: int, shared: bool = False, name: str = "",
-                   data: bytes | None = None, data_start: int = 0, growsdown: bool = False) -> Vma:
-        """Create a VMA over [start, end), replacing whatever was mapped there (mmap_region)."""
+                   data: bytes | None = None, data_start: int = 0, growsdown: bool = False,
+                   obj=None, pgoff: int = 0) -> Vma:
+        """Create a VMA over [start, end), replacing whatever was mapped there (mmap_region); a memory object
+        gains the VMA as a user."""
         self.unmap(start, end)
-        vma = Vma(start, end, prot, shared, growsdown, name, data, data_start)
+        vma = Vma(start, end, prot, shared, growsdown, name, data, data_start, obj, pgoff,
+                  locked=self.def_flags_locked)
+        if obj is not None:
+            obj.get()
         self._insert_vma(vma)
         return vma
 
@@ -316,9 +358,18 @@ class MM:
         """Make addr a VMA boundary if it falls inside one (split_vma)."""
         v = self.find_vma(addr)
         if v is not None and v.start < addr:
-            upper = v.copy(start=addr)
+            upper = v.copy(start=addr, pgoff=v.page_index(addr))
             v.end = addr
             self._insert_vma(upper)
+
+    def _drop_vma(self, v: Vma) -> None:
+        """A VMA went away: write its shared file pages back and give up its hold on the object
+        (remove_vma; the writeback is what munmap of a shared file mapping leaves for msync in Linux, done
+        here so the host file has the data as soon as no mapping shows it)."""
+        if v.obj is not None:
+            if v.shared and hasattr(v.obj, "writeback"):
+                v.obj.writeback(v.pgoff, v.page_index(v.end - 1))
+            v.obj.put()
 
     def unmap(self, start: int, end: int) -> None:
         """Remove every mapping in [start, end) and release its frames (do_munmap)."""
@@ -327,14 +378,18 @@ class MM:
         self._split(start)
         self._split(end)
         keep = []
+        gone = []
         for v in self.vmas:
             if v.start >= start and v.end <= end:
                 self.zap_range(v.start, v.end)
+                gone.append(v)
             else:
                 keep.append(v)
-        if len(keep) != len(self.vmas):
+        if gone:
             self.vmas = keep
             self._reindex()
+            for v in gone:
+                self._drop_vma(v)
 
     def zap_range(self, start: int, end: int) -> None:
         """Clear the PTEs of [start, end) and drop their frames (zap_page_range)."""
@@ -356,11 +411,16 @@ class MM:
         for v in self.vmas:
             if v.start >= start and v.end <= end:
                 v.prot = prot
-                if not prot & PROT_WRITE or prot == PROT_NONE:
-                    for _, view in self._table_slices(v.start, v.end):
-                        # PROT_NONE keeps the frame but drops the user bit, as the kernel's PROT_NONE does.
-                        mask = PTE_W | (PTE_U if prot == PROT_NONE else 0)
-                        view &= np.uint32(~mask & 0xFFFFFFFF)
+                for _, view in self._table_slices(v.start, v.end):
+                    present = (view & PTE_P) != 0
+                    if not present.any():
+                        continue
+                    # PROT_NONE keeps the frame but drops the user bit, as the kernel's PROT_NONE does; a
+                    # page that lost PROT_EXEC gets the NX bit, one that gained it loses it.
+                    mask = (PTE_W if not prot & PROT_WRITE or prot == PROT_NONE else 0) | \
+                        (PTE_U if prot == PROT_NONE else 0) | PTE_NX
+                    nx = 0 if prot & PROT_EXEC else PTE_NX
+                    view[present] = (view[present] & np.uint32(~mask & 0xFFFFFFFF)) | np.uint32(nx)
         self.flush_tlb()
 
     def is_mapped(self, start: int, end: int) -> bool:
@@ -390,11 +450,13 @@ class MM:
         return v
 
     def handle_fault(self, vaddr: int, access: int, acct: FaultAcct) -> int:
-        """Resolve a user access; return the PTE to install or raise SegFault (handle_mm_fault)."""
+        """Resolve a user access; return the PTE to install or raise SegFault / BusError (handle_mm_fault)."""
         words = self.pool.words
         i = self.walk(vaddr)
         pte = words.item(i) if i >= 0 else 0
         if pte & (PTE_P | PTE_U) == PTE_P | PTE_U:
+            if access == ACCESS_FETCH and pte & PTE_NX:
+                raise SegFault(vaddr, False)
             if access != ACCESS_WRITE:
                 if not pte & PTE_A:
                     pte |= PTE_A
@@ -414,19 +476,33 @@ class MM:
             vma = self._expand_stack(vaddr)
             if vma is None:
                 raise SegFault(vaddr, True)
-        if vma.prot == PROT_NONE or (access == ACCESS_WRITE and not vma.prot & PROT_WRITE):
+        if vma.prot == PROT_NONE or (access == ACCESS_WRITE and not vma.prot & PROT_WRITE) or \
+                (access == ACCESS_FETCH and not vma.prot & PROT_EXEC):
             raise SegFault(vaddr, False)
         if pte & PTE_P:  # present but PROT_NONE'd earlier, now accessible again
             pte |= PTE_U | PTE_A
             if vma.prot & PROT_WRITE and not pte & PTE_COW and access == ACCESS_WRITE:
                 pte |= PTE_W | PTE_D
+                if vma.obj is not None:
+                    vma.obj.mark_dirty(vma.page_index(vaddr))
             words[i] = pte
             self.flush_tlb()
             return pte if access != ACCESS_WRITE or pte & PTE_W else self.do_wp_page(i, pte, vaddr, vma, acct)
+        if vma.obj is not None:
+            return self.do_fault(vaddr, access, vma, acct)
         return self.do_anonymous_or_file_page(vaddr, access, vma, acct)
 
+    def _install(self, vaddr: int, frame: int, vma: Vma, bits: int) -> int:
+        """Write a new user PTE for vaddr naming frame with extra bits (set_pte_at), NX unless the VMA may
+        execute."""
+        pte = (frame << PAGE_SHIFT) | PTE_P | PTE_U | PTE_A | bits
+        if not vma.prot & PROT_EXEC:
+            pte |= PTE_NX
+        self.pool.words[self.walk(vaddr, alloc=True)] = pte
+        return pte
+
     def do_anonymous_or_file_page(self, vaddr: int, access: int, vma: Vma, acct: FaultAcct) -> int:
-        """First touch: a zeroed frame, or one filled from the VMA's file data (do_anonymous_page, do_read_fault)."""
+        """First touch: a zeroed frame, or one filled from the VMA's ELF data (do_anonymous_page)."""
         pool = self.pool
         page = page_down(vaddr)
         f = pool.alloc()
@@ -438,20 +514,47 @@ class MM:
                 off = lo - vma.data_start
                 pool.frames[f, lo - page:hi - page] = np.frombuffer(vma.data, np.uint8, hi - lo, off)
                 kind = FAULT_FILE
-        pte = (f << PAGE_SHIFT) | PTE_P | PTE_U | PTE_A
-        if vma.prot & PROT_WRITE:
-            pte |= PTE_W
-            if access == ACCESS_WRITE:
-                pte |= PTE_D
-        i = self.walk(vaddr, alloc=True)
-        self.pool.words[i] = pte
+        bits = (PTE_W | (PTE_D if access == ACCESS_WRITE else 0)) if vma.prot & PROT_WRITE else 0
+        pte = self._install(vaddr, f, vma, bits)
         acct.counts[kind] += 1
         self.last_fault = (kind, vaddr, 0, f)
+        return pte
+
+    def do_fault(self, vaddr: int, access: int, vma: Vma, acct: FaultAcct) -> int:
+        """First touch of a page backed by a memory object (do_fault): a shared mapping maps the object's page
+        itself (do_shared_fault), a private one maps it read-only to copy on write (do_read_fault) or, for a
+        write, copies it now (do_cow_fault)."""
+        pool = self.pool
+        idx = vma.page_index(vaddr)
+        try:
+            frame, new = vma.obj.find_get_page(idx)
+        except IndexError:
+            raise BusError(vaddr) from None
+        kind = (FAULT_FILE if vma.obj.kind == "file" else FAULT_ZERO) if new else FAULT_SHARED
+        write = access == ACCESS_WRITE
+        if vma.shared:
+            pool.get(frame)
+            pte = self._install(vaddr, frame, vma, PTE_W | PTE_D if write else 0)
+            if write:
+                vma.obj.mark_dirty(idx)
+            old = 0 if new else frame
+        elif write:
+            copy = pool.copy_frame(frame)
+            pte = self._install(vaddr, copy, vma, PTE_W | PTE_D)
+            kind, old, frame = FAULT_FILE_COW, frame, copy
+        else:
+            pool.get(frame)
+            pte = self._install(vaddr, frame, vma, PTE_COW)
+            old = 0 if new else frame
+        acct.counts[kind] += 1
+        self.last_fault = (kind, vaddr, old, frame)
         return pte
 
     def do_wp_page(self, i: int, pte: int, vaddr: int, vma: Vma, acct: FaultAcct) -> int:
         """Write to a present read-only page of a writable VMA: decide reuse or copy (do_wp_page)."""
         if vma.shared or not pte & PTE_COW:
+            if vma.shared and vma.obj is not None:
+                vma.obj.mark_dirty(vma.page_index(vaddr))  # wp_page_shared: the page becomes dirty
             return self._make_writable(i, pte, vaddr, acct, FAULT_WP_SHARED if vma.shared else FAULT_MINOR)
         frame = pte >> PAGE_SHIFT
         if int(self.pool.refcount[frame]) == 1:
@@ -498,11 +601,16 @@ class MM:
         for addr, (p, n) in addr_ptes.items():
             i = (addr - old) >> PAGE_SHIFT
             full[i:i + n] = ptes[p:p + n]
-        moved = vma.copy(start=new, end=new + new_len, data_start=vma.data_start - old + new)
+        moved = vma.copy(start=new, end=new + new_len, data_start=vma.data_start - old + new,
+                         pgoff=vma.page_index(old))
         self._split(old)
         self._split(old + old_len)
+        gone = [v for v in self.vmas if v.start >= old and v.end <= old + old_len]
         self.vmas = [v for v in self.vmas if not (v.start >= old and v.end <= old + old_len)]
         self._reindex()
+        for v in gone:
+            if v.obj is not None:
+                v.obj.put()
         self._insert_vma(moved)
         for addr, view in self._table_slices(new, new + old_len, alloc=True):
             i = (addr - new) >> PAGE_SHIFT
@@ -514,10 +622,10 @@ class MM:
     def dup_mmap(self) -> MM:
         """The child's address space for fork: same VMAs, page tables copied, private pages COW (dup_mmap)."""
         child = MM(self.pool)
-        child.vmas = [v.copy() for v in self.vmas]
-        child._starts = list(self._starts)
+        child.vmas = [v.copy(locked=False) for v in self.vmas if not v.dontfork]  # mlock is not inherited
+        child._starts = [v.start for v in child.vmas]
         for name in ("start_brk", "brk", "start_stack", "arg_start", "arg_end", "env_start", "env_end",
-                     "mmap_base", "exe_path"):
+                     "mmap_base", "exe_path", "read_implies_exec"):
             setattr(child, name, getattr(self, name))
         try:
             self.copy_page_tables(child)
@@ -541,15 +649,23 @@ class MM:
         rows = table_rows[parent_tables]  # a copy: (tables, 1024)
         present = (rows & PTE_P) != 0
         cow = present.copy()
+        skip = np.zeros_like(present)  # entries the child does not get
         for v in self.vmas:
-            if v.shared:  # shared mappings keep their writable PTEs
+            if v.shared or v.dontfork or v.wipeonfork:
+                # shared mappings keep their writable PTEs; MADV_DONTFORK / MADV_WIPEONFORK ranges are not
+                # copied at all (the child has no VMA there, or an empty one), so the parent keeps them as they are
                 first, last = v.start >> PAGE_SHIFT, (v.end - 1) >> PAGE_SHIFT
                 for n, pdi in enumerate(pdis.tolist()):
                     lo, hi = max(first, pdi << 10), min(last + 1, (pdi + 1) << 10)
                     if lo < hi:
                         cow[n, lo - (pdi << 10):hi - (pdi << 10)] = False
+                        if v.dontfork or v.wipeonfork:
+                            skip[n, lo - (pdi << 10):hi - (pdi << 10)] = True
         rows[cow] = (rows[cow] & np.uint32(~PTE_W & 0xFFFFFFFF)) | np.uint32(PTE_COW)
         table_rows[parent_tables] = rows
+        if skip.any():
+            rows[skip] = 0
+            present &= ~skip
         taken: list[int] = []
         try:
             for _ in range(pdis.size):
@@ -577,8 +693,10 @@ class MM:
         frames = (rows[(rows & PTE_P) != 0] >> PAGE_SHIFT).astype(np.int64)
         pool.put_many(np.concatenate((frames, tables, [self.pgd])))
         self.pgd = 0
-        self.vmas = []
+        vmas, self.vmas = self.vmas, []
         self._starts = []
+        for v in vmas:
+            self._drop_vma(v)
         self.flush_tlb()
 
     # ---- user copies (copy_from_user / copy_to_user) -------------------------------------------
@@ -644,7 +762,9 @@ class MM:
                 if vma is None or vma.prot == PROT_NONE:
                     raise SegFault(addr, vma is None)
                 chunk = bytearray(n)
-                if vma.data is not None:
+                if vma.obj is not None:
+                    chunk[:] = vma.obj.peek_page(vma.page_index(addr))[off:off + n]
+                elif vma.data is not None:
                     lo = max(addr, vma.data_start)
                     hi = min(addr + n, vma.data_start + len(vma.data))
                     if lo < hi:

@@ -50,6 +50,9 @@ C_CASES = [
     ("thread_exec", "thread_exec", [], {}, REPO),
     ("fpsig", "fpsig", [], {}, REPO),
     ("pollselect", "pollselect", [], {}, REPO),
+    ("nx", "nx", [], {}, REPO),
+    ("fpu_init", "fpu_init", [], {}, REPO),
+    ("fpu_init_sse", "fpu_init_sse", [], {}, REPO),
 ]
 C_BY_ID = {c[0]: c for c in C_CASES}
 
