@@ -21,10 +21,10 @@ from unicorn.unicorn_py3.unicorn import uclib
 
 from kernel_model.abi import SIG
 from kernel_model.mm import (
-    ACCESS_FETCH, ACCESS_READ, ACCESS_WRITE, PAGE_SHIFT, PTE_D, PTE_W, TASK_SIZE, OutOfMemory, SegFault,
+    ACCESS_FETCH, ACCESS_READ, ACCESS_WRITE, PAGE_SHIFT, PTE_D, PTE_W, TASK_SIZE, BusError, OutOfMemory, SegFault,
 )
 from kernel_model.ptregs import PT_REGS_FIELDS, USER_CS, USER_DS
-from kernel_model.signal import FPE_INTDIV, ILL_ILLOPN, SEGV_ACCERR, SEGV_MAPERR, SI_KERNEL
+from kernel_model.signal import BUS_ADRERR, FPE_INTDIV, ILL_ILLOPN, SEGV_ACCERR, SEGV_MAPERR, SI_KERNEL
 from kernel_model.task import RUNNING, SIG_DFL, SIG_IGN
 
 from .costmodel import CostModel
@@ -129,6 +129,7 @@ class Cpu:
         self.cur_gen = -1
         self.loaded_tls: list[bytes | None] = [None, None, None]
         self.fault: tuple | None = None  # (vaddr, access, maperr) of the last refused translation
+        self.fault_bus = False  # ... and it was past the end of a mapped object: SIGBUS, not SIGSEGV
         self.trap: int | None = None
         self.stop_reason = ""
         self.oom = False
@@ -225,6 +226,7 @@ class Cpu:
             pte = mm.handle_fault(vaddr, kind, task.acct)
         except SegFault as e:
             self.fault = (vaddr, kind, e.maperr)
+            self.fault_bus = isinstance(e, BusError)
             return False
         except OutOfMemory:
             self.oom = True
@@ -517,7 +519,14 @@ class Cpu:
                 UC_ERR_EXCEPTION, UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED, UC_ERR_FETCH_UNMAPPED,
                 UC_ERR_READ_PROT, UC_ERR_WRITE_PROT, UC_ERR_FETCH_PROT)):
             sig = SIG.SIGSEGV
-            if self.fault is not None:
+            if self.fault is not None and self.fault_bus:
+                sig = SIG.SIGBUS
+                vaddr = self.fault_address(task, eip, self.fault[0])
+                code, addr = BUS_ADRERR, vaddr
+                msg = f"access to {vaddr:#010x} past the end of its mapped object by instruction at {eip:#010x} " \
+                      f"({insn})"
+                self.fault_bus = False
+            elif self.fault is not None:
                 vaddr, kind, maperr = self.fault
                 vaddr = self.fault_address(task, eip, vaddr)
                 code, addr = (SEGV_MAPERR if maperr else SEGV_ACCERR), vaddr

@@ -357,7 +357,8 @@ class Tracer:
         name = signal_name(sig)
         code = info.get("code", 0)
         if "addr" in info:
-            code_s = {11: SEGV_CODES.get(code, str(code)), 4: "ILL_ILLOPN", 8: "FPE_INTDIV"}.get(sig, str(code))
+            code_s = {11: SEGV_CODES.get(code, str(code)), 4: "ILL_ILLOPN", 8: "FPE_INTDIV",
+                      7: {2: "BUS_ADRERR"}.get(code, str(code))}.get(sig, str(code))
             fields = f"si_code={code_s}, si_addr={ptr(info['addr'])}"
         else:
             code_s = {0: "SI_USER", 0x80: "SI_KERNEL", -6: "SI_TKILL", -1: "SI_QUEUE", -2: "SI_TIMER"}.get(code,

@@ -65,6 +65,12 @@ class MemObject:
     def mark_dirty(self, idx: int) -> None:
         """A writable mapping of page idx was made: it may differ from its backing store."""
 
+    def punch_hole(self, first: int, last: int) -> None:
+        """Free pages first..last; they read as zeros again (shmem_fallocate's FALLOC_FL_PUNCH_HOLE, MADV_REMOVE)."""
+        gone = [idx for idx in self.pages if first <= idx <= last]
+        if gone:
+            self.pool.put_many(np.array([self.pages.pop(idx) for idx in gone], dtype=np.int64))
+
     def get(self) -> None:
         """One more user (a VMA, a segment)."""
         self.users += 1

@@ -118,12 +118,38 @@ class HostFile(File):
         self.owns_fd = owns_fd
         self.dir_entries: list | None = None  # a directory's entries, read at the first getdents
         self.dir_pos = 0
+        self.cache = None  # the kernel's PageCache, for files opened by the guest (read/write stay coherent)
 
     def read(self, n: int) -> bytes:
         if self.flags & O_ACCMODE == O_WRONLY:
             raise KernelError(E.EBADF)
         try:
+            if self.cache is not None:
+                self.cache.before_read(self.fd)
             return os.read(self.fd, n)
+        except OSError as e:
+            raise KernelError(e.errno or E.EIO) from None
+
+    def pread(self, n: int, offset: int) -> bytes:
+        """Read at an offset, the file position unchanged (vfs_read with a position)."""
+        if self.flags & O_ACCMODE == O_WRONLY:
+            raise KernelError(E.EBADF)
+        try:
+            if self.cache is not None:
+                self.cache.before_read(self.fd)
+            return os.pread(self.fd, n, offset)
+        except OSError as e:
+            raise KernelError(e.errno or E.EIO) from None
+
+    def pwrite(self, data: bytes, offset: int) -> int:
+        """Write at an offset, the file position unchanged (vfs_write with a position)."""
+        if self.flags & O_ACCMODE == O_RDONLY:
+            raise KernelError(E.EBADF)
+        try:
+            n = os.pwrite(self.fd, data, offset)
+            if self.cache is not None and n:
+                self.cache.after_write(self.fd, offset, data[:n])
+            return n
         except OSError as e:
             raise KernelError(e.errno or E.EIO) from None
 
@@ -131,7 +157,10 @@ class HostFile(File):
         if self.flags & O_ACCMODE == O_RDONLY:
             raise KernelError(E.EBADF)
         try:
-            return os.write(self.fd, data)
+            n = os.write(self.fd, data)
+            if self.cache is not None and n:
+                self.cache.after_write(self.fd, os.lseek(self.fd, 0, os.SEEK_CUR) - n, data[:n])
+            return n
         except OSError as e:
             raise KernelError(e.errno or E.EIO) from None
 

@@ -14,6 +14,7 @@ from .abi import E
 from . import signal
 from .exit import do_group_exit, signal_status
 from .files import FdTable, HostFile, KernelError
+from .filemap import PageCache
 from .futex import FutexTable
 from .vfs import Vfs
 from .mm import FAULT_NAMES, FaultAcct, FramePool, SegFault, StringTooLong
@@ -54,6 +55,7 @@ class Kernel:
                  max_tasks: int = DEFAULT_MAX_TASKS, stdio: tuple[int, int, int] = (0, 1, 2),
                  root: str = "/") -> None:
         self.pool = FramePool(mem_bytes // PAGE_SIZE)
+        self.page_cache = PageCache(self.pool)  # host files' pages shared by every mapping and read/write
         self.vfs = Vfs(root)  # the guest's file system: a host directory it cannot climb out of
         self.sched = Scheduler(quantum)
         self.futex = FutexTable(self)

@@ -35,6 +35,7 @@ STACK_TOP = TASK_SIZE
 STACK_RLIMIT = 8 << 20  # RLIMIT_STACK default
 MMAP_BASE = TASK_SIZE - (128 << 20)  # mmap_base(): TASK_SIZE - max(rlimit stack, 128 MiB) gap, no randomisation
 MMAP_MIN_ADDR = 0x10000  # vm.mmap_min_addr default
+MAX_MAP_COUNT = 65530  # vm.max_map_count default (DEFAULT_MAX_MAP_COUNT)
 
 PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC = 0, 1, 2, 4
 MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS = 0x01, 0x02, 0x10, 0x20
@@ -61,14 +62,6 @@ class StringTooLong(Exception):
     """A user string without its NUL within the allowed length (ENAMETOOLONG / E2BIG)."""
 
 
-class BusError(Exception):
-    """An access to a page of a mapping that lies wholly past the end of its object (SIGBUS, BUS_ADRERR)."""
-
-    def __init__(self, addr: int) -> None:
-        super().__init__(f"access past the end of the mapped object at {addr:#010x}")
-        self.addr = addr
-
-
 class SegFault(Exception):
     """A user access the VMAs do not allow; carries the address and why (SEGV_MAPERR or SEGV_ACCERR)."""
 
@@ -76,6 +69,15 @@ class SegFault(Exception):
         super().__init__(f"{'unmapped' if maperr else 'protection'} fault at {addr:#010x}")
         self.addr = addr
         self.maperr = maperr
+
+
+class BusError(SegFault):
+    """An access to a page of a mapping that lies wholly past the end of its object (SIGBUS, BUS_ADRERR); a
+    kernel copy that meets one fails with EFAULT, as for any bad user address."""
+
+    def __init__(self, addr: int) -> None:
+        super().__init__(addr, False)
+        self.args = (f"access past the end of the mapped object at {addr:#010x}",)
 
 
 def _page_chunks(vaddr: int, length: int):
@@ -198,6 +200,7 @@ class Vma:
     dontfork: bool = False  # MADV_DONTFORK: the child does not get this VMA
     wipeonfork: bool = False  # MADV_WIPEONFORK: the child gets it empty (zero-fill)
     locked: bool = False  # mlock / MCL_FUTURE (VM_LOCKED)
+    maywrite: bool = True  # VM_MAYWRITE: false for a shared mapping of a file not opened for writing
 
     def copy(self, **changes) -> Vma:
         """A copy with some fields changed (vm_area_dup); the copy is one more user of the object."""
@@ -422,6 +425,86 @@ class MM:
                     nx = 0 if prot & PROT_EXEC else PTE_NX
                     view[present] = (view[present] & np.uint32(~mask & 0xFFFFFFFF)) | np.uint32(nx)
         self.flush_tlb()
+
+    def _mergeable(self, a: Vma, b: Vma) -> bool:
+        """a ends where b starts and they could be one VMA (is_mergeable_vma, with anon/file continuity)."""
+        if a.end != b.start or a.data is not None or b.data is not None:
+            return False
+        same = (a.prot == b.prot and a.shared == b.shared and a.growsdown == b.growsdown and a.name == b.name
+                and a.obj is b.obj and a.dontfork == b.dontfork and a.wipeonfork == b.wipeonfork
+                and a.locked == b.locked)
+        return same and (a.obj is None or a.page_index(a.end) == b.pgoff)
+
+    def merge_around(self, start: int, end: int) -> None:
+        """Merge the VMAs in and next to [start, end) with compatible neighbours (vma_merge), so that map
+        counts, /proc maps and limits see what Linux shows."""
+        i = max(0, bisect.bisect_right(self._starts, start) - 2)
+        changed = False
+        while i + 1 < len(self.vmas) and self.vmas[i].start <= end:
+            a, b = self.vmas[i], self.vmas[i + 1]
+            if self._mergeable(a, b):
+                a.end = b.end
+                del self.vmas[i + 1]
+                if b.obj is not None:
+                    b.obj.put()
+                changed = True
+            else:
+                i += 1
+        if changed:
+            self._starts = [v.start for v in self.vmas]
+
+    def map_count(self) -> int:
+        """VMAs in this mm (mm->map_count)."""
+        return len(self.vmas)
+
+    def split_count(self, start: int, end: int) -> int:
+        """How many more VMAs cutting [start, end) out of the mapping would make (0, 1 or 2)."""
+        n = 0
+        for addr in (start, end):
+            v = self.find_vma(addr)
+            if v is not None and v.start < addr:
+                n += 1
+        return n
+
+    def total_vm(self) -> int:
+        """Bytes mapped (mm->total_vm, RLIMIT_AS)."""
+        return sum(v.end - v.start for v in self.vmas)
+
+    def data_vm(self) -> int:
+        """Bytes of private writable non-stack mappings (mm->data_vm, RLIMIT_DATA)."""
+        return sum(v.end - v.start for v in self.vmas
+                   if v.prot & PROT_WRITE and not v.shared and not v.growsdown)
+
+    def locked_vm(self) -> int:
+        """Bytes of mlocked mappings (mm->locked_vm)."""
+        return sum(v.end - v.start for v in self.vmas if v.locked)
+
+    def populate(self, start: int, end: int, write: bool, acct: FaultAcct) -> None:
+        """Fault every page of [start, end) in as an access would (populate_vma_page_range, MAP_POPULATE,
+        mlock); pages the VMA does not allow are skipped."""
+        addr = start
+        while addr < end:
+            v = self.find_vma(addr)
+            if v is None:
+                addr += PAGE_SIZE
+                continue
+            w = write and bool(v.prot & PROT_WRITE) and v.shared
+            if v.prot != PROT_NONE:
+                pte = self.pte(addr)
+                if not pte & PTE_P or (w and not pte & PTE_W):
+                    try:
+                        self.handle_fault(addr, ACCESS_WRITE if w else ACCESS_READ, acct)
+                    except BusError:
+                        pass
+            addr += PAGE_SIZE
+        self.last_fault = None
+
+    def resident(self, addr: int) -> bool:
+        """Is the page at addr in memory: mapped by a PTE, or resident in the VMA's object (mincore)."""
+        if self.pte(addr) & PTE_P:
+            return True
+        v = self.find_vma(addr)
+        return v is not None and v.obj is not None and v.page_index(addr) in v.obj.pages
 
     def is_mapped(self, start: int, end: int) -> bool:
         """Every byte of [start, end) lies in some VMA."""

@@ -53,6 +53,7 @@ C_CASES = [
     ("nx", "nx", [], {}, REPO),
     ("fpu_init", "fpu_init", [], {}, REPO),
     ("fpu_init_sse", "fpu_init_sse", [], {}, REPO),
+    ("shared_mappings", "shared_mappings", [], {}, "/tmp"),
 ]
 C_BY_ID = {c[0]: c for c in C_CASES}
 

@@ -8,20 +8,7 @@ import struct
 from ..abi import E
 from ..files import KernelError
 from .table import syscall
-from .common import pid_target
-
-
-RLIM_INFINITY = 0xFFFFFFFFFFFFFFFF
-
-
-RLIMIT_STACK, RLIMIT_NOFILE, RLIMIT_AS, RLIMIT_NPROC = 3, 7, 9, 6
-
-
-DEFAULT_RLIMITS = {RLIMIT_STACK: (8 << 20, RLIM_INFINITY), RLIMIT_NOFILE: (1024, 1048576)}
-
-
-def _rlimit(t, res):
-    return t.signal.rlimits.get(res, DEFAULT_RLIMITS.get(res, (RLIM_INFINITY, RLIM_INFINITY)))
+from .common import RLIM_INFINITY, pid_target, rlimit
 
 
 @syscall("prlimit64", sig="pid pid, enum(rlimit) resource, rlimit64 new_limit, out rlimit64 old_limit")
@@ -31,7 +18,7 @@ def sys_prlimit64(k, t, pid, res, new, old, *_):
     if res >= 16:
         raise KernelError(E.EINVAL)
     if old:
-        k.put_bytes(t, old, struct.pack("<QQ", *_rlimit(target, res)))
+        k.put_bytes(t, old, struct.pack("<QQ", *rlimit(target, res)))
     if new:
         cur, mx = struct.unpack("<QQ", k.get_bytes(t, new, 16))
         if cur > mx:
@@ -45,7 +32,7 @@ def sys_ugetrlimit(k, t, res, buf, *_):
     """struct rlimit with 32-bit fields, RLIM_INFINITY clamped to 0xffffffff."""
     if res >= 16:
         raise KernelError(E.EINVAL)
-    cur, mx = (min(v, 0xFFFFFFFF) for v in _rlimit(t, res))
+    cur, mx = (min(v, 0xFFFFFFFF) for v in rlimit(t, res))
     k.put_bytes(t, buf, struct.pack("<II", cur, mx))
     return 0
 

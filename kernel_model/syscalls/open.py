@@ -56,6 +56,9 @@ def sys_ftruncate(k, t, fd, lo, hi, *_):
     if not hasattr(f, "fd"):
         raise KernelError(E.EINVAL)
     length = lo | (hi << 32) if t.regs.orig_ax == NR.ftruncate64 else s32(lo)
+    if length < 0 or length >> 63:
+        raise KernelError(E.EINVAL)
+    k.page_cache.truncate(f.fd, length)
     host_call(os.ftruncate, f.fd, length)
     return 0
 
@@ -120,8 +123,10 @@ def sys_chown(k, t, a, b, c, d, e, *_):
 
 @syscall("fsync", "fdatasync", sig="fd fd", cls="desc")
 def sys_fsync(k, t, fd, *_):
-    """Flush an open file (to the host's page cache: nothing to do)."""
-    t.files.get(fd)
+    """Flush an open file: its dirty mapped pages go to the host file (vfs_fsync_range)."""
+    f = t.files.get(fd)
+    if hasattr(f, "fd"):
+        k.page_cache.sync(f.fd)
     return 0
 
 
@@ -137,6 +142,7 @@ def sys_fchdir(k, t, fd, *_):
 
 def _open(k, t, path, flags, mode=0o666):
     f = open_host(path, flags, mode, t.fs.umask)
+    f.cache = k.page_cache
     return t.files.install(f, cloexec=bool(flags & O_CLOEXEC))
 
 

@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import os
 import struct
 
 from ..abi import NR, SIG, E
 from ..files import PipeEnd, O_NONBLOCK, KernelError
 from .. import signal as sigmod
 from .table import syscall
-from .common import host_call, s32
+from .common import s32
 
 
 def file_io(k, t, f, op):
@@ -60,11 +59,27 @@ def sys_read(k, t, fd, buf, count, *_):
 def sys_pread64(k, t, fd, buf, count, off_lo, off_hi, *_):
     """Read at an offset without moving the file position."""
     f = t.files.get(fd)
-    if not hasattr(f, "fd"):
+    if not hasattr(f, "pread"):
         raise KernelError(E.ESPIPE)
-    data = os.pread(f.fd, min(count, 1 << 20), off_lo | (off_hi << 32))
+    off = off_lo | (off_hi << 32)
+    if off >> 63:
+        raise KernelError(E.EINVAL)
+    data = f.pread(min(count, 1 << 20), off)
     k.put_bytes(t, buf, data)
     return len(data)
+
+
+@syscall("pwrite64", sig="fd fd, buf(count) buf, size count, loff offset", cls="desc")
+def sys_pwrite64(k, t, fd, buf, count, off_lo, off_hi, *_):
+    """Write at an offset without moving the file position (ksys_pwrite64): ESPIPE on a pipe, EINVAL for a
+    negative offset."""
+    f = t.files.get(fd)
+    if not hasattr(f, "pwrite"):
+        raise KernelError(E.ESPIPE)
+    off = off_lo | (off_hi << 32)
+    if off >> 63:
+        raise KernelError(E.EINVAL)
+    return f.pwrite(k.get_bytes(t, buf, min(count, 1 << 20)), off)
 
 
 @syscall("write", sig="fd fd, buf(count) buf, size count", cls="desc")
@@ -118,9 +133,9 @@ def sys_sendfile(k, t, out_fd, in_fd, offset_ptr, count, *_):
         size = 8 if t.regs.orig_ax == NR.sendfile64 else 4
         raw = k.get_bytes(t, offset_ptr, size)
         off = struct.unpack("<q" if size == 8 else "<i", raw)[0]
-        if not hasattr(fin, "fd"):
+        if not hasattr(fin, "pread"):
             raise KernelError(E.ESPIPE)
-        data = host_call(os.pread, fin.fd, count, off)
+        data = fin.pread(count, off)
         k.put_bytes(t, offset_ptr, struct.pack("<q" if size == 8 else "<i", off + len(data)))
     else:
         data = yield from file_io(k, t, fin, lambda: fin.read(count))
