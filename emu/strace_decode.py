@@ -465,6 +465,28 @@ def _mmap_args(addr, length, prot, flags, fd, off) -> str:
             f"{s32(fd)}, {f'{off:#x}' if off else 0}")
 
 
+FS_MAGIC = {0xEF53: "EXT2_SUPER_MAGIC", 0x01021994: "TMPFS_MAGIC", 0x794C7630: "OVERLAYFS_SUPER_MAGIC",
+            0x9123683E: "BTRFS_SUPER_MAGIC", 0x58465342: "XFS_SUPER_MAGIC", 0x50495045: "PIPEFS_MAGIC",
+            0x9FA0: "PROC_SUPER_MAGIC", 0x62656572: "SYSFS_MAGIC"}
+
+
+def _statfs_str(raw: bytes, wide: bool) -> str:
+    """strace's struct statfs / statfs64."""
+    if wide:
+        ftype, bsize, blocks, bfree, bavail, files, ffree, f0, f1, namelen, frsize, flags = \
+            struct.unpack_from("<IIQQQQQiiIII", raw)
+    else:
+        ftype, bsize, blocks, bfree, bavail, files, ffree, f0, f1, namelen, frsize, flags = \
+            struct.unpack_from("<IIIIIIIiiIII", raw)
+    mnt = [(1, "ST_RDONLY"), (2, "ST_NOSUID"), (4, "ST_NODEV"), (8, "ST_NOEXEC"), (16, "ST_SYNCHRONOUS"),
+           (32, "ST_VALID"), (64, "ST_MANDLOCK"), (1024, "ST_NOATIME"), (2048, "ST_NODIRATIME"),
+           (4096, "ST_RELATIME")]
+    return (f"{{f_type={FS_MAGIC.get(ftype, f'{ftype:#x}')}, f_bsize={bsize}, f_blocks={blocks}, f_bfree={bfree}, "
+            f"f_bavail={bavail}, f_files={files}, f_ffree={ffree}, "
+            f"f_fsid={{val=[{f0 & 0xFFFFFFFF:#x}, {f1 & 0xFFFFFFFF:#x}]}}, "
+            f"f_namelen={namelen}, f_frsize={frsize}, f_flags={flags_str(flags, mnt)}}}")
+
+
 def _utc_comment(sec: int, nsec: int) -> str:
     """strace's ` /* 1970-01-01T00:00:01.000000002+0000 */` after an absolute time."""
     import datetime
@@ -936,6 +958,8 @@ DECODERS: dict = {
     "sigframe": (lambda c, arg: _sigframe(c, arg, False), _capture_sp),
     "rt_sigframe": (lambda c, arg: _sigframe(c, arg, True), _capture_sp),
     "restart": _restart,
+    "statfs": _out_struct(64, lambda r: _statfs_str(r, False)),
+    "statfs64": _out_struct(84, lambda r: _statfs_str(r, True)),
     "mincore_vec": _out(lambda c, arg, p: (lambda raw: ptr(p) if raw is None else "[" + ", ".join(
         str(b & 1) for b in raw) + "]")(c.mem.read(p, (c.named(arg.param) + 4095) >> 12))),
 }

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import struct
 import sys
+import tempfile
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -57,6 +60,12 @@ class Kernel:
         self.pool = FramePool(mem_bytes // PAGE_SIZE)
         self.page_cache = PageCache(self.pool)  # host files' pages shared by every mapping and read/write
         self.vfs = Vfs(root)  # the guest's file system: a host directory it cannot climb out of
+        # The guest's /dev/shm is a directory of this run's own, as a tmpfs of its own would be: the host's
+        # /dev/shm is never touched, and concurrent runs (whose first processes have the same pid) do not meet.
+        self.shm_dir = tempfile.mkdtemp(prefix="emu-shm-")
+        os.chmod(self.shm_dir, 0o1777)
+        weakref.finalize(self, shutil.rmtree, self.shm_dir, True)
+        self.vfs.mount("/dev/shm", self.shm_dir)
         self.sched = Scheduler(quantum)
         self.futex = FutexTable(self)
         self.table = SYSCALL_TABLE

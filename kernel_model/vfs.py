@@ -84,12 +84,23 @@ class Vfs:
         #: Whether directory components must be searchable (os.access X_OK); off for root, as for Linux's
         #: CAP_DAC_READ_SEARCH.  Public so that callers and tests can change it.
         self.check_search: bool = os.geteuid() != 0
+        #: Mounted directories: guest path components -> the host directory shown there instead (the guest's
+        #: own /dev/shm, say). The mount point need not exist under root.
+        self.mounts: dict[tuple[str, ...], str] = {}
+
+    def mount(self, guest_dir: str, host_dir: str) -> None:
+        """Show host directory host_dir at guest path guest_dir (a bind mount)."""
+        self.mounts[tuple(_guest_parts(guest_dir))] = os.path.abspath(host_dir)
 
     # ---------------------------------------------------------------- helpers
 
     def _host(self, parts: list[str]) -> str:
         if not parts:
             return self.root
+        for n in range(len(parts), 0, -1):  # the deepest mount on the way
+            base = self.mounts.get(tuple(parts[:n])) if self.mounts else None
+            if base is not None:
+                return base + "".join("/" + p for p in parts[n:])
         rel = "/".join(parts)
         return "/" + rel if self.root == "/" else self.root + "/" + rel
 
@@ -130,6 +141,8 @@ class Vfs:
             if len(os.fsencode(name)) > NAME_MAX:
                 raise KernelError(E.ENAMETOOLONG, "component too long")
             host = "/" + name if here == "/" else here + "/" + name
+            if self.mounts:
+                host = self.mounts.get((*parts, name), host)
             try:
                 st = os.lstat(host)
             except FileNotFoundError:
@@ -194,6 +207,9 @@ class Vfs:
         if not hp.startswith("/"):
             raise ValueError(f"host path {hp!r} is not absolute")
         hp = "/" + posixpath.normpath(hp).lstrip("/")
+        for parts, base in self.mounts.items():
+            if hp == base or hp.startswith(base + "/"):
+                return "/" + "/".join(parts) + hp[len(base):]
         for r in self._roots:
             if r == "/":
                 return hp

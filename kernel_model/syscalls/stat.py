@@ -99,3 +99,72 @@ def sys_getcwd(k, t, buf, size, *_):
         raise KernelError(E.ERANGE)
     k.put_bytes(t, buf, cwd)
     return len(cwd)
+
+
+def _host_statfs(path_or_fd) -> tuple:
+    """The host's struct statfs of a path or descriptor (x86-64 layout): f_type, f_bsize, f_blocks, f_bfree,
+    f_bavail, f_files, f_ffree, f_fsid[2], f_namelen, f_frsize, f_flags."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    buf = ctypes.create_string_buffer(120)
+    if isinstance(path_or_fd, int):
+        rc = libc.fstatfs(path_or_fd, buf)
+    else:
+        rc = libc.statfs(os.fsencode(path_or_fd), buf)
+    if rc != 0:
+        raise KernelError(ctypes.get_errno() or E.EIO)
+    return struct.unpack_from("<qqQQQQQiiqqq", buf.raw)
+
+
+def _pack_statfs(st: tuple, wide: bool) -> bytes:
+    """struct statfs64 (84 bytes, packed as i386 packs it) or struct statfs (64 bytes, 32-bit counts:
+    EOVERFLOW when one does not fit, as put_compat_statfs)."""
+    ftype, bsize, blocks, bfree, bavail, files, ffree, fsid0, fsid1, namelen, frsize, flags = st
+    if wide:
+        return struct.pack("<IIQQQQQiiIII16x", ftype & 0xFFFFFFFF, bsize, blocks, bfree, bavail, files, ffree,
+                           fsid0, fsid1, namelen, frsize, flags)
+    if max(blocks, bfree, bavail) > 0xFFFFFFFF or max(files, ffree) > 0xFFFFFFFF and files != (1 << 64) - 1:
+        raise KernelError(E.EOVERFLOW)
+    return struct.pack("<IIIIIIIiiIII16x", ftype & 0xFFFFFFFF, bsize, blocks, bfree, bavail, files & 0xFFFFFFFF,
+                       ffree & 0xFFFFFFFF, fsid0, fsid1, namelen, frsize, flags)
+
+
+STATFS64_SIZE = 84
+
+
+@syscall("statfs64", sig="path path, size sz, out statfs64 buf", cls="file,statfs,statfs_like")
+def sys_statfs64(k, t, path_ptr, size, buf, *_):
+    """File system statistics of the file system holding path (the guest root's host values); sz must be
+    sizeof(struct statfs64)."""
+    if size != STATFS64_SIZE:
+        raise KernelError(E.EINVAL)
+    k.put_bytes(t, buf, _pack_statfs(_host_statfs(k.get_path(t, path_ptr)), True))
+    return 0
+
+
+@syscall("fstatfs64", sig="fd fd, size sz, out statfs64 buf", cls="desc,fstatfs,statfs_like")
+def sys_fstatfs64(k, t, fd, size, buf, *_):
+    """statfs64 of an open file's file system."""
+    if size != STATFS64_SIZE:
+        raise KernelError(E.EINVAL)
+    f = t.files.get(fd)
+    st = _host_statfs(f.fd) if hasattr(f, "fd") else (0x50495045, 4096, 0, 0, 0, 0, 0, 0, 0, 255, 4096, 0)
+    k.put_bytes(t, buf, _pack_statfs(st, True))
+    return 0
+
+
+@syscall("statfs", sig="path path, out statfs buf", cls="file,statfs,statfs_like")
+def sys_statfs(k, t, path_ptr, buf, *_):
+    """struct statfs with 32-bit counts."""
+    k.put_bytes(t, buf, _pack_statfs(_host_statfs(k.get_path(t, path_ptr)), False))
+    return 0
+
+
+@syscall("fstatfs", sig="fd fd, out statfs buf", cls="desc,fstatfs,statfs_like")
+def sys_fstatfs(k, t, fd, buf, *_):
+    """statfs of an open file's file system, 32-bit counts (a pipe is on pipefs)."""
+    f = t.files.get(fd)
+    st = _host_statfs(f.fd) if hasattr(f, "fd") else (0x50495045, 4096, 0, 0, 0, 0, 0, 0, 0, 255, 4096, 0)
+    k.put_bytes(t, buf, _pack_statfs(st, False))
+    return 0
