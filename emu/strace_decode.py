@@ -487,6 +487,42 @@ def _statfs_str(raw: bytes, wide: bool) -> str:
             f"f_namelen={namelen}, f_frsize={frsize}, f_flags={flags_str(flags, mnt)}}}")
 
 
+CAP_NAMES = ("CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP",
+             "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER",
+             "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE",
+             "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL",
+             "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ",
+             "PERFMON", "BPF", "CHECKPOINT_RESTORE")
+CAP_VERSIONS = {0x19980330: "_LINUX_CAPABILITY_VERSION_1", 0x20071026: "_LINUX_CAPABILITY_VERSION_2",
+                0x20080522: "_LINUX_CAPABILITY_VERSION_3"}
+
+
+def _capset_str(mask: int) -> str:
+    """1<<CAP_CHOWN|1<<CAP_KILL|..., leftover bits in hex, as strace prints a capability set."""
+    parts = [f"1<<CAP_{n}" for i, n in enumerate(CAP_NAMES) if mask >> i & 1]
+    rest = mask & ~((1 << len(CAP_NAMES)) - 1)
+    if rest:
+        parts.append(f"{rest:#x}")
+    return "|".join(parts) or "0"
+
+
+def _cap_header(raw: bytes) -> str:
+    version, pid = struct.unpack_from("<Ii", raw)
+    name = CAP_VERSIONS.get(version, f"{version:#x} /* _LINUX_CAPABILITY_VERSION_??? */")
+    return f"{{version={name}, pid={pid}}}"
+
+
+def _cap_data(c: Ctx, arg) -> str:
+    """strace's {effective=1<<CAP_CHOWN|..., permitted=..., inheritable=...} of the joined 32-bit words."""
+    p = c.v(arg)
+    raw = c.mem.read(p, 24) if p else None
+    if raw is None:
+        return ptr(p)
+    e0, p0, i0, e1, p1, i1 = struct.unpack("<6I", raw)
+    return (f"{{effective={_capset_str(e0 | e1 << 32)}, permitted={_capset_str(p0 | p1 << 32)}, "
+            f"inheritable={_capset_str(i0 | i1 << 32)}}}")
+
+
 def _utc_comment(sec: int, nsec: int) -> str:
     """strace's ` /* 1970-01-01T00:00:01.000000002+0000 */` after an absolute time."""
     import datetime
@@ -960,6 +996,9 @@ DECODERS: dict = {
     "restart": _restart,
     "statfs": _out_struct(64, lambda r: _statfs_str(r, False)),
     "statfs64": _out_struct(84, lambda r: _statfs_str(r, True)),
+    "cap_header": lambda c, arg: struct_or_ptr(c.mem, c.v(arg), 8, _cap_header),
+    "cap_data": lambda c, arg: (_cap_data(c, arg) if not arg.out else
+                                _out(lambda c, arg, p: _cap_data(c, arg))(c, arg)),
     "mincore_vec": _out(lambda c, arg, p: (lambda raw: ptr(p) if raw is None else "[" + ", ".join(
         str(b & 1) for b in raw) + "]")(c.mem.read(p, (c.named(arg.param) + 4095) >> 12))),
 }

@@ -72,6 +72,7 @@ def do_exit(k: Kernel, task: Task, status: int) -> None:
     k.stats.exits += 1
     k.emit("exit", task, status)
     k.futex.forget(task)
+    k.ipc.exit_sem(task)
     exit_mm(k, task)
     files, task.files = task.files, None
     if files is not None:

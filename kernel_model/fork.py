@@ -15,9 +15,11 @@ from .abi import (
     CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_CLEAR_SIGHAND, CLONE_FILES, CLONE_FS, CLONE_INTO_CGROUP,
     CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWTIME, CLONE_NEWUSER,
     CLONE_NEWUTS, CLONE_PARENT, CLONE_PARENT_SETTID, CLONE_PIDFD, CLONE_SETTLS, CLONE_SIGHAND, CLONE_THREAD,
-    CLONE_VFORK, CLONE_VM, CSIGNAL, NSIG, E,
+    CLONE_SYSVSEM, CLONE_VFORK, CLONE_VM, CSIGNAL, NSIG, E,
 )
+
 from .files import KernelError
+from .ipc import SemUndoList
 from .mm import OutOfMemory
 from .task import Completion, SignalStruct, Task
 
@@ -113,6 +115,7 @@ def copy_process(k: Kernel, parent: Task, flags: int, exit_signal: int, newsp: i
         copy_fs(flags, parent, child)
         copy_sighand(flags, parent, child)
         copy_signal(flags, parent, child)
+        copy_semundo(flags, parent, child)
         copy_thread(k, flags, parent, child, newsp, regs, tls)
     except (KernelError, OutOfMemory) as e:
         undo_copy(flags, parent, child)
@@ -121,6 +124,7 @@ def copy_process(k: Kernel, parent: Task, flags: int, exit_signal: int, newsp: i
             raise KernelError(E.ENOMEM) from None
         raise
     child.blocked = parent.blocked
+    child.caps = parent.caps  # copy_creds
     child.clear_child_tid = child_tidptr if flags & CLONE_CHILD_CLEARTID else 0
     child.set_child_tid = child_tidptr if flags & CLONE_CHILD_SETTID else 0
     if flags & CLONE_THREAD:
@@ -163,6 +167,17 @@ def undo_copy(flags: int, parent: Task, child: Task) -> None:
     if child.sighand is not None and flags & CLONE_SIGHAND:
         parent.sighand.users -= 1
     child.fs = child.sighand = child.signal = None
+
+
+def copy_semundo(flags: int, parent: Task, child: Task) -> None:
+    """Share the SysV semaphore undo list under CLONE_SYSVSEM, else start with none (copy_semundo)."""
+    if flags & CLONE_SYSVSEM:
+        if parent.sysvsem is None:
+            parent.sysvsem = SemUndoList()  # get_undo_list: made now, so both see the same list
+        parent.sysvsem.refs += 1
+        child.sysvsem = parent.sysvsem
+    else:
+        child.sysvsem = None
 
 
 def copy_mm(k: Kernel, flags: int, parent: Task, child: Task) -> None:

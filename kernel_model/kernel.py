@@ -19,6 +19,7 @@ from .exit import do_group_exit, signal_status
 from .files import FdTable, HostFile, KernelError
 from .filemap import PageCache
 from .futex import FutexTable
+from .ipc import IpcNamespace
 from .vfs import Vfs
 from .mm import FAULT_NAMES, FaultAcct, FramePool, SegFault, StringTooLong
 from .sched import DEFAULT_QUANTUM, Scheduler
@@ -59,6 +60,7 @@ class Kernel:
                  root: str = "/") -> None:
         self.pool = FramePool(mem_bytes // PAGE_SIZE)
         self.page_cache = PageCache(self.pool)  # host files' pages shared by every mapping and read/write
+        self.ipc = IpcNamespace(self)  # System V shared memory, semaphores and message queues
         self.vfs = Vfs(root)  # the guest's file system: a host directory it cannot climb out of
         # The guest's /dev/shm is a directory of this run's own, as a tmpfs of its own would be: the host's
         # /dev/shm is never touched, and concurrent runs (whose first processes have the same pid) do not meet.
@@ -81,6 +83,7 @@ class Kernel:
         self.hwcap = 0
         self.uid = os.getuid()
         self.gid = os.getgid()
+        self.caps = _host_caps(self.uid)  # the first process's (effective, permitted, inheritable) capabilities
         self.new_tasks: list[Task] = []  # created during the current syscall, for the CPU binding
         self.warned: set[str] = set()
         self.rand_state = 0
@@ -404,6 +407,20 @@ class Kernel:
     def all_done(self) -> bool:
         """No task can ever run again."""
         return not any(t.state in (RUNNING, SLEEPING) for t in self.tasks.values())
+
+
+CAP_FULL_SET = (1 << 41) - 1  # CAP_CHOWN .. CAP_CHECKPOINT_RESTORE (CAP_LAST_CAP 40)
+
+
+def _host_caps(uid: int) -> tuple[int, int, int]:
+    """The capability sets the emulator itself runs with (so a guest run as root has what a native run of the
+    same user would: a sandbox may have dropped some), or root's full set / none when they cannot be read."""
+    try:
+        with open("/proc/self/status") as f:
+            caps = {k: int(v, 16) for k, v in (line.split(":\t") for line in f if line.startswith("Cap"))}
+        return caps["CapEff"], caps["CapPrm"], caps["CapInh"]
+    except (OSError, KeyError, ValueError):
+        return (CAP_FULL_SET, CAP_FULL_SET, 0) if uid == 0 else (0, 0, 0)
 
 
 def _host_status_flags(host_fd: int) -> int:

@@ -131,6 +131,8 @@ class Task:
         self.tlb_fills = 0  # translations the CPU asked for (TLB misses)
         self.fork_ptes = 0  # page-table entries this task copied in fork
         self.fpu_reset = False  # exec: the extended CPU state starts afresh (flush_thread)
+        self.sysvsem = None  # ipc.SemUndoList: SEM_UNDO adjustments, shared under CLONE_SYSVSEM
+        self.caps: tuple[int, int, int] | None = None  # (effective, permitted, inheritable); None: the kernel's
         # Signal frames and the x87/SSE state: the CPU side saves it when a frame is pushed and puts it back at
         # sigreturn (the kernel's fpstate on the signal stack), keyed by the frame's address.
         self.fpu_save_frame: int | None = None

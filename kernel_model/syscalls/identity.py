@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import struct
 
 from ..abi import E
 from ..files import KernelError
@@ -109,3 +110,72 @@ def sys_prctl(k, t, option, arg2, *_):
         return 0
     k.warn_once(f"prctl{option}", f"prctl option {option} is not modelled (-EINVAL)")
     return -E.EINVAL
+
+
+_LINUX_CAPABILITY_VERSION_1, _LINUX_CAPABILITY_VERSION_2, _LINUX_CAPABILITY_VERSION_3 = 0x19980330, 0x20071026, \
+    0x20080522
+
+
+def _cap_header(k, t, hdrp) -> tuple[int, int]:
+    """(version's number of 32-bit words, the pid) from a cap_user_header_t; an unknown version is answered
+    with the preferred one written back and EINVAL (cap_validate_magic)."""
+    version, pid = struct.unpack("<Ii", k.get_bytes(t, hdrp, 8))
+    words = {_LINUX_CAPABILITY_VERSION_1: 1, _LINUX_CAPABILITY_VERSION_2: 2, _LINUX_CAPABILITY_VERSION_3: 2}
+    if version not in words:
+        k.put_u32(t, hdrp, _LINUX_CAPABILITY_VERSION_3)
+        raise KernelError(E.EINVAL)
+    if pid < 0:
+        raise KernelError(E.EINVAL)
+    return words[version], pid
+
+
+def task_caps(k, t) -> tuple[int, int, int]:
+    """A task's (effective, permitted, inheritable) capability sets."""
+    return t.caps if t.caps is not None else k.caps
+
+
+@syscall("capget", sig="cap_header hdrp, out cap_data(hdrp) datap", cls="creds")
+def sys_capget(k, t, hdrp, datap, *_):
+    """A task's capability sets (capget); a NULL datap only asks for the version."""
+    try:
+        words, pid = _cap_header(k, t, hdrp)
+    except KernelError as e:
+        if e.errno == E.EINVAL and not datap:
+            return 0  # "If the version is not supported ... when datap is NULL" returns the version, success
+        raise
+    target = k.tasks.get(pid) if pid else t
+    if target is None:
+        raise KernelError(E.ESRCH)
+    if not datap:
+        return 0
+    eff, prm, inh = task_caps(k, target)
+    out = b"".join(struct.pack("<III", (eff >> (32 * i)) & 0xFFFFFFFF, (prm >> (32 * i)) & 0xFFFFFFFF,
+                               (inh >> (32 * i)) & 0xFFFFFFFF) for i in range(words))
+    k.put_bytes(t, datap, out)
+    return 0
+
+
+@syscall("capset", sig="cap_header hdrp, cap_data(hdrp) datap", cls="creds")
+def sys_capset(k, t, hdrp, datap, *_):
+    """Set the caller's capability sets (capset / cap_capset): only the caller's own; the new permitted set a
+    subset of the old, the effective a subset of the new permitted, the inheritable within the old permitted
+    plus the old inheritable (EPERM otherwise)."""
+    words, pid = _cap_header(k, t, hdrp)
+    if pid and pid != t.pid:
+        raise KernelError(E.EPERM)
+    raw = k.get_bytes(t, datap, 12 * words)
+    eff = prm = inh = 0
+    for i in range(words):
+        e, p, n = struct.unpack_from("<III", raw, 12 * i)
+        eff |= e << (32 * i)
+        prm |= p << (32 * i)
+        inh |= n << (32 * i)
+    old_eff, old_prm, old_inh = task_caps(k, t)
+    if words == 1:  # a version-1 caller leaves the upper words as they are
+        eff |= old_eff & ~0xFFFFFFFF
+        prm |= old_prm & ~0xFFFFFFFF
+        inh |= old_inh & ~0xFFFFFFFF
+    if prm & ~old_prm or eff & ~prm or inh & ~(old_inh | old_prm):
+        raise KernelError(E.EPERM)
+    t.caps = (eff, prm, inh)
+    return 0

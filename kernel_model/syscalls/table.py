@@ -48,7 +48,7 @@ ARG_TYPES: dict[str, int] = {
     "tls": 1, "tid_ptr": 1, "utsname": 1, "iovec": 1, "pollfd": 1, "fd_set": 1, "sigaltstack": 1,
     "siginfo": 1, "rusage": 1, "wait_status": 1, "clone_args": 1, "mmap_args": 1, "sel_args": 1,
     "pselect_sig": 1, "sigframe": 1, "rt_sigframe": 1, "restart": 1, "sighandler": 1, "sigmask_val": 1,
-    "mincore_vec": 1, "statfs": 1, "statfs64": 1,
+    "mincore_vec": 1, "statfs": 1, "statfs64": 1, "cap_header": 1, "cap_data": 1,
 }
 
 #: Result kinds that need no decoder of their own.

@@ -1,5 +1,6 @@
 /* syscall_decode: one call of each syscall form the trace decodes, for the comparison with native strace. */
 #define _GNU_SOURCE
+#define _LARGEFILE64_SOURCE
 #include <unistd.h>
 #include <sys/syscall.h>
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 #include <time.h>
 #include <stdint.h>
 #include <sys/prctl.h>
+#include <sys/statfs.h>
 static void h(int s) { (void)s; }
 int main(void) {
     /* Every syscall whose decoding strace has an opinion on, called directly (the guest's syscall(2)), so that
@@ -108,6 +110,16 @@ int main(void) {
     syscall(SYS_rt_sigsuspend, &smask, 8);
     syscall(SYS_setitimer, ITIMER_REAL, &soon, 0);
     syscall(SYS_sigsuspend, 0, 0, 1u << (SIGINT-1));
+    uint32_t caph[2] = {0x20080522, 0}, capd[6];
+    syscall(SYS_capget, caph, capd);
+    capd[0] = capd[3] = 0;
+    syscall(SYS_capset, caph, capd);
+    capd[1] = 0xffffffff;
+    syscall(SYS_capset, caph, capd);
+    caph[0] = 1;
+    syscall(SYS_capget, caph, 0);
+    struct statfs64 sfs;
+    syscall(SYS_statfs64, ".", sizeof sfs, &sfs);
     syscall(SYS_unlink, "f1");
     syscall(SYS_exit_group, 0);
 }
