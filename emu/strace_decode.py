@@ -523,6 +523,53 @@ def _cap_data(c: Ctx, arg) -> str:
             f"inheritable={_capset_str(i0 | i1 << 32)}}}")
 
 
+IPC_CMDS = {"shm": {0: "IPC_RMID", 1: "IPC_SET", 2: "IPC_STAT", 3: "IPC_INFO", 11: "SHM_LOCK", 12: "SHM_UNLOCK",
+                    13: "SHM_STAT", 14: "SHM_INFO", 15: "SHM_STAT_ANY"},
+            "sem": {0: "IPC_RMID", 1: "IPC_SET", 2: "IPC_STAT", 3: "IPC_INFO", 11: "GETPID", 12: "GETVAL",
+                    13: "GETALL", 14: "GETNCNT", 15: "GETZCNT", 16: "SETVAL", 17: "SETALL", 18: "SEM_STAT",
+                    19: "SEM_INFO", 20: "SEM_STAT_ANY"},
+            "msg": {0: "IPC_RMID", 1: "IPC_SET", 2: "IPC_STAT", 3: "IPC_INFO", 11: "MSG_STAT", 12: "MSG_INFO",
+                    13: "MSG_STAT_ANY"}}
+IPC_FLAGS = [(0o1000, "IPC_CREAT"), (0o2000, "IPC_EXCL"), (0o4000, "IPC_NOWAIT"), (0o10000, "SHM_RDONLY"),
+             (0o20000, "SHM_RND"), (0o40000, "SHM_REMAP"), (0o100000, "SHM_EXEC")]
+IPC_CALLS = {1: "SEMOP", 2: "SEMGET", 3: "SEMCTL", 4: "SEMTIMEDOP", 11: "MSGSND", 12: "MSGRCV", 13: "MSGGET",
+             14: "MSGCTL", 21: "SHMAT", 22: "SHMDT", 23: "SHMGET", 24: "SHMCTL"}
+
+
+def _ipc_flags(v: int) -> str:
+    """IPC_CREAT|IPC_EXCL|0600: the flag bits by name, then the mode in octal."""
+    named = flags_str(v & ~0o777, IPC_FLAGS, "")
+    mode = f"{v & 0o777:#o}" if v & 0o777 else ""
+    return "|".join(x for x in (named, mode) if x) or "0"
+
+
+def _ipc_cmd(c: Ctx, arg) -> str:
+    v = c.v(arg)
+    name = IPC_CMDS[arg.param].get(v & ~0x100, f"{v & ~0x100:#x}")
+    return ("IPC_64|" if v & 0x100 else "") + name
+
+
+def _sembuf(c: Ctx, arg) -> str:
+    p, n = c.v(arg), c.named(arg.param)
+    raw = c.mem.read(p, 6 * n) if 0 < n <= 1024 else None
+    if raw is None:
+        return ptr(p)
+    ops = []
+    for i in range(n):
+        num, op, flg = struct.unpack_from("<Hhh", raw, 6 * i)
+        fl = flags_str(flg & 0xFFFF, [(0o4000, "IPC_NOWAIT"), (0o10000, "SEM_UNDO")])
+        ops.append(f"{{sem_num={num}, sem_op={op}, sem_flg={fl}}}")
+    return "[" + ", ".join(ops) + "]"
+
+
+def _msgbuf(c: Ctx, arg) -> str:
+    p, n = c.v(arg), c.named(arg.param)
+    mtype = c.mem.u32(p) if p else None
+    if mtype is None:
+        return ptr(p)
+    return f"{{mtype={s32(mtype)}, mtext={buf_arg(c.mem, p + 4, n)}}}"
+
+
 def _utc_comment(sec: int, nsec: int) -> str:
     """strace's ` /* 1970-01-01T00:00:01.000000002+0000 */` after an absolute time."""
     import datetime
@@ -999,6 +1046,13 @@ DECODERS: dict = {
     "cap_header": lambda c, arg: struct_or_ptr(c.mem, c.v(arg), 8, _cap_header),
     "cap_data": lambda c, arg: (_cap_data(c, arg) if not arg.out else
                                 _out(lambda c, arg, p: _cap_data(c, arg))(c, arg)),
+    "ipc_key": lambda c, arg: "IPC_PRIVATE" if c.v(arg) == 0 else f"{c.v(arg):#x}",
+    "ipc_flags": lambda c, arg: _ipc_flags(c.v(arg)),
+    "ipc_cmd": _ipc_cmd,
+    "ipc_call": lambda c, arg: ((f"{c.v(arg) >> 16}<<16|" if c.v(arg) >> 16 else "")
+                                + IPC_CALLS.get(c.v(arg) & 0xFFFF, f"{c.v(arg) & 0xFFFF:#x}")),
+    "sembuf": _sembuf,
+    "msgbuf": lambda c, arg: _msgbuf(c, arg) if not arg.out else _out(lambda c, arg, p: _msgbuf(c, arg))(c, arg),
     "mincore_vec": _out(lambda c, arg, p: (lambda raw: ptr(p) if raw is None else "[" + ", ".join(
         str(b & 1) for b in raw) + "]")(c.mem.read(p, (c.named(arg.param) + 4095) >> 12))),
 }

@@ -242,9 +242,18 @@ class IpcNamespace:
         return self._get(self.shm, key, flags, create, check)
 
     def shm_rmid(self, seg: ShmSegment) -> None:
-        """IPC_RMID: the key is freed now, the memory when the last attach goes (do_shm_rmid)."""
+        """IPC_RMID: the key is freed now and the segment marked SHM_DEST; it goes, memory and id, when the
+        last attach does (do_shm_rmid: attached segments stay reachable by id until then)."""
         seg.perm.mode |= SHM_DEST
         seg.perm.key = IPC_PRIVATE
+        if seg.nattch == 0:
+            self._shm_destroy(seg)
+        else:
+            seg.obj.on_unused = lambda: self._shm_destroy(seg)
+
+    def _shm_destroy(self, seg: ShmSegment) -> None:
+        """shm_destroy: the id and the segment's hold on its memory go."""
+        seg.obj.on_unused = None
         self.shm.remove(seg)
         seg.obj.put()
 

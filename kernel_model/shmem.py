@@ -21,3 +21,10 @@ class ShmemObject(MemObject):
 
     def npages(self) -> int:
         return (self.size + PAGE_SIZE - 1) >> PAGE_SHIFT
+
+    on_unused = None  # a SysV segment's callback for when only the segment holds it (its last detach)
+
+    def put(self) -> None:
+        super().put()
+        if self.users == 1 and self.on_unused is not None:
+            self.on_unused()

@@ -54,6 +54,7 @@ C_CASES = [
     ("fpu_init", "fpu_init", [], {}, REPO),
     ("fpu_init_sse", "fpu_init_sse", [], {}, REPO),
     ("shared_mappings", "shared_mappings", [], {}, "/tmp"),
+    ("sysv_ipc", "sysv_ipc", [], {}, REPO),
 ]
 C_BY_ID = {c[0]: c for c in C_CASES}
 
