@@ -136,6 +136,8 @@ class Cpu:
         self.booting = True
         self.tlb_flushes = 0
         self.tb_flushes = 0
+        kernel.fpu_save = self.fxsave
+        kernel.fpu_load = self.fxrstor
         uc.hook_add(UC_HOOK_TLB_FILL, self._fill)
         uc.hook_add(UC_HOOK_INTR, self._intr)
         self._boot()
@@ -242,6 +244,49 @@ class Cpu:
             for cb in self.k.hooks.get("fault", ()):
                 cb(task, lf)
         return True
+
+    # ---- the x87/SSE state as an fxsave image (what signal frames carry) ----------------------------------
+
+    def fxsave(self) -> bytes:
+        """The CPU's x87/SSE state in the 512-byte FXSAVE layout: control, status, abridged tag word, last
+        instruction and operand pointers, MXCSR, ST(0)..ST(7) in stack order, XMM0..XMM7."""
+        uc = self.uc
+        sw = uc.reg_read(X.UC_X86_REG_FPSW)
+        tag = uc.reg_read(X.UC_X86_REG_FPTAG)
+        ftw = sum(1 << i for i in range(8) if (tag >> (2 * i)) & 3 != 3)
+        out = bytearray(512)
+        struct.pack_into("<HHBxHIHxxIHxxII", out, 0, uc.reg_read(X.UC_X86_REG_FPCW), sw, ftw,
+                         uc.reg_read(X.UC_X86_REG_FOP) & 0x7FF, uc.reg_read(X.UC_X86_REG_FIP) & 0xFFFFFFFF,
+                         uc.reg_read(X.UC_X86_REG_FCS) & 0xFFFF, uc.reg_read(X.UC_X86_REG_FDP) & 0xFFFFFFFF,
+                         uc.reg_read(X.UC_X86_REG_FDS) & 0xFFFF, uc.reg_read(X.UC_X86_REG_MXCSR), 0xFFFF)
+        top = (sw >> 11) & 7
+        for i in range(8):
+            mant, exp = uc.reg_read(X.UC_X86_REG_FP0 + ((top + i) & 7))
+            struct.pack_into("<QH", out, 32 + 16 * i, mant, exp)
+        for i in range(8):
+            out[160 + 16 * i:176 + 16 * i] = uc.reg_read(X.UC_X86_REG_XMM0 + i).to_bytes(16, "little")
+        return bytes(out)
+
+    def fxrstor(self, image: bytes) -> None:
+        """Load an fxsave image into the CPU (a MXCSR with reserved bits set is cleared to its defaults, where
+        the hardware would fault)."""
+        uc = self.uc
+        cw, sw, ftw, fop, fip, fcs, fdp, fds, mxcsr = struct.unpack_from("<HHBxHIHxxIHxxI", image)
+        uc.reg_write(X.UC_X86_REG_FPCW, cw)
+        uc.reg_write(X.UC_X86_REG_FPSW, sw)
+        top = (sw >> 11) & 7
+        for i in range(8):
+            mant, exp = struct.unpack_from("<QH", image, 32 + 16 * i)
+            uc.reg_write(X.UC_X86_REG_FP0 + ((top + i) & 7), (mant, exp))
+        uc.reg_write(X.UC_X86_REG_FPTAG, sum((0 if ftw >> i & 1 else 3) << (2 * i) for i in range(8)))
+        uc.reg_write(X.UC_X86_REG_FOP, fop)
+        uc.reg_write(X.UC_X86_REG_FIP, fip)
+        uc.reg_write(X.UC_X86_REG_FCS, fcs)
+        uc.reg_write(X.UC_X86_REG_FDP, fdp)
+        uc.reg_write(X.UC_X86_REG_FDS, fds)
+        uc.reg_write(X.UC_X86_REG_MXCSR, mxcsr if not mxcsr & ~0xFFFF else 0x1F80)
+        for i in range(8):
+            uc.reg_write(X.UC_X86_REG_XMM0 + i, int.from_bytes(image[160 + 16 * i:176 + 16 * i], "little"))
 
     # ---- kernel entry ------------------------------------------------------------------------------
 
@@ -371,19 +416,7 @@ class Cpu:
         task.regs.load_user(self.regs_in.read())
 
     def load_regs(self, task) -> None:
-        """Put the task's whole pt_regs into the CPU (after fork, exec or a signal frame); around a signal
-        handler, also keep and restore the interrupted code's FPU/SSE state."""
-        if task.fpu_save_frame is not None:
-            saved = task.arch_signal_states  # frame address -> the CPU context when the frame was pushed
-            saved[task.fpu_save_frame] = self.uc.context_save()
-            while len(saved) > 64:  # frames abandoned by siglongjmp are forgotten, oldest first
-                saved.pop(next(iter(saved)))
-            task.fpu_save_frame = None
-        if task.fpu_restore_frame is not None:
-            ctx = task.arch_signal_states.pop(task.fpu_restore_frame, None)
-            task.fpu_restore_frame = None
-            if ctx is not None:
-                self.uc.context_restore(ctx)  # FPU/SSE as before the handler; the registers follow below
+        """Put the task's whole pt_regs into the CPU (after fork, exec or a signal frame)."""
         r = task.regs
         self.regs_out.write([getattr(r, f) for f in WRITE_FIELDS[:10]])
         for name in ("ds", "es", "fs", "gs"):

@@ -237,7 +237,6 @@ def copy_thread(k: Kernel, flags: int, parent: Task, child: Task, newsp: int, re
     child.regs_dirty = True
     child.tls = list(parent.tls)
     child.tls_dirty = True
-    child.arch_signal_states = dict(parent.arch_signal_states)  # a handler may fork before its sigreturn
     if flags & CLONE_SETTLS:
         # i386: tls is a struct user_desc * (do_set_thread_area on the child).
         info = k.get_bytes(parent, tls, 16)

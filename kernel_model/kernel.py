@@ -91,6 +91,10 @@ class Kernel:
         self.exit_status: int | None = None
         self.virtual_time = False  # clock_gettime and friends read the model's clock, not the host's
         self.slice_ns: Callable[[], int] | None = None  # modelled time already spent in the running slice
+        # The running task's x87/SSE state as a 512-byte fxsave image, and loading one: installed by the CPU side
+        # (signal frames carry it); None without a CPU, when frames get the init state.
+        self.fpu_save: Callable[[], bytes] | None = None
+        self.fpu_load: Callable[[bytes], None] | None = None
 
     # ---- pids and tasks ----------------------------------------------------------------------------
 

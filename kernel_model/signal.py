@@ -4,9 +4,10 @@ arch/x86/kernel/signal.c and signal_32.c).
 A signal is queued on the thread (tkill) or its group (kill); at the next return to user mode `do_signal`
 takes the lowest unblocked one and either applies the default action or builds a sigframe / rt_sigframe on
 the user stack and points the registers at the handler. sigreturn / rt_sigreturn restore every register.
-The x87/SSE state is not written into the frame (its fpstate pointer is NULL); instead the CPU side keeps the
-interrupted code's state while the handler runs and restores it at sigreturn (Task.fpu_save_frame and
-fpu_restore_frame), so a handler's floating point never leaks into the code it interrupted.
+The interrupted code's x87/SSE state goes on the stack above the frame as Linux's `struct _fpstate_32` (the
+fsave header, then the 512-byte fxsave image the CPU side provides; sigcontext.fpstate points at it), the handler
+starts with the FNINIT state, and sigreturn loads what the frame then holds, so a handler can read and change
+the state it interrupted (arch/x86/kernel/fpu/signal.c: copy_fpstate_to_sigframe, __fpu_restore_sig).
 """
 
 from __future__ import annotations
@@ -281,53 +282,102 @@ def _signed(v: int) -> int:
     return v - (1 << 32) if v & 0x80000000 else v
 
 
-def _sigcontext(regs: PtRegs, oldmask: int, trapno: int = 0, cr2: int = 0) -> bytes:
+def _sigcontext(regs: PtRegs, oldmask: int, trapno: int = 0, cr2: int = 0, fpstate: int = 0) -> bytes:
+    """struct sigcontext_32 of the interrupted registers (setup_sigcontext)."""
     values = {f: getattr(regs, f) for f in ("gs", "fs", "es", "ds", "di", "si", "bp", "sp", "bx", "dx", "cx",
                                             "ax", "ip", "cs", "flags", "ss")}
-    values.update(trapno=trapno, err=0, sp_at_signal=regs.sp, fpstate=0, oldmask=oldmask & 0xFFFFFFFF, cr2=cr2)
+    values.update(trapno=trapno, err=0, sp_at_signal=regs.sp, fpstate=fpstate, oldmask=oldmask & 0xFFFFFFFF,
+                  cr2=cr2)
     return SIGCONTEXT.pack(*(values[f] & 0xFFFFFFFF for f in SIGCONTEXT_FIELDS))
 
 
-def _stack_for(task: Task, flags: int, size: int) -> int:
+def _stack_top(task: Task, flags: int) -> int:
+    """Where the signal's stack starts: the alternate stack's top with SA_ONSTACK when not already on it
+    (get_sigframe)."""
     sp = task.regs.sp
     ss_sp, ss_flags, ss_size = task.altstack
     if flags & SA_ONSTACK and not ss_flags & SS_DISABLE and ss_size and not (ss_sp <= sp < ss_sp + ss_size):
         sp = ss_sp + ss_size
-    sp -= size
-    return ((sp + 4) & ~0xF) - 4  # align_sigframe: (sp + 4) is 16-byte aligned at handler entry
+    return sp
+
+
+def _stack_for(task: Task, flags: int, size: int, below: int) -> int:
+    """The frame's address: size bytes below the math frame at `below`, aligned (align_sigframe: (sp + 4) is
+    16-byte aligned at handler entry)."""
+    return ((below - size + 4) & ~0xF) - 4
+
+
+FXSAVE_SIZE = 512
+FREGS_SIZE = 112  # struct fregs_state: the fsave header before the fxsave image in struct _fpstate_32
+X86_FXSR_MAGIC = 0x0000  # _fpstate_32.magic: the fxsave image follows
+FNINIT_FXSAVE = struct.pack("<HHBxHIHxxIHxxII", 0x37F, 0, 0, 0, 0, 0, 0, 0, 0x1F80, 0xFFFF).ljust(FXSAVE_SIZE,
+                                                                                                  b"\0")
+
+
+def _fsave_header(fx: bytes) -> bytes:
+    """struct fregs_state (the fsave header, 112 bytes) from an fxsave image (convert_from_fxsr): cw, sw, the
+    full tag word, ip/cs, dp/ds, the eight registers in stack order, then status and magic."""
+    cw, sw, ftw, fop, fip, fcs, fdp, fds = struct.unpack_from("<HHBxHIHxxIHxx", fx)
+    top = (sw >> 11) & 7
+    tag = 0
+    for phys in range(8):
+        st = (phys - top) & 7
+        raw = fx[32 + 16 * st:32 + 16 * st + 10]
+        if not ftw >> phys & 1:
+            t = 3  # empty
+        else:
+            mant, exp = int.from_bytes(raw[:8], "little"), int.from_bytes(raw[8:10], "little") & 0x7FFF
+            t = 1 if exp == 0 and mant == 0 else 2 if exp in (0, 0x7FFF) or not mant >> 63 else 0
+        tag |= t << (2 * phys)
+    head = struct.pack("<7I", 0xFFFF0000 | cw, 0xFFFF0000 | sw, 0xFFFF0000 | tag, fip, fcs | fop << 16, fdp,
+                       0xFFFF0000 | fds)
+    regs = b"".join(fx[32 + 16 * i:32 + 16 * i + 10] for i in range(8))
+    return head + regs + struct.pack("<HH", sw, X86_FXSR_MAGIC)
+
+
+def _push_fpstate(k: Kernel, task: Task, sp: int) -> tuple[int, bytes]:
+    """Where the math frame goes below sp (fpu__alloc_mathframe: the fxsave image 64-byte aligned, the fsave
+    header just below it) and its bytes; returns (struct _fpstate_32 address, bytes)."""
+    fx = k.fpu_save() if k.fpu_save is not None else FNINIT_FXSAVE
+    buf_fx = (sp - FXSAVE_SIZE) & ~63
+    return buf_fx - FREGS_SIZE, _fsave_header(fx) + fx
 
 
 def setup_frame(k: Kernel, task: Task, sig: int, info: dict, handler: int, flags: int, restorer: int) -> bool:
-    """Push a sigframe or rt_sigframe and enter the handler (setup_frame / setup_rt_frame); False on EFAULT."""
+    """Push the math frame and a sigframe or rt_sigframe, and enter the handler with a fresh FPU (setup_frame /
+    setup_rt_frame, fpu__clear_user_states); False on EFAULT."""
     regs = task.regs
     oldmask = task.blocked if task.saved_sigmask is None else task.saved_sigmask
     task.saved_sigmask = None
     cr2 = info.get("addr", 0) if "addr" in info else 0
+    fpstate, fpbytes = _push_fpstate(k, task, _stack_top(task, flags))
     if flags & SA_SIGINFO:
-        frame = _stack_for(task, flags, RT_SIGFRAME_SIZE)
+        frame = _stack_for(task, flags, RT_SIGFRAME_SIZE, fpstate)
         info_addr, uc_addr = frame + 16, frame + 16 + 128
         ret_addr = uc_addr + 4 + 4 + 12 + SIGCONTEXT.size + 8
         pretcode = restorer if flags & SA_RESTORER else ret_addr
         ss_sp, ss_flags, ss_size = task.altstack
         on_stack = SS_ONSTACK if ss_size and ss_sp <= regs.sp < ss_sp + ss_size else 0
         uc = (struct.pack("<II", 0, 0) + struct.pack("<IiI", ss_sp, (ss_flags & ~SS_ONSTACK) | on_stack, ss_size)
-              + _sigcontext(regs, oldmask, cr2=cr2) + struct.pack("<Q", oldmask))
+              + _sigcontext(regs, oldmask, cr2=cr2, fpstate=fpstate) + struct.pack("<Q", oldmask))
         data = struct.pack("<IiII", pretcode, sig, info_addr, uc_addr) + pack_siginfo(info) + uc + RETCODE_RT
         regs_after = (sig, info_addr, uc_addr)
     else:
-        frame = _stack_for(task, flags, SIGFRAME_SIZE)
+        frame = _stack_for(task, flags, SIGFRAME_SIZE, fpstate)
         ret_addr = frame + 8 + SIGCONTEXT.size + 4
         pretcode = restorer if flags & SA_RESTORER else ret_addr
-        data = (struct.pack("<Ii", pretcode, sig) + _sigcontext(regs, oldmask, cr2=cr2)
+        data = (struct.pack("<Ii", pretcode, sig) + _sigcontext(regs, oldmask, cr2=cr2, fpstate=fpstate)
                 + struct.pack("<I", (oldmask >> 32) & 0xFFFFFFFF) + RETCODE_SIGRETURN)
         regs_after = (sig, 0, 0)
     try:
+        k.put_bytes(task, fpstate, fpbytes)
         k.put_bytes(task, frame, data)
     except KernelError:
         k.warn_once("badframe", f"pid {task.pid}: cannot write a signal frame at {frame:#x}; killed by SIGSEGV")
         do_group_exit(k, task, signal_status(SIG.SIGSEGV))
         return False
-    task.fpu_save_frame = frame  # the interrupted code's FPU/SSE state is kept until sigreturn
+    if k.fpu_load is not None:
+        k.fpu_load(FNINIT_FXSAVE)  # the handler starts with the init state (fpu__clear_user_states)
     regs.sp = frame
     regs.ip = handler
     regs.ax, regs.dx, regs.cx = regs_after
@@ -335,6 +385,28 @@ def setup_frame(k: Kernel, task: Task, sig: int, info: dict, handler: int, flags
     regs.cs = USER_CS
     regs.flags &= ~(0x400 | 0x100 | 0x10000)  # DF, TF, RF cleared for the handler
     return True
+
+
+def restore_fpstate(k: Kernel, task: Task, fpstate: int) -> None:
+    """Load the x87/SSE state the frame's struct _fpstate_32 holds (__fpu_restore_sig for an ia32 frame): MXCSR
+    and the XMM registers from its fxsave image (when magic says there is one), the x87 state from the fsave
+    header before it (convert_to_fxsr), so an edit of either part is what the interrupted code gets back. A NULL
+    pointer leaves the init state; an unreadable one is EFAULT, which kills the task as a bad frame does."""
+    if k.fpu_load is None:
+        return
+    if not fpstate:
+        k.fpu_load(FNINIT_FXSAVE)
+        return
+    raw = k.get_bytes(task, fpstate, FREGS_SIZE + FXSAVE_SIZE)
+    magic = struct.unpack_from("<H", raw, 110)[0]
+    fx = bytearray(raw[FREGS_SIZE:] if magic == X86_FXSR_MAGIC else FNINIT_FXSAVE)
+    cw, sw, tag, fip, fcs_fop, fdp, fds = struct.unpack_from("<7I", raw)
+    ftw = sum(1 << i for i in range(8) if (tag >> (2 * i)) & 3 != 3)
+    struct.pack_into("<HHBxHIHxxIHxx", fx, 0, cw & 0xFFFF, sw & 0xFFFF, ftw, (fcs_fop >> 16) & 0x7FF, fip,
+                     fcs_fop & 0xFFFF, fdp, fds & 0xFFFF)
+    for i in range(8):
+        fx[32 + 16 * i:32 + 16 * i + 10] = raw[28 + 10 * i:38 + 10 * i]
+    k.fpu_load(bytes(fx))
 
 
 def restore_sigcontext(task: Task, raw: bytes) -> None:
@@ -354,25 +426,25 @@ def restore_sigcontext(task: Task, raw: bytes) -> None:
 def sys_sigreturn(k: Kernel, t: Task, *_):
     """Return from a sigframe handler: the frame starts 8 bytes below esp after `popl %eax` (sys_sigreturn)."""
     frame = (t.regs.sp - 8) & 0xFFFFFFFF
-    t.fpu_restore_frame = frame
     raw = k.get_bytes(t, frame + 8, SIGCONTEXT.size + 4)
     sc, extramask = raw[:SIGCONTEXT.size], struct.unpack("<I", raw[SIGCONTEXT.size:])[0]
     oldmask = SIGCONTEXT.unpack(sc)[SIGCONTEXT_FIELDS.index("oldmask")]
     t.blocked = (oldmask | (extramask << 32)) & ~UNBLOCKABLE
     restore_sigcontext(t, sc)
+    restore_fpstate(k, t, SIGCONTEXT.unpack(sc)[SIGCONTEXT_FIELDS.index("fpstate")])
     return t.regs.ax
 
 
 def sys_rt_sigreturn(k: Kernel, t: Task, *_):
     """Return from an rt_sigframe handler: mask, registers and sigaltstack from the ucontext (rt_sigreturn)."""
     frame = (t.regs.sp - 4) & 0xFFFFFFFF
-    t.fpu_restore_frame = frame
     uc_addr = frame + 16 + 128
     raw = k.get_bytes(t, uc_addr, 4 + 4 + 12 + SIGCONTEXT.size + 8)
     ss = struct.unpack_from("<IiI", raw, 8)
     sc = raw[20:20 + SIGCONTEXT.size]
     t.blocked = struct.unpack_from("<Q", raw, 20 + SIGCONTEXT.size)[0] & ~UNBLOCKABLE
     restore_sigcontext(t, sc)
+    restore_fpstate(k, t, SIGCONTEXT.unpack(sc)[SIGCONTEXT_FIELDS.index("fpstate")])
     if not ss[1] & SS_DISABLE and ss[2]:
         t.altstack = (ss[0], ss[1] & ~SS_ONSTACK, ss[2])
     return t.regs.ax

@@ -135,9 +135,6 @@ class Task:
         self.caps: tuple[int, int, int] | None = None  # (effective, permitted, inheritable); None: the kernel's
         # Signal frames and the x87/SSE state: the CPU side saves it when a frame is pushed and puts it back at
         # sigreturn (the kernel's fpstate on the signal stack), keyed by the frame's address.
-        self.fpu_save_frame: int | None = None
-        self.fpu_restore_frame: int | None = None
-        self.arch_signal_states: dict = {}  # kept by the CPU binding
         self.kind = "process"  # how it was created: init, fork, vfork, clone-thread, clone, ...
         # What the CPU binding must reload before running this task again.
         self.regs_dirty = False  # the whole pt_regs changed (execve, new task)

@@ -55,6 +55,7 @@ C_CASES = [
     ("fpu_init_sse", "fpu_init_sse", [], {}, REPO),
     ("shared_mappings", "shared_mappings", [], {}, "/tmp"),
     ("sysv_ipc", "sysv_ipc", [], {}, REPO),
+    ("fpstate_edit", "fpstate_edit", [], {}, REPO),
 ]
 C_BY_ID = {c[0]: c for c in C_CASES}
 
