@@ -64,10 +64,17 @@ class Kernel:
         self.vfs = Vfs(root)  # the guest's file system: a host directory it cannot climb out of
         # The guest's /dev/shm is a directory of this run's own, as a tmpfs of its own would be: the host's
         # /dev/shm is never touched, and concurrent runs (whose first processes have the same pid) do not meet.
-        self.shm_dir = tempfile.mkdtemp(prefix="emu-shm-")
+        self.run_dir = tempfile.mkdtemp(prefix="emu-run-")
+        weakref.finalize(self, shutil.rmtree, self.run_dir, True)
+        self.shm_dir = os.path.join(self.run_dir, "shm")
+        os.mkdir(self.shm_dir)
         os.chmod(self.shm_dir, 0o1777)
-        weakref.finalize(self, shutil.rmtree, self.shm_dir, True)
         self.vfs.mount("/dev/shm", self.shm_dir)
+        # The host's /proc never shows through: /proc is an empty directory of the run's own, and only the
+        # running task's exe link is answered there (resolve_path), until a procfs of the model exists.
+        self.proc_dir = os.path.join(self.run_dir, "proc")
+        os.mkdir(self.proc_dir, 0o555)
+        self.vfs.mount("/proc", self.proc_dir)
         self.sched = Scheduler(quantum)
         self.futex = FutexTable(self)
         self.table = SYSCALL_TABLE
