@@ -32,6 +32,12 @@ from .insncount import InsnCounter
 
 GDT_VADDR = 0xFFFFF000  # the GDT page, mapped read-only in every address space
 BOOT_VADDR = 0xFFFFE000  # a page holding the iret that enters user mode once at boot
+# The signal-return trampolines a handler without SA_RESTORER returns through, as the 32-bit vDSO's
+# __kernel_sigreturn / __kernel_rt_sigreturn (the model does not advertise a vDSO: glibc keeps using int $0x80).
+VDSO_VADDR = 0xFFFFD000
+VDSO_CODE = (b"\x58\xb8" + struct.pack("<I", 119) + b"\xcd\x80"  # popl %eax; movl $__NR_sigreturn, %eax; int $0x80
+             + b"\x90" * 8
+             + b"\xb8" + struct.pack("<I", 173) + b"\xcd\x80")  # movl $__NR_rt_sigreturn, %eax; int $0x80
 GDT_ENTRIES = 32
 KERNEL_CS, KERNEL_DS = 0x60, 0x68  # GDT entries 12 and 13, as Linux i386
 PERMS_RX = UC_PROT_READ | UC_PROT_EXEC
@@ -124,6 +130,9 @@ class Cpu:
         self._reg_write = uclib.uc_reg_write
         self.gdt_frame = pool.alloc()
         self.boot_frame = pool.alloc()
+        self.vdso_frame = pool.alloc()
+        pool.frames[self.vdso_frame, :len(VDSO_CODE)] = list(VDSO_CODE)
+        kernel.sigreturn_trampolines = (VDSO_VADDR, VDSO_VADDR + 16)
         self.cur = None  # the task whose state is in the CPU
         self.cur_mm = None
         self.cur_gen = -1
@@ -210,6 +219,11 @@ class Cpu:
         if page == GDT_VADDR and access != UC_MEM_WRITE:
             entry.paddr = self.gdt_frame << PAGE_SHIFT
             entry.perms = UC_PROT_READ
+            return True
+        if page == VDSO_VADDR and access != UC_MEM_WRITE:
+            entry.paddr = self.vdso_frame << PAGE_SHIFT
+            entry.perms = UC_PROT_READ | UC_PROT_EXEC
+            self.exec_bytes[self.vdso_frame] = 1
             return True
         if page == BOOT_VADDR and access != UC_MEM_WRITE:
             # Unicorn translates the emu_start `until` address, which lies here; user code that jumps

@@ -101,6 +101,9 @@ class Kernel:
         # The running task's x87/SSE state as a 512-byte fxsave image, and loading one: installed by the CPU side
         # (signal frames carry it); None without a CPU, when frames get the init state.
         self.fpu_save: Callable[[], bytes] | None = None
+        # (sigreturn, rt_sigreturn) code addresses a handler without SA_RESTORER returns to (the vDSO's
+        # trampolines); None: the frame's own retcode, which a non-executable stack refuses.
+        self.sigreturn_trampolines: tuple[int, int] | None = None
         self.fpu_load: Callable[[bytes], None] | None = None
 
     # ---- pids and tasks ----------------------------------------------------------------------------

@@ -355,6 +355,8 @@ def setup_frame(k: Kernel, task: Task, sig: int, info: dict, handler: int, flags
         frame = _stack_for(task, flags, RT_SIGFRAME_SIZE, fpstate)
         info_addr, uc_addr = frame + 16, frame + 16 + 128
         ret_addr = uc_addr + 4 + 4 + 12 + SIGCONTEXT.size + 8
+        if k.sigreturn_trampolines is not None:
+            ret_addr = k.sigreturn_trampolines[1]  # the vDSO's __kernel_rt_sigreturn
         pretcode = restorer if flags & SA_RESTORER else ret_addr
         ss_sp, ss_flags, ss_size = task.altstack
         on_stack = SS_ONSTACK if ss_size and ss_sp <= regs.sp < ss_sp + ss_size else 0
@@ -365,6 +367,8 @@ def setup_frame(k: Kernel, task: Task, sig: int, info: dict, handler: int, flags
     else:
         frame = _stack_for(task, flags, SIGFRAME_SIZE, fpstate)
         ret_addr = frame + 8 + SIGCONTEXT.size + 4
+        if k.sigreturn_trampolines is not None:
+            ret_addr = k.sigreturn_trampolines[0]  # the vDSO's __kernel_sigreturn
         pretcode = restorer if flags & SA_RESTORER else ret_addr
         data = (struct.pack("<Ii", pretcode, sig) + _sigcontext(regs, oldmask, cr2=cr2, fpstate=fpstate)
                 + struct.pack("<I", (oldmask >> 32) & 0xFFFFFFFF) + RETCODE_SIGRETURN)

@@ -56,6 +56,7 @@ C_CASES = [
     ("shared_mappings", "shared_mappings", [], {}, "/tmp"),
     ("sysv_ipc", "sysv_ipc", [], {}, REPO),
     ("fpstate_edit", "fpstate_edit", [], {}, REPO),
+    ("no_restorer", "no_restorer", [], {}, REPO),
 ]
 C_BY_ID = {c[0]: c for c in C_CASES}
 
