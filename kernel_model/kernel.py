@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import posixpath
 import shutil
 import struct
 import sys
@@ -14,7 +15,7 @@ from typing import Callable
 
 from . import exec as binfmt
 from .abi import E
-from . import signal
+from . import procfs, signal
 from .exit import do_group_exit, signal_status
 from .files import FdTable, HostFile, KernelError
 from .filemap import PageCache
@@ -251,7 +252,11 @@ class Kernel:
         """Host path of a guest path (with a tiny /proc for the running task's exe)."""
         if path in ("/proc/self/exe", f"/proc/{task.tgid}/exe", "/proc/thread-self/exe"):
             return task.mm.exe_path
-        return self.vfs.resolve(base or task.fs.cwd, path, follow_last=follow, allow_missing_last=create)
+        base = base or task.fs.cwd
+        canon = posixpath.normpath(path if path.startswith("/") else posixpath.join(base, path))
+        if canon == "/proc" or canon.startswith("/proc/"):
+            procfs.refresh(self, task, canon)
+        return self.vfs.resolve(base, path, follow_last=follow, allow_missing_last=create)
 
     def guest_path(self, host_path: str) -> str:
         """The guest's name for a host path under the root."""

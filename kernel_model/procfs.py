@@ -1,0 +1,239 @@
+"""A /proc generated from the model (fs/proc/*.c by name), never the host's.
+
+The guest's /proc is a directory of the run's own (Kernel.proc_dir, mounted by the Vfs); before a path under it is
+looked up, the part it names is written there afresh from the model's state, so every open, stat, read and
+getdents sees what the model holds at that moment:
+
+* system files: meminfo (the frame pool), cpuinfo (one CPU, this machine's identity), stat, uptime, loadavg,
+  version, filesystems, mounts, sys/kernel/{pid_max,ostype,osrelease,tainted,shm*,msg*,sem},
+  sys/vm/{max_map_count,overcommit_memory}; no config.gz (as on many kernels);
+* `self` and `thread-self` as links to the caller's /proc/PID and /proc/PID/task/TID;
+* per process: status, stat, statm, maps, cmdline, comm, environ, exe, cwd, root and task/.
+
+Still missing, and named in the README: smaps, fd/, fdinfo/, limits, mountinfo, ns/, mem, auxv, oom_score_adj.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from typing import TYPE_CHECKING
+
+from . import ipc
+from .mm import MAX_MAP_COUNT, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE
+
+if TYPE_CHECKING:
+    from .kernel import Kernel
+    from .task import Task
+
+PID_MAX = 32768
+STATE_LETTERS = {"running": "R", "sleeping": "S", "zombie": "Z", "dead": "X", "stopped": "T"}
+
+
+def _write(path: str, text: str | bytes) -> None:
+    data = text.encode() if isinstance(text, str) else text
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def _link(path: str, target: str) -> None:
+    if os.path.lexists(path):
+        if os.path.islink(path) and os.readlink(path) == target:
+            return
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
+    os.symlink(target, path)
+
+
+def refresh(k: Kernel, task: Task, guest_path: str) -> None:
+    """Regenerate the part of /proc that guest_path (canonical, under /proc) may reach."""
+    parts = [p for p in guest_path.split("/") if p][1:]
+    root = k.proc_dir
+    os.chmod(root, 0o755)
+    first = parts[0] if parts else ""
+    if first in ("", "self", "thread-self") or first.isdigit():
+        _pids(k, task, root, first)
+    if not first or first == "sys":
+        _sys(k, root)
+    if not first or not (first.isdigit() or first in ("self", "thread-self", "sys")):
+        _system(k, root)
+
+
+def _kb(frames: int) -> int:
+    return frames * PAGE_SIZE // 1024
+
+
+def _system(k: Kernel, root: str) -> None:
+    pool = k.pool
+    total, free = pool.nframes, len(pool.free)
+    cached = sum(len(o.pages) for o in k.page_cache.objects.values())
+    shmem = sum(len(s.obj.pages) for s in k.ipc.shm.objects.values())
+    _write(os.path.join(root, "meminfo"), "".join(f"{name + ':':<16}{value:>8} kB\n" for name, value in (
+        ("MemTotal", _kb(total)), ("MemFree", _kb(free)), ("MemAvailable", _kb(free + cached)),
+        ("Buffers", 0), ("Cached", _kb(cached + shmem)), ("SwapCached", 0), ("Active", _kb(total - free)),
+        ("Inactive", 0), ("SwapTotal", 0), ("SwapFree", 0), ("Dirty", 0), ("Writeback", 0),
+        ("AnonPages", _kb(total - free - cached)), ("Mapped", _kb(cached)), ("Shmem", _kb(shmem)),
+        ("CommitLimit", _kb(total)), ("Committed_AS", _kb(total - free)), ("VmallocTotal", 0),
+        ("HugePages_Total", 0), ("Hugepagesize", 2048))).replace("HugePages_Total:        0 kB",
+                                                                  "HugePages_Total:       0"))
+    _write(os.path.join(root, "cpuinfo"), _cpuinfo())
+    up = k.sched.clock_ns / 1e9 if k.virtual_time else _host_uptime()
+    _write(os.path.join(root, "uptime"), f"{up:.2f} {up:.2f}\n")
+    running = sum(1 for t in k.tasks.values() if t.state == "running")
+    _write(os.path.join(root, "loadavg"), f"0.00 0.00 0.00 {running}/{len(k.tasks)} {k.next_pid - 1}\n")
+    u = os.uname()
+    _write(os.path.join(root, "version"), f"Linux version {u.release} (fork-emu kernel model) {u.version}\n")
+    _write(os.path.join(root, "filesystems"), "nodev\tproc\nnodev\ttmpfs\nnodev\tpipefs\n\text4\n")
+    _write(os.path.join(root, "mounts"), "/dev/root / ext4 rw,relatime 0 0\nproc /proc proc rw,nosuid,nodev,"
+                                         "noexec,relatime 0 0\ntmpfs /dev/shm tmpfs rw,nosuid,nodev 0 0\n")
+    ticks = (k.sched.clock_ns // 10**7)
+    _write(os.path.join(root, "stat"), f"cpu  {ticks} 0 0 0 0 0 0 0 0 0\ncpu0 {ticks} 0 0 0 0 0 0 0 0 0\n"
+                                       f"processes {k.next_pid - 1}\nprocs_running {running}\nprocs_blocked 0\n")
+    cfg = os.path.join(root, "config.gz")
+    if os.path.lexists(cfg):
+        os.unlink(cfg)
+
+
+_CPUINFO: str | None = None
+
+
+def _cpuinfo() -> str:
+    """One processor: this machine's first CPU as its /proc/cpuinfo describes it (the identity a native run
+    sees), renumbered as the only one."""
+    global _CPUINFO
+    if _CPUINFO is None:
+        try:
+            with open("/proc/cpuinfo") as f:
+                first = f.read().split("\n\n")[0]
+        except OSError:
+            first = "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: i686"
+        lines = []
+        for line in first.splitlines():
+            key = line.split(":")[0].strip()
+            if key in ("siblings", "cpu cores"):
+                line = f"{key}\t: 1"
+            lines.append(line)
+        _CPUINFO = "\n".join(lines) + "\n\n"
+    return _CPUINFO
+
+
+def _host_uptime() -> float:
+    import time
+
+    return time.clock_gettime(time.CLOCK_BOOTTIME)
+
+
+def _sys(k: Kernel, root: str) -> None:
+    kern = os.path.join(root, "sys", "kernel")
+    vm = os.path.join(root, "sys", "vm")
+    os.makedirs(kern, exist_ok=True)
+    os.makedirs(vm, exist_ok=True)
+    u = os.uname()
+    for name, value in (("pid_max", PID_MAX), ("ostype", "Linux"), ("osrelease", u.release), ("tainted", 0),
+                        ("shmmax", ipc.SHMMAX), ("shmall", ipc.SHMALL), ("shmmni", ipc.SHMMNI),
+                        ("msgmax", ipc.MSGMAX), ("msgmnb", ipc.MSGMNB), ("msgmni", ipc.MSGMNI),
+                        ("sem", f"{ipc.SEMMSL}\t{ipc.SEMMNS}\t{ipc.SEMOPM}\t{ipc.SEMMNI}"),
+                        ("threads-max", k.max_tasks), ("hostname", u.nodename)):
+        _write(os.path.join(kern, name), f"{value}\n")
+    for name, value in (("max_map_count", MAX_MAP_COUNT), ("overcommit_memory", 0), ("overcommit_ratio", 50),
+                        ("mmap_min_addr", 65536)):
+        _write(os.path.join(vm, name), f"{value}\n")
+
+
+def _pids(k: Kernel, task: Task, root: str, first: str) -> None:
+    """self, thread-self and the directories of live processes (a dead pid's directory is removed)."""
+    live = {t.tgid for t in k.tasks.values() if t.group_leader is t}
+    for name in os.listdir(root):
+        if name.isdigit() and int(name) not in live:
+            shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+    _link(os.path.join(root, "self"), str(task.tgid))
+    _link(os.path.join(root, "thread-self"), f"{task.tgid}/task/{task.pid}")
+    want = [task.tgid] if first in ("self", "thread-self") else [int(first)] if first.isdigit() else sorted(live)
+    for tgid in want:
+        leader = k.tasks.get(tgid)
+        if leader is None or leader.group_leader is not leader or leader.signal is None:
+            continue
+        d = os.path.join(root, str(tgid))
+        os.makedirs(d, exist_ok=True)
+        _pid_dir(k, leader, d)
+        tdir = os.path.join(d, "task")
+        os.makedirs(tdir, exist_ok=True)
+        for th in leader.signal.threads:
+            if th.is_alive() or th is leader:
+                sub = os.path.join(tdir, str(th.pid))
+                os.makedirs(sub, exist_ok=True)
+                _pid_dir(k, th, sub)
+
+
+def _rss(mm) -> int:
+    """Resident pages of an mm: its present PTEs."""
+    return int(mm.present_ptes().size) if mm is not None else 0
+
+
+def _pid_dir(k: Kernel, t: Task, d: str) -> None:
+    mm = t.mm
+    parent = t.group_leader.real_parent
+    ppid = parent.tgid if parent is not None else 0
+    state = STATE_LETTERS.get(t.state, "S")
+    if t.signal is not None and t.signal.stopped:
+        state = "T"
+    vm_kb = mm.total_vm() // 1024 if mm is not None else 0
+    rss_kb = _rss(mm) * PAGE_SIZE // 1024
+    lck_kb = mm.locked_vm() // 1024 if mm is not None else 0
+    pending = 0
+    for s, _ in t.pending:
+        pending |= 1 << (s - 1)
+    uid, gid = k.uid, k.gid
+    status = [
+        ("Name", t.comm), ("Umask", f"{t.fs.umask:04o}" if t.fs is not None else "0022"),
+        ("State", f"{state} ({ {'R': 'running', 'S': 'sleeping', 'Z': 'zombie', 'T': 'stopped'}.get(state, 'dead')})"),
+        ("Tgid", t.tgid), ("Ngid", 0), ("Pid", t.pid), ("PPid", ppid), ("TracerPid", 0),
+        ("Uid", f"{uid}\t{uid}\t{uid}\t{uid}"), ("Gid", f"{gid}\t{gid}\t{gid}\t{gid}"),
+        ("FDSize", 64), ("Groups", ""), ("VmPeak", f"{vm_kb:>8} kB"), ("VmSize", f"{vm_kb:>8} kB"),
+        ("VmLck", f"{lck_kb:>8} kB"), ("VmRSS", f"{rss_kb:>8} kB"),
+        ("Threads", len(t.signal.threads) if t.signal is not None else 1),
+        ("SigPnd", f"{pending:016x}"), ("SigBlk", f"{t.blocked:016x}"),
+        ("CapEff", f"{(t.caps or k.caps)[0]:016x}"), ("CapPrm", f"{(t.caps or k.caps)[1]:016x}"),
+    ]
+    _write(os.path.join(d, "status"), "".join(f"{a}:\t{b}\n" for a, b in status))
+    pgid = t.signal.pgid if t.signal is not None else t.tgid
+    sid = t.signal.sid if t.signal is not None else t.tgid
+    utime = t.insns // 10**7  # clock ticks of modelled user time at 1 GHz-ish (100 Hz ticks)
+    vsize = mm.total_vm() if mm is not None else 0
+    fields = [t.pid, f"({t.comm})", state, ppid, pgid, sid, 0, -1, 0, 0, 0, 0, 0, utime, 0, 0, 0, 20, 0,
+              len(t.signal.threads) if t.signal is not None else 1, 0, 0, vsize, _rss(mm)]
+    _write(os.path.join(d, "stat"), " ".join(str(x) for x in fields) + " 0" * 28 + "\n")
+    _write(os.path.join(d, "statm"), f"{vsize // PAGE_SIZE} {_rss(mm)} 0 0 0 0 0\n")
+    _write(os.path.join(d, "comm"), t.comm + "\n")
+    if mm is not None:
+        _write(os.path.join(d, "maps"), _maps(mm))
+        try:
+            cmd = mm.peek(mm.arg_start, max(0, mm.arg_end - mm.arg_start))
+            env = mm.peek(mm.env_start, max(0, mm.env_end - mm.env_start))
+        except Exception:
+            cmd = env = b""
+        _write(os.path.join(d, "cmdline"), cmd)
+        _write(os.path.join(d, "environ"), env)
+        try:
+            _link(os.path.join(d, "exe"), k.guest_path(mm.exe_path))
+        except ValueError:
+            pass
+    if t.fs is not None:
+        _link(os.path.join(d, "cwd"), t.fs.cwd)
+        _link(os.path.join(d, "root"), "/")
+
+
+def _maps(mm) -> str:
+    """/proc/PID/maps: one line per VMA (show_map_vma)."""
+    out = []
+    for v in mm.vmas:
+        perms = ("r" if v.prot & PROT_READ else "-") + ("w" if v.prot & PROT_WRITE else "-") + \
+                ("x" if v.prot & PROT_EXEC else "-") + ("s" if v.shared else "p")
+        off = v.pgoff * PAGE_SIZE if v.obj is not None else 0
+        name = v.name
+        out.append(f"{v.start:08x}-{v.end:08x} {perms} {off:08x} 00:00 0" + (f"{'':10}{name}" if name else "")
+                   + "\n")
+    return "".join(out)
+
