@@ -2,7 +2,7 @@
 decoded (no raw-hex argument list), and where the two traces make the same call, the decoded arguments and result
 match, addresses and pids aside.
 
-The traces are compared per process (processes paired in the order they first appear), after folding strace's
+The traces are compared per process (paired in pid order, which is creation order in both runs), after folding strace's
 `<unfinished ...>` / `<... resumed>` pairs into one line; difflib aligns the two call sequences, and every pair of
 aligned lines of the same syscall must be equal, up to the model differences in ALLOWED (each with its reason).
 Calls that only one run makes (signals arriving at another moment, a reader that exits sooner, vDSO clock reads
@@ -41,6 +41,7 @@ ALLOWED = [
     ("openat", r'[A-Za-z0-9]{6}"', "mkstemp's random suffix"),
     ("unlink", r'[A-Za-z0-9]{6}"', "mkstemp's random suffix"),
     ("write", r' = -1 EPIPE.*$| = \d+$', "how much a writer wrote before its reader exited is scheduling"),
+    ("wait4", r"\[\{.*\}\]", "which of several children is reaped first is scheduling"),
 ]
 
 
@@ -60,7 +61,7 @@ def fold(path):
         if r and pid in pending:
             text = pending.pop(pid) + r.group(1)
         procs.setdefault(pid, []).append(text)
-    return procs
+    return collections.OrderedDict(sorted(procs.items(), key=lambda kv: int(kv[0])))
 
 
 def normalise(line):
