@@ -69,6 +69,8 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
     run.add_argument("--root", metavar="DIR", default="/",
                      help="the guest's file system root (default /); paths never escape it, and PROG is looked "
                      "up inside it")
+    run.add_argument("--pid", type=_positive, default=None, metavar="N",
+                     help="pid of the first guest process (default 1000; its parent is N-1, init is 1)")
     run.add_argument("--cost-model", metavar="FILE", help="JSON table of cycle costs (see emu/costmodel.py)")
     run.add_argument("--virtual-time", action="store_true",
                      help="guest clocks read the model's virtual time, so timing inside the guest repeats exactly")
@@ -123,7 +125,7 @@ def guest_env(args) -> list[str]:
 
 def cmd_run(args) -> int:
     """emu run: the guest's exit status becomes ours."""
-    from kernel_model.kernel import DEFAULT_MAX_TASKS, DEFAULT_MEM
+    from kernel_model.kernel import FIRST_PID, DEFAULT_MAX_TASKS, DEFAULT_MEM
     from kernel_model.sched import DEFAULT_QUANTUM
 
     from .machine import Machine
@@ -140,12 +142,15 @@ def cmd_run(args) -> int:
             print(f"emu: cost model {e}", file=sys.stderr)
             return 1
     sys.stdout.flush()
+    if args.pid is not None and not 2 <= args.pid < 32768:
+        print(f"emu: --pid {args.pid}: must be in 2..32767 (1 is init)", file=sys.stderr)
+        return 1
     if not os.path.isdir(args.root):
         print(f"emu: --root {args.root}: not a directory", file=sys.stderr)
         return 1
     m = Machine(mem=args.mem or DEFAULT_MEM, quantum=args.quantum or DEFAULT_QUANTUM,
                 max_tasks=args.max_tasks or DEFAULT_MAX_TASKS, cost=cost, virtual_time=args.virtual_time,
-                root=args.root, max_insns=args.max_insns)
+                root=args.root, max_insns=args.max_insns, first_pid=args.pid or FIRST_PID)
     argv = [args.prog] + list(args.args)
     closers = []
     try:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from kernel_model.abi import E
 from kernel_model.files import KernelError
-from kernel_model.kernel import DEFAULT_MAX_TASKS, DEFAULT_MEM, Kernel
+from kernel_model.kernel import FIRST_PID, DEFAULT_MAX_TASKS, DEFAULT_MEM, Kernel
 from kernel_model.mm import FAULT_COW_COPY, FAULT_COW_REUSE, FAULT_FILE, FAULT_ZERO
 from kernel_model.sched import DEFAULT_QUANTUM
 
@@ -60,9 +60,10 @@ class Machine:
 
     def __init__(self, mem: int = DEFAULT_MEM, quantum: int = DEFAULT_QUANTUM, max_tasks: int = DEFAULT_MAX_TASKS,
                  stdio: tuple[int, int, int] = (0, 1, 2), cost: CostModel | None = None,
-                 virtual_time: bool = False, root: str = "/", max_insns: int | None = None) -> None:
+                 virtual_time: bool = False, root: str = "/", max_insns: int | None = None,
+                 first_pid: int = FIRST_PID) -> None:
         self.kernel = Kernel(mem_bytes=mem, quantum=quantum, loader=exec_loader, max_tasks=max_tasks,
-                             stdio=stdio, root=root)
+                             stdio=stdio, root=root, first_pid=first_pid)
         self.cpu = Cpu(self.kernel, cost)
         self.cpu.max_insns = max_insns
         self.kernel.virtual_time = virtual_time

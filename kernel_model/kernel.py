@@ -30,6 +30,11 @@ from .task import RUNNING, SLEEPING, FsStruct, SigHand, SignalStruct, Task
 PAGE_SIZE = 4096
 DEFAULT_MEM = 512 << 20
 DEFAULT_MAX_TASKS = 4096
+# The first guest process's pid. It is not 1: pid 1 is the model's init, which runs no guest code and reaps the
+# orphans reparented to it, and the first process's parent is the shell that started it (FIRST_PID - 1), as for a
+# program started from a terminal. Programs and test suites (LTP) take getppid() == 1 to mean "my parent died".
+FIRST_PID = 1000
+PID_MAX = 32768
 AT_FDCWD = -100 & 0xFFFFFFFF
 # REALTIME, MONOTONIC, PROCESS/THREAD_CPUTIME_ID, MONOTONIC_RAW, REALTIME/MONOTONIC_COARSE, BOOTTIME, *_ALARM, TAI
 POSIX_CLOCKS = frozenset((0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11))
@@ -58,7 +63,9 @@ class Kernel:
     def __init__(self, mem_bytes: int = DEFAULT_MEM, quantum: int = DEFAULT_QUANTUM,
                  loader: Callable[[str], binfmt.ElfImageLike] | None = None,
                  max_tasks: int = DEFAULT_MAX_TASKS, stdio: tuple[int, int, int] = (0, 1, 2),
-                 root: str = "/") -> None:
+                 root: str = "/", first_pid: int = FIRST_PID) -> None:
+        if not 2 <= first_pid < PID_MAX:
+            raise ValueError(f"the first pid must be in 2..{PID_MAX - 1}")
         self.pool = FramePool(mem_bytes // PAGE_SIZE)
         self.page_cache = PageCache(self.pool)  # host files' pages shared by every mapping and read/write
         self.ipc = IpcNamespace(self)  # System V shared memory, semaphores and message queues
@@ -84,7 +91,8 @@ class Kernel:
         self.stdio = stdio
         self.tasks: dict[int, Task] = {}
         self.dead_tasks: list[Task] = []
-        self.next_pid = 1
+        self.first_pid = first_pid
+        self.next_pid = first_pid
         self.init_task: Task | None = None
         self.stats = Stats()
         self.kernel_acct = FaultAcct()  # faults taken while building stacks at exec
@@ -123,9 +131,9 @@ class Kernel:
         return len(self.tasks)
 
     def child_reaper(self) -> Task | None:
-        """The first guest process, while it lives: orphans go to it (find_child_reaper)."""
-        t = self.init_task
-        return t if t is not None and t.is_alive() else None
+        """Where orphans go (find_child_reaper): to init, pid 1, which is not a guest task here; None tells the
+        caller to reap them as init's wait loop would."""
+        return None
 
     def all_tasks(self) -> list[Task]:
         """Every task ever created, live ones first, in pid order."""

@@ -6,6 +6,7 @@ import pytest
 
 from emu.machine import FAULT_KIND_EVENTS, KERNEL_EVENTS, Machine
 from kernel_model.abi import NR
+from kernel_model.kernel import FIRST_PID
 
 
 def asm(asm_build, name):
@@ -24,7 +25,7 @@ def test_stdin_bytes_reach_the_guest(asm_build):
 
     rec = struct.pack("<7I", NR.getpid, 0, 0, 0, 0, 0, 0)
     r = Machine().execute([asm(asm_build, "syscall_fuzz")], stdin=rec, capture=True)
-    assert struct.unpack("<i", r.stdout) == (1,)
+    assert struct.unpack("<i", r.stdout) == (FIRST_PID,)
 
 
 def test_syscall_callback_sees_pt_regs_and_can_replace_the_result(asm_build):
@@ -51,8 +52,9 @@ def test_syscall_exit_and_block_callbacks(asm_build):
     m.on("syscall_exit", lambda t, nr, name, res: exits.append((t.pid, name, res)))
     m.on("syscall_block", lambda t, nr, name: blocks.append((t.pid, name)))
     m.execute([asm(asm_build, "fork_regs")], capture=True)
-    assert (1, "fork", 2) in exits and (1, "wait4", 2) in exits
-    assert (1, "wait4") in blocks  # the parent waits for a child that has not exited yet
+    p = FIRST_PID
+    assert (p, "fork", p + 1) in exits and (p, "wait4", p + 1) in exits
+    assert (p, "wait4") in blocks  # the parent waits for a child that has not exited yet
 
 
 def test_clone_exec_exit_and_vfork_callbacks(asm_build):
@@ -64,8 +66,9 @@ def test_clone_exec_exit_and_vfork_callbacks(asm_build):
     m.on("exec", lambda t, path: log.append(("exec", t.pid, os.path.basename(path))))
     m.on("exit", lambda t, status: log.append(("exit", t.pid, status >> 8)))
     m.execute([asm(asm_build, "vfork_order")], capture=True)
-    assert log[:4] == [("clone", 1, 2, "vfork"), ("sleep", 1, 2), ("exit", 2, 0), ("wake", 1, 2)]
-    assert ("exec", 3, "vfork_order") in log and ("exit", 3, 5) in log and log[-1] == ("exit", 1, 0)
+    p = FIRST_PID
+    assert log[:4] == [("clone", p, p + 1, "vfork"), ("sleep", p, p + 1), ("exit", p + 1, 0), ("wake", p, p + 1)]
+    assert ("exec", p + 2, "vfork_order") in log and ("exit", p + 2, 5) in log and log[-1] == ("exit", p, 0)
 
 
 def test_schedule_callback_sees_every_switch(asm_build):
@@ -73,7 +76,7 @@ def test_schedule_callback_sees_every_switch(asm_build):
     switches = []
     m.on("schedule", lambda prev, nxt: switches.append((prev.pid if prev else None, nxt.pid)))
     r = m.execute([asm(asm_build, "clone_thread")], capture=True)
-    assert switches[0] == (None, 1) and (1, 2) in switches
+    assert switches[0] == (None, FIRST_PID) and (FIRST_PID, FIRST_PID + 1) in switches
     assert len(switches) == r.stats["context_switches"]
 
 

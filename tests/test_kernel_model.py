@@ -172,8 +172,8 @@ def test_initial_stack_is_deterministic(k):
 
 def test_spawn_starts_the_first_process_at_the_entry_point(k):
     t = spawn(k)
-    assert t.pid == 1 and t.tgid == 1
-    assert k.init_task is t and k.tasks == {1: t}
+    assert t.pid == k.first_pid and t.tgid == k.first_pid
+    assert k.init_task is t and k.tasks == {k.first_pid: t}
     assert t.regs.ip == ENTRY
     assert t.regs.cs == 0x73 and t.regs.ss == 0x7B
     assert t.state == RUNNING
@@ -235,7 +235,7 @@ def test_pthread_create_flags_are_the_expected_set():
 
 def test_clone_syscall_with_invalid_flags_returns_einval_and_creates_nothing(k, init):
     assert sc(k, init, NR_CLONE, CLONE_THREAD | CLONE_VM) == neg(E.EINVAL)
-    assert list(k.tasks) == [1]
+    assert list(k.tasks) == [k.first_pid]
     assert init.children == []
 
 
@@ -245,18 +245,18 @@ def test_clone_syscall_with_invalid_flags_returns_einval_and_creates_nothing(k, 
 def test_fork_returns_child_pid_to_parent_and_zero_to_child_with_same_ip_and_sp(k, init):
     init.regs.ip, init.regs.sp = 0x08048099, 0xBFFFF000
     pid = sc(k, init, NR_FORK)
-    assert pid == 2
+    assert pid == k.first_pid + 1
     child = k.tasks[pid]
     assert child.regs.ax == 0
     assert (child.regs.ip, child.regs.sp) == (0x08048099, 0xBFFFF000)
     assert child.regs.orig_ax == NR_FORK
     assert child.real_parent is init and init.children == [child]
-    assert child.tgid == 2 and child.exit_signal == SIG.SIGCHLD
+    assert child.tgid == k.first_pid + 1 and child.exit_signal == SIG.SIGCHLD
     assert child.mm is not init.mm and child.files is not init.files
     assert child.state == RUNNING and child in k.new_tasks and child.regs_dirty
     assert k.stats.clones["fork"] == 1
-    assert sc(k, child, NR_GETPPID) == 1
-    assert sc(k, child, NR_GETPID) == 2
+    assert sc(k, child, NR_GETPPID) == k.first_pid
+    assert sc(k, child, NR_GETPID) == k.first_pid + 1
 
 
 def test_fork_through_syscall_shares_frames_copy_on_write(k, init):
@@ -331,7 +331,7 @@ def test_fork_with_an_empty_frame_pool_returns_enomem_and_creates_no_task():
     while k.pool.free:
         k.pool.alloc()
     assert sc(k, t, NR_FORK) == neg(E.ENOMEM)
-    assert list(k.tasks) == [1]
+    assert list(k.tasks) == [k.first_pid]
 
 
 def test_fork_running_out_of_frames_mid_copy_leaks_nothing():
@@ -421,18 +421,23 @@ def test_wait_without_wclone_ignores_clone_children(k, init):
     assert sc(k, init, NR_WAIT4, -1, STATUS, WNOHANG | WALL, 0) == b.pid
 
 
-def test_orphans_are_reparented_to_init(k, init):
+def test_orphans_are_reparented_to_init_pid_1_which_reaps_them(k, init):
+    # "init" here is the first guest process; the model's init is pid 1, which runs no guest code.
     a = fork(k, init)
     b = fork(k, a)
     assert b.real_parent is a
     sc(k, a, NR_EXIT, 0)
-    assert b.real_parent is init
-    assert b in init.children and a.children == []
-    assert sc(k, b, NR_GETPPID) == init.pid
+    assert b.real_parent is None and b not in init.children and a.children == []
+    assert sc(k, b, NR_GETPPID) == 1
     sc(k, b, NR_EXIT, 7)
-    reaped = {sc(k, init, NR_WAIT4, -1, STATUS, 0, 0), sc(k, init, NR_WAIT4, -1, STATUS, 0, 0)}
-    assert reaped == {a.pid, b.pid}
+    assert b.state == DEAD  # init reaped it
+    assert sc(k, init, NR_WAIT4, -1, STATUS, 0, 0) == a.pid
     assert sc(k, init, NR_WAIT4, -1, STATUS, WNOHANG, 0) == neg(E.ECHILD)
+
+
+def test_first_process_has_a_pid_that_is_not_1_and_its_parent_is_the_shell(k, init):
+    assert init.pid == k.first_pid != 1
+    assert sc(k, init, NR_GETPPID) == k.first_pid - 1
 
 
 def test_zombie_orphan_wakes_init_waiting_in_wait4(k, init):
@@ -443,19 +448,21 @@ def test_zombie_orphan_wakes_init_waiting_in_wait4(k, init):
     assert init.regs.ax == neg(E.ECHILD)  # b is not init's child yet
     sc(k, init, NR_WAIT4, -1, STATUS, WALL, 0)
     assert init.state == SLEEPING
-    sc(k, a, NR_EXIT, 0)  # b moves to init, a becomes init's zombie
+    sc(k, a, NR_EXIT, 0)  # b goes to pid 1, which reaps the zombie at once; a becomes the waiter's zombie
+    assert b.state == DEAD
     assert init.state == RUNNING
     assert k.resume(init) is True
-    assert init.regs.ax in (a.pid, b.pid)
+    assert init.regs.ax == a.pid
 
 
-def test_reparented_clone_child_is_waitable_by_init_without_wclone(k, init):
+def test_reparented_clone_child_goes_to_init_and_is_reaped_at_its_exit(k, init):
     a = fork(k, init)
     b = k.tasks[sc(k, a, NR_CLONE, 0, 0)]  # exit signal 0
     sc(k, a, NR_EXIT, 0)
     assert sc(k, init, NR_WAIT4, a.pid, STATUS, 0, 0) == a.pid
     sc(k, b, NR_EXIT, 4)
-    assert sc(k, init, NR_WAIT4, -1, STATUS, WNOHANG, 0) == b.pid
+    assert b.state == DEAD
+    assert sc(k, init, NR_WAIT4, -1, STATUS, WNOHANG | WALL, 0) == neg(E.ECHILD)
 
 
 def test_thread_exit_is_reaped_at_once_and_group_ends_with_last_thread(k, init):
@@ -514,7 +521,7 @@ def test_no_frames_leak_after_forks_vforks_threads_exits_and_reaping(k):
         if r in (0, neg(E.ECHILD)):
             break
         reaped.add(r)
-    assert reaped == {kids[0].pid, kids[1].pid, kids[2].pid, grandchild.pid, vchild.pid}
+    assert reaped == {kids[0].pid, kids[1].pid, kids[2].pid}  # the orphaned grandchild and vchild: init's
     assert r == neg(E.ECHILD)
     sc(k, init, NR_EXIT_GROUP, 0)
     assert k.tasks == {}
@@ -531,7 +538,7 @@ def test_clone_failing_in_copy_thread_releases_everything_it_copied(k, share_vm)
     before = k.pool.used
     flags = CLONE_SETTLS | SIG.SIGCHLD | (CLONE_VM if share_vm else 0)
     assert sc(k, init, NR_CLONE, flags, 0, 0, 0x1000) == neg(E.EFAULT)  # tls points at unmapped memory
-    assert list(k.tasks) == [1]
+    assert list(k.tasks) == [k.first_pid]
     assert init.mm.users == 1
     assert k.pool.used == before
     sc(k, init, NR_EXIT_GROUP, 0)

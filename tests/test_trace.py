@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from conftest import CPROGS_DIR, REPO
+from kernel_model.kernel import FIRST_PID
 
 STRACE = shutil.which("strace") or "/usr/bin/strace"
 DATA = os.path.join(CPROGS_DIR, "data", "fileio_input.txt")
@@ -132,11 +133,11 @@ def test_fault_trace_cow256(asm_build, tmp_path):
     assert p.returncode == 0
     pid_lines = [x for x in lines if "page fault cow_copy" in x]
     assert len(pid_lines) == 100
-    # -o FILE: every line carries the pid; the child is 2
+    # -o FILE: every line carries the pid; the child is the first pid plus one
     raw = (tmp_path / "emu.strace").read_text().splitlines()
-    assert len([x for x in raw if x.startswith("2 ") and "page fault cow_copy" in x]) == 100
+    assert len([x for x in raw if x.startswith(f"{FIRST_PID + 1} ") and "page fault cow_copy" in x]) == 100
     assert all("at 0x" in x and "movb $2, 0x804b000(%ecx)" in x for x in pid_lines)
-    assert len([x for x in raw if x.startswith("1 ") and "page fault cow_reuse" in x]) == 100
+    assert len([x for x in raw if x.startswith(f"{FIRST_PID} ") and "page fault cow_reuse" in x]) == 100
     assert any(x.startswith("fork()") for x in lines)
 
 

@@ -25,9 +25,13 @@ def sys_gettid(k, t, *_):
 
 @syscall("getppid", sig="", cls="pure")
 def sys_getppid(k, t, *_):
-    """The parent's tgid; 0 for the first process, as init's in a pid namespace."""
-    p = t.group_leader.real_parent
-    return p.tgid if p is not None else 0
+    """The parent's tgid: for the first process the shell that started it (its pid less one), for an orphan init
+    (1), which is where orphans go."""
+    leader = t.group_leader
+    p = leader.real_parent
+    if p is not None:
+        return p.tgid
+    return k.first_pid - 1 if leader is k.init_task else 1
 
 
 @syscall("getuid", "getuid32", "geteuid", "geteuid32", sig="", cls="creds,pure")
