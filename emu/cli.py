@@ -91,7 +91,8 @@ def add_trace_options(p: argparse.ArgumentParser) -> None:
                    "`-e fault` adds page-fault lines "
                    "(zero-fill, file fill, copy-on-write copy and reuse) to the trace. Repeatable")
     p.add_argument("--pids", choices=("guest", "real"), default="guest",
-                   help="pids to print: `guest` (the model's, the first process is 1000 unless --pid). Guest tasks are not host "
+                   help="pids to print: `guest` (the model's, the first process is 1000 unless --pid). Guest tasks are "
+                   "not host "
                    "processes and have no host pids, so `real` prints the same guest pids; it is accepted so "
                    "strace-comparison scripts can ask for it")
     p.add_argument("--regs", action="store_true",
