@@ -155,6 +155,23 @@ class FileObject(MemObject):
                 os.pwrite(self.fd, self.pool.frames[f, :n].tobytes(), off)
             self.dirty.discard(idx)
 
+    def punch_hole(self, first: int, last: int) -> None:
+        """MADV_REMOVE: free the range in the host file (fallocate FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE) and
+        in the cache; the pages read as zeros afterwards. EOPNOTSUPP when the host file system cannot."""
+        import ctypes
+
+        from .abi import E
+        from .files import KernelError
+
+        self.writeback()
+        libc = ctypes.CDLL(None, use_errno=True)
+        off, length = first << PAGE_SHIFT, (last - first + 1) << PAGE_SHIFT
+        if libc.fallocate(self.fd, 3, ctypes.c_int64(off), ctypes.c_int64(length)) != 0:
+            raise KernelError(ctypes.get_errno() or E.EOPNOTSUPP)
+        super().punch_hole(first, last)
+        for idx in range(first, last + 1):
+            self.dirty.discard(idx)
+
     def write_through(self, offset: int, data: bytes) -> None:
         """write() stored data at offset in the host file: update the cached pages it covers."""
         end = offset + len(data)

@@ -119,6 +119,10 @@ class HostFile(File):
         self.dir_entries: list | None = None  # a directory's entries, read at the first getdents
         self.dir_pos = 0
         self.cache = None  # the kernel's PageCache, for files opened by the guest (read/write stay coherent)
+        try:
+            self.regular = pystat.S_ISREG(os.fstat(fd).st_mode)
+        except OSError:
+            self.regular = False
 
     def read(self, n: int) -> bytes:
         if self.flags & O_ACCMODE == O_WRONLY:

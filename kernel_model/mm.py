@@ -321,6 +321,16 @@ class MM:
         self.vmas.sort(key=lambda v: v.start)
         self._starts = [v.start for v in self.vmas]
 
+    def vmas_in(self, start: int, end: int) -> list[Vma]:
+        """The VMAs that intersect [start, end), found by bisection."""
+        i = max(0, bisect.bisect_right(self._starts, start) - 1)
+        out = []
+        while i < len(self.vmas) and self.vmas[i].start < end:
+            if self.vmas[i].end > start:
+                out.append(self.vmas[i])
+            i += 1
+        return out
+
     def range_is_free(self, start: int, end: int) -> bool:
         """No VMA intersects [start, end)."""
         i = bisect.bisect_left(self._starts, end) - 1
@@ -380,19 +390,17 @@ class MM:
             return
         self._split(start)
         self._split(end)
-        keep = []
-        gone = []
-        for v in self.vmas:
-            if v.start >= start and v.end <= end:
-                self.zap_range(v.start, v.end)
-                gone.append(v)
-            else:
-                keep.append(v)
-        if gone:
-            self.vmas = keep
-            self._reindex()
-            for v in gone:
-                self._drop_vma(v)
+        i = bisect.bisect_left(self._starts, start)
+        j = bisect.bisect_left(self._starts, end)
+        gone = self.vmas[i:j]
+        if not gone:
+            return
+        for v in gone:
+            self.zap_range(v.start, v.end)
+        del self.vmas[i:j]
+        del self._starts[i:j]
+        for v in gone:
+            self._drop_vma(v)
 
     def zap_range(self, start: int, end: int) -> None:
         """Clear the PTEs of [start, end) and drop their frames (zap_page_range)."""
@@ -411,7 +419,7 @@ class MM:
         """Change the protection of [start, end), every page of which is mapped (mprotect_fixup)."""
         self._split(start)
         self._split(end)
-        for v in self.vmas:
+        for v in self.vmas_in(start, end):
             if v.start >= start and v.end <= end:
                 v.prot = prot
                 for _, view in self._table_slices(v.start, v.end):

@@ -56,11 +56,15 @@ def sys_brk(k, t, brk, *_):
 
 
 def _may_expand_vm(k, t, prot: int, shared: bool, growsdown: bool, npages_bytes: int) -> None:
-    """RLIMIT_AS for every mapping, RLIMIT_DATA for private writable ones (may_expand_vm): ENOMEM."""
+    """RLIMIT_AS for every mapping, RLIMIT_DATA for private writable ones (may_expand_vm): ENOMEM. The sums are
+    taken only when a limit is finite (they walk every VMA)."""
     mm = t.mm
-    if mm.total_vm() + npages_bytes > rlimit(t, RLIMIT_AS)[0]:
+    as_limit = rlimit(t, RLIMIT_AS)[0]
+    if as_limit < 1 << 32 and mm.total_vm() + npages_bytes > as_limit:
         raise KernelError(E.ENOMEM)
-    if prot & PROT_WRITE and not shared and not growsdown and mm.data_vm() + npages_bytes > rlimit(t, RLIMIT_DATA)[0]:
+    data_limit = rlimit(t, RLIMIT_DATA)[0]
+    if prot & PROT_WRITE and not shared and not growsdown and data_limit < 1 << 32 and \
+            mm.data_vm() + npages_bytes > data_limit:
         raise KernelError(E.ENOMEM)
 
 
@@ -146,8 +150,7 @@ def do_mmap(k, t, addr, length, prot, flags, fd, offset) -> int:
             start = mm.get_unmapped_area(length, addr)
         except OutOfMemory:
             raise KernelError(E.ENOMEM) from None
-    replaced = sum(min(v.end, start + length) - max(v.start, start) for v in mm.vmas
-                   if v.start < start + length and v.end > start)
+    replaced = sum(min(v.end, start + length) - max(v.start, start) for v in mm.vmas_in(start, start + length))
     _may_expand_vm(k, t, prot, shared, growsdown, length - replaced)
     if flags & MAP_LOCKED:
         _check_mlock_limit(k, t, length)
@@ -261,10 +264,13 @@ def sys_madvise(k, t, addr, length, advice, *_):
             raise KernelError(E.EINVAL)
         if advice in (MADV_WIPEONFORK, MADV_FREE) and (v.shared or v.obj is not None or v.data is not None):
             raise KernelError(E.EINVAL)  # private anonymous memory only
-        if advice == MADV_REMOVE and not v.shared:
-            raise KernelError(E.EINVAL)
-        if advice == MADV_REMOVE and getattr(v.obj, "kind", "") != "shmem":
-            raise KernelError(E.EOPNOTSUPP)  # punching holes in host files is not modelled
+        if advice == MADV_REMOVE:  # madvise_remove's checks, in its order
+            if v.locked:
+                raise KernelError(E.EINVAL)
+            if not (v.shared and v.prot & PROT_WRITE):
+                raise KernelError(E.EACCES)
+            if v.obj is None:
+                raise KernelError(E.EOPNOTSUPP)
     if advice in (MADV_DONTNEED, MADV_FREE, MADV_REMOVE, MADV_COLD, MADV_PAGEOUT):
         for v in vmas:
             lo, hi = max(v.start, addr), min(v.end, end)

@@ -44,15 +44,32 @@ def do_write(k, t, f, data):
             return done
 
 
+MAX_RW_COUNT = 0x7FFFF000  # INT_MAX & PAGE_MASK: the most one read or write transfers
+CHUNK = 1 << 20  # bytes the emulator copies between host and guest at a time
+
+
 @syscall("read", sig="fd fd, out buf(ret) buf, size count", cls="desc")
 def sys_read(k, t, fd, buf, count, *_):
     """Read from a descriptor into user memory, sleeping while a pipe is empty (ksys_read)."""
     f = t.files.get(fd)
-    count = min(count, 1 << 20)
+    count = min(count, MAX_RW_COUNT)
     k.get_bytes(t, buf, 0)
-    data = yield from file_io(k, t, f, lambda: f.read(count))
+    chunk = min(count, CHUNK)
+    data = yield from file_io(k, t, f, lambda: f.read(chunk))
     k.put_bytes(t, buf, data)
-    return len(data)
+    done = len(data)
+    if getattr(f, "regular", False):
+        # A regular file gives all it has up to count, taken a chunk at a time so the emulator holds one chunk;
+        # a fault partway ends the read with what was copied (generic_file_read_iter).
+        while done < count and len(data) == chunk:
+            chunk = min(count - done, CHUNK)
+            data = f.read(chunk)
+            try:
+                k.put_bytes(t, buf + done, data)
+            except KernelError:
+                break
+            done += len(data)
+    return done
 
 
 @syscall("pread64", sig="fd fd, out buf(ret) buf, size count, loff offset", cls="desc")
