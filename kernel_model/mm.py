@@ -252,6 +252,7 @@ class MM:
         self.copied_ptes = 0  # PTEs dup_mmap copied into this mm
         self.def_flags_locked = False  # mlockall(MCL_FUTURE): new mappings are locked
         self.read_implies_exec = False  # the READ_IMPLIES_EXEC personality of the program running here
+        self.guards: set[int] = set()  # pages made guard regions by MADV_GUARD_INSTALL (Linux's PTE markers)
 
     # ---- page-table walk and PTE helpers -------------------------------------------------------
 
@@ -397,6 +398,8 @@ class MM:
             return
         for v in gone:
             self.zap_range(v.start, v.end)
+        if self.guards:
+            self.guards = {a for a in self.guards if not start <= a < end}
         del self.vmas[i:j]
         del self._starts[i:j]
         for v in gone:
@@ -567,6 +570,8 @@ class MM:
             vma = self._expand_stack(vaddr)
             if vma is None:
                 raise SegFault(vaddr, True)
+        if self.guards and page_down(vaddr) in self.guards:
+            raise SegFault(vaddr, True)  # a guard PTE marker: VM_FAULT_SIGSEGV
         if vma.prot == PROT_NONE or (access == ACCESS_WRITE and not vma.prot & PROT_WRITE) or \
                 (access == ACCESS_FETCH and not vma.prot & PROT_EXEC):
             raise SegFault(vaddr, False)
@@ -718,6 +723,7 @@ class MM:
         for name in ("start_brk", "brk", "start_stack", "arg_start", "arg_end", "env_start", "env_end",
                      "mmap_base", "exe_path", "read_implies_exec"):
             setattr(child, name, getattr(self, name))
+        child.guards = {a for a in self.guards if any(v.start <= a < v.end for v in child.vmas_in(a, a + 1))}
         try:
             self.copy_page_tables(child)
         except OutOfMemory:

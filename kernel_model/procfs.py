@@ -5,7 +5,7 @@ looked up, the part it names is written there afresh from the model's state, so 
 getdents sees what the model holds at that moment:
 
 * system files: meminfo (the frame pool), cpuinfo (one CPU, this machine's identity), stat, uptime, loadavg,
-  version, filesystems, mounts, sys/kernel/{pid_max,ostype,osrelease,tainted,shm*,msg*,sem},
+  version, filesystems, mounts, sysvipc/{shm,sem,msg}, sys/kernel/{pid_max,ostype,osrelease,tainted,shm*,msg*,sem},
   sys/vm/{max_map_count,overcommit_memory}; no config.gz (as on many kernels);
 * `self` and `thread-self` as links to the caller's /proc/PID and /proc/PID/task/TID;
 * per process: status, stat, statm, maps, cmdline, comm, environ, exe, cwd, root and task/.
@@ -57,8 +57,10 @@ def refresh(k: Kernel, task: Task, guest_path: str) -> None:
         _pids(k, task, root, first)
     if not first or first == "sys":
         _sys(k, root)
-    if not first or not (first.isdigit() or first in ("self", "thread-self", "sys")):
+    if not first or not (first.isdigit() or first in ("self", "thread-self", "sys", "sysvipc")):
         _system(k, root)
+    if not first or first == "sysvipc":
+        _sysvipc(k, root)
 
 
 def _kb(frames: int) -> int:
@@ -131,8 +133,11 @@ def _sys(k: Kernel, root: str) -> None:
     os.makedirs(kern, exist_ok=True)
     os.makedirs(vm, exist_ok=True)
     u = os.uname()
+    # shmmax and shmall as a 64-bit kernel holds them (ULONG_MAX - 2^24); IPC_INFO hands a 32-bit task the values
+    # clamped to INT_MAX, as the compat syscall does
     for name, value in (("pid_max", PID_MAX), ("ostype", "Linux"), ("osrelease", u.release), ("tainted", 0),
-                        ("shmmax", ipc.SHMMAX), ("shmall", ipc.SHMALL), ("shmmni", ipc.SHMMNI),
+                        ("shmmax", (1 << 64) - 1 - (1 << 24)), ("shmall", (1 << 64) - 1 - (1 << 24)),
+                        ("shmmni", ipc.SHMMNI),
                         ("msgmax", ipc.MSGMAX), ("msgmnb", ipc.MSGMNB), ("msgmni", ipc.MSGMNI),
                         ("sem", f"{ipc.SEMMSL}\t{ipc.SEMMNS}\t{ipc.SEMOPM}\t{ipc.SEMMNI}"),
                         ("threads-max", k.max_tasks), ("hostname", u.nodename)):
@@ -140,6 +145,35 @@ def _sys(k: Kernel, root: str) -> None:
     for name, value in (("max_map_count", MAX_MAP_COUNT), ("overcommit_memory", 0), ("overcommit_ratio", 50),
                         ("mmap_min_addr", 65536)):
         _write(os.path.join(vm, name), f"{value}\n")
+
+
+def _sysvipc(k: Kernel, root: str) -> None:
+    """/proc/sysvipc/{shm,sem,msg}: a header, then one line per object (sysvipc_*_proc_show)."""
+    d = os.path.join(root, "sysvipc")
+    os.makedirs(d, exist_ok=True)
+    ns = k.ipc
+    shm = ["       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid  cgid      "
+           "atime      dtime      ctime                   rss                  swap\n"]
+    for x in sorted(ns.shm.objects.values(), key=lambda o: o.perm.index):
+        p = x.perm
+        shm.append(f"{p.key:10d} {p.id:10d}  {p.mode & 0o1777:4o} {x.size:21d} {x.cpid:5d} {x.lpid:5d}  "
+                   f"{x.nattch:5d} {p.uid:5d} {p.gid:5d} {p.cuid:5d} {p.cgid:5d} {x.atime:10d} {x.dtime:10d} "
+                   f"{x.ctime:10d} {x.obj.resident() * PAGE_SIZE:21d} {0:21d}\n")
+    _write(os.path.join(d, "shm"), "".join(shm))
+    sem = ["       key      semid perms      nsems   uid   gid  cuid  cgid      otime      ctime\n"]
+    for x in sorted(ns.sem.objects.values(), key=lambda o: o.perm.index):
+        p = x.perm
+        sem.append(f"{p.key:10d} {p.id:10d}  {p.mode & 0o777:4o} {len(x.values):10d} {p.uid:5d} {p.gid:5d} "
+                   f"{p.cuid:5d} {p.cgid:5d} {x.otime:10d} {x.ctime:10d}\n")
+    _write(os.path.join(d, "sem"), "".join(sem))
+    msg = ["       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      stime      "
+           "rtime      ctime\n"]
+    for x in sorted(ns.msg.objects.values(), key=lambda o: o.perm.index):
+        p = x.perm
+        msg.append(f"{p.key:10d} {p.id:10d}  {p.mode & 0o777:4o}  {x.cbytes:10d} {len(x.messages):10d} "
+                   f"{x.lspid:5d} {x.lrpid:5d} {p.uid:5d} {p.gid:5d} {p.cuid:5d} {p.cgid:5d} {x.stime:10d} "
+                   f"{x.rtime:10d} {x.ctime:10d}\n")
+    _write(os.path.join(d, "msg"), "".join(msg))
 
 
 def _pids(k: Kernel, task: Task, root: str, first: str) -> None:

@@ -57,6 +57,7 @@ C_CASES = [
     ("sysv_ipc", "sysv_ipc", [], {}, REPO),
     ("fpstate_edit", "fpstate_edit", [], {}, REPO),
     ("no_restorer", "no_restorer", [], {}, REPO),
+    ("guard_regions", "guard_regions", [], {}, REPO),
 ]
 C_BY_ID = {c[0]: c for c in C_CASES}
 

@@ -29,6 +29,7 @@ MADV_FREE, MADV_REMOVE, MADV_DONTFORK, MADV_DOFORK, MADV_MERGEABLE, MADV_UNMERGE
 MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTDUMP, MADV_DODUMP, MADV_WIPEONFORK, MADV_KEEPONFORK = 14, 15, 16, 17, 18, 19
 MADV_COLD, MADV_PAGEOUT, MADV_POPULATE_READ, MADV_POPULATE_WRITE = 20, 21, 22, 23
 MADV_HWPOISON, MADV_SOFT_OFFLINE = 100, 101
+MADV_GUARD_INSTALL, MADV_GUARD_REMOVE = 102, 103
 MS_ASYNC, MS_INVALIDATE, MS_SYNC = 1, 2, 4
 MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT = 1, 2, 4
 MLOCK_ONFAULT = 1
@@ -245,7 +246,7 @@ def sys_madvise(k, t, addr, length, advice, *_):
     known = {MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED, MADV_FREE, MADV_REMOVE,
              MADV_DONTFORK, MADV_DOFORK, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTDUMP, MADV_DODUMP,
              MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_COLD, MADV_PAGEOUT, MADV_POPULATE_READ, MADV_POPULATE_WRITE,
-             MADV_HWPOISON, MADV_SOFT_OFFLINE}
+             MADV_HWPOISON, MADV_SOFT_OFFLINE, MADV_GUARD_INSTALL, MADV_GUARD_REMOVE}
     if advice not in known or advice in (MADV_MERGEABLE, MADV_UNMERGEABLE):
         raise KernelError(E.EINVAL)  # KSM is not built into the model
     if advice in (MADV_HWPOISON, MADV_SOFT_OFFLINE):
@@ -288,6 +289,19 @@ def sys_madvise(k, t, addr, length, advice, *_):
                 else:
                     v.wipeonfork = advice == MADV_WIPEONFORK
         mm.merge_around(addr, end)
+    elif advice in (MADV_GUARD_INSTALL, MADV_GUARD_REMOVE):
+        # Guard regions (Linux 6.13): installing drops the pages and makes every access SIGSEGV until removed;
+        # not on locked mappings (madvise_guard_install's VM_LOCKED check)
+        if advice == MADV_GUARD_INSTALL and any(v.locked for v in vmas):
+            raise KernelError(E.EINVAL)
+        for v in vmas:
+            lo, hi = max(v.start, addr), min(v.end, end)
+            if advice == MADV_GUARD_INSTALL:
+                mm.zap_range(lo, hi)
+                mm.guards.update(range(lo, hi, PAGE_SIZE))
+            else:
+                mm.guards.difference_update(range(lo, hi, PAGE_SIZE))
+        mm.flush_tlb()
     elif advice in (MADV_POPULATE_READ, MADV_POPULATE_WRITE):
         for v in vmas:
             if v.prot == 0 or (advice == MADV_POPULATE_WRITE and not v.prot & PROT_WRITE):
