@@ -8,9 +8,9 @@ getdents sees what the model holds at that moment:
   version, filesystems, mounts, sysvipc/{shm,sem,msg}, sys/kernel/{pid_max,ostype,osrelease,tainted,shm*,msg*,sem},
   sys/vm/{max_map_count,overcommit_memory}; no config.gz (as on many kernels);
 * `self` and `thread-self` as links to the caller's /proc/PID and /proc/PID/task/TID;
-* per process: status, stat, statm, maps, cmdline, comm, environ, exe, cwd, root and task/.
+* per process: status, stat, statm, maps, smaps, mounts, cmdline, comm, environ, exe, cwd, root and task/.
 
-Still missing, and named in the README: smaps, fd/, fdinfo/, limits, mountinfo, ns/, mem, auxv, oom_score_adj.
+Still missing, and named in the README: fd/, fdinfo/, limits, mountinfo, ns/, mem, auxv, pagemap, oom_score_adj.
 """
 
 from __future__ import annotations
@@ -88,8 +88,7 @@ def _system(k: Kernel, root: str) -> None:
     u = os.uname()
     _write(os.path.join(root, "version"), f"Linux version {u.release} (fork-emu kernel model) {u.version}\n")
     _write(os.path.join(root, "filesystems"), "nodev\tproc\nnodev\ttmpfs\nnodev\tpipefs\n\text4\n")
-    _write(os.path.join(root, "mounts"), "/dev/root / ext4 rw,relatime 0 0\nproc /proc proc rw,nosuid,nodev,"
-                                         "noexec,relatime 0 0\ntmpfs /dev/shm tmpfs rw,nosuid,nodev 0 0\n")
+    _write(os.path.join(root, "mounts"), _MOUNTS)
     ticks = (k.sched.clock_ns // 10**7)
     _write(os.path.join(root, "stat"), f"cpu  {ticks} 0 0 0 0 0 0 0 0 0\ncpu0 {ticks} 0 0 0 0 0 0 0 0 0\n"
                                        f"processes {k.next_pid - 1}\nprocs_running {running}\nprocs_blocked 0\n")
@@ -243,6 +242,7 @@ def _pid_dir(k: Kernel, t: Task, d: str) -> None:
     _write(os.path.join(d, "comm"), t.comm + "\n")
     if mm is not None:
         _write(os.path.join(d, "maps"), _maps(mm))
+        _write(os.path.join(d, "smaps"), _smaps(k, mm))
         try:
             cmd = mm.peek(mm.arg_start, max(0, mm.arg_end - mm.arg_start))
             env = mm.peek(mm.env_start, max(0, mm.env_end - mm.env_start))
@@ -254,9 +254,41 @@ def _pid_dir(k: Kernel, t: Task, d: str) -> None:
             _link(os.path.join(d, "exe"), k.guest_path(mm.exe_path))
         except ValueError:
             pass
+    _write(os.path.join(d, "mounts"), _MOUNTS)
     if t.fs is not None:
         _link(os.path.join(d, "cwd"), t.fs.cwd)
         _link(os.path.join(d, "root"), "/")
+
+
+_MOUNTS = ("/dev/root / ext4 rw,relatime 0 0\nproc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n"
+           "tmpfs /dev/shm tmpfs rw,nosuid,nodev 0 0\n")
+
+
+def _smaps(k: Kernel, mm) -> str:
+    """/proc/PID/smaps: each maps line, then its sizes from the page tables (show_smap): Rss counts present
+    pages, Shared/Private by whether the frame has other references, Locked the resident pages of mlocked VMAs."""
+    import numpy as np
+
+    from .mm import PTE_D, PTE_FRAME
+
+    out = []
+    lines = _maps(mm).splitlines(keepends=True)
+    for v, line in zip(mm.vmas, lines, strict=True):
+        ptes = [view[(view & 1) != 0] for _, view in mm._table_slices(v.start, v.end)]
+        present = np.concatenate(ptes) if ptes else np.zeros(0, np.uint32)
+        frames = (present & np.uint32(PTE_FRAME)) >> 12
+        shared = k.pool.refcount[frames.astype(np.int64)] > 1 if present.size else np.zeros(0, bool)
+        dirty = (present & np.uint32(PTE_D)) != 0
+        kb = PAGE_SIZE // 1024
+        rss = int(present.size) * kb
+        fields = [("Size", (v.end - v.start) // 1024), ("KernelPageSize", 4), ("MMUPageSize", 4), ("Rss", rss),
+                  ("Pss", rss), ("Shared_Clean", int((shared & ~dirty).sum()) * kb),
+                  ("Shared_Dirty", int((shared & dirty).sum()) * kb),
+                  ("Private_Clean", int((~shared & ~dirty).sum()) * kb),
+                  ("Private_Dirty", int((~shared & dirty).sum()) * kb), ("Referenced", rss),
+                  ("Anonymous", rss if v.obj is None else 0), ("Swap", 0), ("Locked", rss if v.locked else 0)]
+        out.append(line + "".join(f"{name + ':':<16}{value:>8} kB\n" for name, value in fields))
+    return "".join(out)
 
 
 def _maps(mm) -> str:
