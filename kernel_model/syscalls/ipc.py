@@ -334,25 +334,32 @@ def do_msgsnd(k, t, msqid: int, msgp: int, msgsz: int, flags: int):
 
 def do_msgrcv(k, t, msqid: int, msgp: int, msgsz: int, msgtyp: int, flags: int):
     """Take a message (do_msgrcv): the first, the first of msgtyp (or not of it, MSG_EXCEPT), or the lowest type
-    up to -msgtyp; E2BIG when it is longer than msgsz without MSG_NOERROR, ENOMSG with IPC_NOWAIT and none."""
+    up to -msgtyp, or with MSG_COPY a copy of the msgtyp-th message; E2BIG when it is longer than msgsz without
+    MSG_NOERROR, ENOMSG with IPC_NOWAIT and none."""
     ns = k.ipc
     msgsz, msgtyp = s32(msgsz), s32(msgtyp)
     if msgsz < 0 or s32(msqid) < 0:
         raise KernelError(E.EINVAL)
-    if flags & I.MSG_COPY:
-        raise KernelError(E.ENOSYS)  # needs CONFIG_CHECKPOINT_RESTORE, which the model does not have
+    copy = bool(flags & I.MSG_COPY)
+    if copy and (flags & I.MSG_EXCEPT or not flags & I.IPC_NOWAIT):
+        raise KernelError(E.EINVAL)  # MSG_COPY (CONFIG_CHECKPOINT_RESTORE): a copy of message number msgtyp
     q = ns.msg.lookup(s32(msqid))
     ns.ipcperms(q.perm, 0o444)
     while True:
         if q.perm.deleted:
             raise KernelError(E.EIDRM)
-        i = ns.pick_message(q, msgtyp, flags)
+        if copy:
+            i = msgtyp if 0 <= msgtyp < len(q.messages) else None
+        else:
+            i = ns.pick_message(q, msgtyp, flags)
         if i is not None:
             mtype, text = q.messages[i]
             if len(text) > msgsz and not flags & I.MSG_NOERROR:
                 raise KernelError(E.E2BIG)
             text = text[:msgsz]
             k.put_bytes(t, msgp, struct.pack("<i", mtype) + text)
+            if copy:
+                return len(text)  # the message stays queued
             del q.messages[i]
             q.lrpid, q.rtime = t.tgid, I.now()
             k.sched.wake_up(q.wq)
