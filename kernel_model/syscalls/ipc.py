@@ -33,6 +33,24 @@ def _set_perm(ns, p: I.IpcPerm, raw: bytes) -> None:
     p.mode = (p.mode & ~0o777) | (mode & 0o777)
 
 
+def _ipc_stat(k, t, ids, ident: int, cmd: int, stat: int, stat_any: int, buf: int, pack):
+    """IPC_STAT by id, and *_STAT / *_STAT_ANY by index (returning the full id), for any of the three kinds;
+    None for another command."""
+    ns = k.ipc
+    if cmd in (stat, stat_any):
+        o = ids.by_index(ident)
+        if cmd == stat:
+            ns.ipcperms(o.perm, 0o444)
+        k.put_bytes(t, buf, pack(o))
+        return o.perm.id
+    if cmd == I.IPC_STAT:
+        o = ids.lookup(ident)
+        ns.ipcperms(o.perm, 0o444)
+        k.put_bytes(t, buf, pack(o))
+        return 0
+    return None
+
+
 def _cmd(cmd: int) -> int:
     """The command without IPC_64 (ipc_parse_version)."""
     return cmd & ~I.IPC_64
@@ -128,17 +146,10 @@ def sys_shmctl(k, t, shmid, cmd, buf, *_):
         k.put_bytes(t, buf, struct.pack("<i5I", len(segs), sum(page_up(s.size) // PAGE_SIZE for s in segs),
                                         sum(s.obj.resident() for s in segs), 0, 0, 0))
         return ns.shm.max_index()
-    if cmd in (I.SHM_STAT, I.SHM_STAT_ANY):
-        seg = ns.shm.by_index(shmid)
-        if cmd == I.SHM_STAT:
-            ns.ipcperms(seg.perm, 0o444)
-        k.put_bytes(t, buf, _shmid64(seg))
-        return seg.perm.id
+    res = _ipc_stat(k, t, ns.shm, shmid, cmd, I.SHM_STAT, I.SHM_STAT_ANY, buf, _shmid64)
+    if res is not None:
+        return res
     seg = ns.shm.lookup(shmid)
-    if cmd == I.IPC_STAT:
-        ns.ipcperms(seg.perm, 0o444)
-        k.put_bytes(t, buf, _shmid64(seg))
-        return 0
     if cmd == I.IPC_SET:
         _set_perm(ns, seg.perm, k.get_bytes(t, buf, 36))
         seg.ctime = I.now()
@@ -226,18 +237,11 @@ def do_semctl(k, t, semid: int, semnum: int, cmd: int, arg: int) -> int:
         k.put_bytes(t, arg, struct.pack("<10i", I.SEMMNS, I.SEMMNI, I.SEMMNS, I.SEMMNS, I.SEMMSL, I.SEMOPM,
                                         I.SEMOPM, usz, I.SEMVMX, aem))
         return ns.sem.max_index()
-    if cmd in (I.SEM_STAT, I.SEM_STAT_ANY):
-        s = ns.sem.by_index(semid)
-        if cmd == I.SEM_STAT:
-            ns.ipcperms(s.perm, 0o444)
-        k.put_bytes(t, arg, _semid64(s))
-        return s.perm.id
+    res = _ipc_stat(k, t, ns.sem, semid, cmd, I.SEM_STAT, I.SEM_STAT_ANY, arg, _semid64)
+    if res is not None:
+        return res
     s = ns.sem.lookup(semid)
     n = len(s.values)
-    if cmd == I.IPC_STAT:
-        ns.ipcperms(s.perm, 0o444)
-        k.put_bytes(t, arg, _semid64(s))
-        return 0
     if cmd == I.IPC_SET:
         _set_perm(ns, s.perm, k.get_bytes(t, arg, 36))
         s.ctime = I.now()
@@ -407,17 +411,10 @@ def sys_msgctl(k, t, msqid, cmd, buf, *_):
             pool, mmap, tql = I.MSGMNI * I.MSGMNB // 1024, I.MSGMNB, I.MSGMNB
         k.put_bytes(t, buf, struct.pack("<7iH2x", pool, mmap, I.MSGMAX, I.MSGMNB, I.MSGMNI, 16, tql, 0xFFFF))
         return ns.msg.max_index()
-    if cmd in (I.MSG_STAT, I.MSG_STAT_ANY):
-        q = ns.msg.by_index(msqid)
-        if cmd == I.MSG_STAT:
-            ns.ipcperms(q.perm, 0o444)
-        k.put_bytes(t, buf, _msqid64(q))
-        return q.perm.id
+    res = _ipc_stat(k, t, ns.msg, msqid, cmd, I.MSG_STAT, I.MSG_STAT_ANY, buf, _msqid64)
+    if res is not None:
+        return res
     q = ns.msg.lookup(msqid)
-    if cmd == I.IPC_STAT:
-        ns.ipcperms(q.perm, 0o444)
-        k.put_bytes(t, buf, _msqid64(q))
-        return 0
     if cmd == I.IPC_SET:
         raw = k.get_bytes(t, buf, 88)
         qbytes = struct.unpack_from("<I", raw, 36 + 32)[0]

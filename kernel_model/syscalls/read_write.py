@@ -72,16 +72,23 @@ def sys_read(k, t, fd, buf, count, *_):
     return done
 
 
-@syscall("pread64", sig="fd fd, out buf(ret) buf, size count, loff offset", cls="desc")
-def sys_pread64(k, t, fd, buf, count, off_lo, off_hi, *_):
-    """Read at an offset without moving the file position."""
+def _positional(t, fd: int, op: str, off_lo: int, off_hi: int):
+    """The file and 64-bit offset of a positional read or write: ESPIPE for a file without positions (a pipe),
+    EINVAL for a negative offset."""
     f = t.files.get(fd)
-    if not hasattr(f, "pread"):
+    if not hasattr(f, op):
         raise KernelError(E.ESPIPE)
     off = off_lo | (off_hi << 32)
     if off >> 63:
         raise KernelError(E.EINVAL)
-    data = f.pread(min(count, 1 << 20), off)
+    return f, off
+
+
+@syscall("pread64", sig="fd fd, out buf(ret) buf, size count, loff offset", cls="desc")
+def sys_pread64(k, t, fd, buf, count, off_lo, off_hi, *_):
+    """Read at an offset without moving the file position."""
+    f, off = _positional(t, fd, "pread", off_lo, off_hi)
+    data = f.pread(min(count, CHUNK), off)
     k.put_bytes(t, buf, data)
     return len(data)
 
@@ -90,13 +97,8 @@ def sys_pread64(k, t, fd, buf, count, off_lo, off_hi, *_):
 def sys_pwrite64(k, t, fd, buf, count, off_lo, off_hi, *_):
     """Write at an offset without moving the file position (ksys_pwrite64): ESPIPE on a pipe, EINVAL for a
     negative offset."""
-    f = t.files.get(fd)
-    if not hasattr(f, "pwrite"):
-        raise KernelError(E.ESPIPE)
-    off = off_lo | (off_hi << 32)
-    if off >> 63:
-        raise KernelError(E.EINVAL)
-    return f.pwrite(k.get_bytes(t, buf, min(count, 1 << 20)), off)
+    f, off = _positional(t, fd, "pwrite", off_lo, off_hi)
+    return f.pwrite(k.get_bytes(t, buf, min(count, CHUNK)), off)
 
 
 @syscall("write", sig="fd fd, buf(count) buf, size count", cls="desc")
