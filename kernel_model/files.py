@@ -119,6 +119,7 @@ class HostFile(File):
         self.dir_entries: list | None = None  # a directory's entries, read at the first getdents
         self.dir_pos = 0
         self.cache = None  # the kernel's PageCache, for files opened by the guest (read/write stay coherent)
+        self.on_write = None  # a model file's handler after each write (a /proc/sys entry's proc_handler)
         try:
             self.regular = pystat.S_ISREG(os.fstat(fd).st_mode)
         except OSError:
@@ -164,6 +165,8 @@ class HostFile(File):
             n = os.write(self.fd, data)
             if self.cache is not None and n:
                 self.cache.after_write(self.fd, os.lseek(self.fd, 0, os.SEEK_CUR) - n, data[:n])
+            if self.on_write is not None:
+                self.on_write()
             return n
         except OSError as e:
             raise KernelError(e.errno or E.EIO) from None

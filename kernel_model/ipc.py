@@ -228,9 +228,9 @@ class IpcNamespace:
     def shmget(self, task, key: int, size: int, flags: int) -> int:
         """newseg / shm_more_checks (ipc/shm.c)."""
         def create(perm):
-            if size < SHMMIN or size > SHMMAX:
+            if size < SHMMIN or size > min(SHMMAX, self.k.sysctl_int("kernel/shmmax")):
                 raise KernelError(E.EINVAL)
-            if len(self.shm.objects) >= SHMMNI:
+            if len(self.shm.objects) >= self.k.sysctl_int("kernel/shmmni"):
                 raise KernelError(E.ENOSPC)
             obj = ShmemObject(self.k.pool, size)
             obj.get()  # the segment's own hold, dropped at IPC_RMID
@@ -261,13 +261,13 @@ class IpcNamespace:
 
     def semget(self, task, key: int, nsems: int, flags: int) -> int:
         """newary / sem_more_checks (ipc/sem.c)."""
-        if nsems < 0 or nsems > SEMMSL:
+        if nsems < 0 or nsems > self.k.sysctl_int("kernel/sem", 0):
             raise KernelError(E.EINVAL)
 
         def create(perm):
             if nsems == 0:
                 raise KernelError(E.EINVAL)
-            if len(self.sem.objects) >= SEMMNI:
+            if len(self.sem.objects) >= self.k.sysctl_int("kernel/sem", 3):
                 raise KernelError(E.ENOSPC)
             return SemSet(perm, [0] * nsems, [0] * nsems, ctime=now())
 
@@ -354,9 +354,9 @@ class IpcNamespace:
     def msgget(self, task, key: int, flags: int) -> int:
         """newque (ipc/msg.c)."""
         def create(perm):
-            if len(self.msg.objects) >= MSGMNI:
+            if len(self.msg.objects) >= self.k.sysctl_int("kernel/msgmni"):
                 raise KernelError(E.ENOSPC)
-            return MsgQueue(perm, ctime=now())
+            return MsgQueue(perm, qbytes=self.k.sysctl_int("kernel/msgmnb"), ctime=now())
         return self._get(self.msg, key, flags, create, lambda q: None)
 
     def msg_rmid(self, q: MsgQueue) -> None:

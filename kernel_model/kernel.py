@@ -88,6 +88,7 @@ class Kernel:
         self.table = SYSCALL_TABLE
         self.loader = loader
         self.max_tasks = max_tasks
+        self.sysctl = procfs.default_sysctls(self)  # /proc/sys values, text as the files show them
         self.stdio = stdio
         self.tasks: dict[int, Task] = {}
         self.dead_tasks: list[Task] = []
@@ -129,6 +130,10 @@ class Kernel:
     def live_task_count(self) -> int:
         """Tasks not yet reaped."""
         return len(self.tasks)
+
+    def sysctl_int(self, name: str, field: int = 0) -> int:
+        """An integer of a /proc/sys entry (e.g. "kernel/msgmni"), as the guest may have set it."""
+        return int(self.sysctl[name].split()[field])
 
     def child_reaper(self) -> Task | None:
         """Where orphans go (find_child_reaper): to init, pid 1, which is not a guest task here; None tells the

@@ -126,24 +126,56 @@ def _host_uptime() -> float:
     return time.clock_gettime(time.CLOCK_BOOTTIME)
 
 
-def _sys(k: Kernel, root: str) -> None:
-    kern = os.path.join(root, "sys", "kernel")
-    vm = os.path.join(root, "sys", "vm")
-    os.makedirs(kern, exist_ok=True)
-    os.makedirs(vm, exist_ok=True)
+def default_sysctls(k: Kernel) -> dict[str, str]:
+    """The /proc/sys values a run starts with, as text: kernel.* and vm.* entries the model reads or shows.
+    shmmax and shmall are as a 64-bit kernel holds them (ULONG_MAX - 2^24); IPC_INFO hands a 32-bit task the
+    values clamped to INT_MAX, as the compat syscall does."""
     u = os.uname()
-    # shmmax and shmall as a 64-bit kernel holds them (ULONG_MAX - 2^24); IPC_INFO hands a 32-bit task the values
-    # clamped to INT_MAX, as the compat syscall does
-    for name, value in (("pid_max", PID_MAX), ("ostype", "Linux"), ("osrelease", u.release), ("tainted", 0),
-                        ("shmmax", (1 << 64) - 1 - (1 << 24)), ("shmall", (1 << 64) - 1 - (1 << 24)),
-                        ("shmmni", ipc.SHMMNI),
-                        ("msgmax", ipc.MSGMAX), ("msgmnb", ipc.MSGMNB), ("msgmni", ipc.MSGMNI),
-                        ("sem", f"{ipc.SEMMSL}\t{ipc.SEMMNS}\t{ipc.SEMOPM}\t{ipc.SEMMNI}"),
-                        ("threads-max", k.max_tasks), ("hostname", u.nodename)):
-        _write(os.path.join(kern, name), f"{value}\n")
-    for name, value in (("max_map_count", MAX_MAP_COUNT), ("overcommit_memory", 0), ("overcommit_ratio", 50),
-                        ("mmap_min_addr", 65536)):
-        _write(os.path.join(vm, name), f"{value}\n")
+    return {
+        "kernel/pid_max": str(PID_MAX), "kernel/ostype": "Linux", "kernel/osrelease": u.release,
+        "kernel/tainted": "0", "kernel/shmmax": str((1 << 64) - 1 - (1 << 24)),
+        "kernel/shmall": str((1 << 64) - 1 - (1 << 24)), "kernel/shmmni": str(ipc.SHMMNI),
+        "kernel/msgmax": str(ipc.MSGMAX), "kernel/msgmnb": str(ipc.MSGMNB), "kernel/msgmni": str(ipc.MSGMNI),
+        "kernel/sem": f"{ipc.SEMMSL}\t{ipc.SEMMNS}\t{ipc.SEMOPM}\t{ipc.SEMMNI}",
+        "kernel/threads-max": str(k.max_tasks), "kernel/hostname": u.nodename,
+        "vm/max_map_count": str(MAX_MAP_COUNT), "vm/overcommit_memory": "0", "vm/overcommit_ratio": "50",
+        "vm/mmap_min_addr": "65536",
+    }
+
+
+# Entries a guest may write (proc_dointvec and friends): name -> how many integers the value holds.
+WRITABLE = {"kernel/shmmax": 1, "kernel/shmall": 1, "kernel/shmmni": 1, "kernel/msgmax": 1, "kernel/msgmnb": 1,
+            "kernel/msgmni": 1, "kernel/sem": 4, "vm/max_map_count": 1, "vm/overcommit_memory": 1,
+            "vm/overcommit_ratio": 1, "kernel/pid_max": 1, "kernel/threads-max": 1, "kernel/hostname": 0}
+
+
+def _sys(k: Kernel, root: str) -> None:
+    for name, value in k.sysctl.items():
+        path = os.path.join(root, "sys", name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        _write(path, value + "\n")
+        os.chmod(path, 0o644 if name in WRITABLE else 0o444)
+
+
+def sysctl_written(k: Kernel, host_path: str) -> None:
+    """A guest wrote a /proc/sys file: its new value becomes the model's (proc_sys_write), EINVAL when it does
+    not parse as that entry's integers."""
+    from .abi import E
+    from .files import KernelError
+
+    name = os.path.relpath(host_path, os.path.join(k.proc_dir, "sys"))
+    if name not in WRITABLE:
+        raise KernelError(E.EACCES)
+    with open(host_path) as f:
+        text = f.read().strip()
+    want = WRITABLE[name]
+    if want:
+        fields = text.split()
+        if len(fields) != want or not all(x.lstrip("-").isdigit() for x in fields):
+            _write(host_path, k.sysctl[name] + "\n")
+            raise KernelError(E.EINVAL)
+        text = "\t".join(fields)
+    k.sysctl[name] = text
 
 
 def _sysvipc(k: Kernel, root: str) -> None:

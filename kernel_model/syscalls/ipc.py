@@ -139,7 +139,9 @@ def sys_shmctl(k, t, shmid, cmd, buf, *_):
     cmd = _cmd(cmd)
     shmid = s32(shmid)
     if cmd == I.IPC_INFO:
-        k.put_bytes(t, buf, struct.pack("<9I", I.SHMMAX, I.SHMMIN, I.SHMMNI, I.SHMSEG, I.SHMALL, 0, 0, 0, 0))
+        k.put_bytes(t, buf, struct.pack("<9I", min(I.SHMMAX, k.sysctl_int("kernel/shmmax")), I.SHMMIN,
+                                        k.sysctl_int("kernel/shmmni"), I.SHMSEG,
+                                        min(I.SHMALL, k.sysctl_int("kernel/shmall")), 0, 0, 0, 0))
         return ns.shm.max_index()
     if cmd == I.SHM_INFO:
         segs = list(ns.shm.objects.values())
@@ -183,7 +185,7 @@ def do_semtimedop(k, t, semid: int, sops: int, nsops: int, timeout_ns: int | Non
     nsops = s32(nsops)
     if nsops < 1 or s32(semid) < 0:
         raise KernelError(E.EINVAL)
-    if nsops > I.SEMOPM:
+    if nsops > k.sysctl_int("kernel/sem", 2):
         raise KernelError(E.E2BIG)
     raw = k.get_bytes(t, sops, 6 * nsops)
     ops = [struct.unpack_from("<Hhh", raw, 6 * i) for i in range(nsops)]
@@ -234,8 +236,8 @@ def do_semctl(k, t, semid: int, semnum: int, cmd: int, arg: int) -> int:
         # SEM_INFO semusz is the sets in use and semaem the semaphores in them (semctl_info)
         sets = list(ns.sem.objects.values())
         usz, aem = (len(sets), sum(len(x.values) for x in sets)) if cmd == I.SEM_INFO else (20, I.SEMAEM)
-        k.put_bytes(t, arg, struct.pack("<10i", I.SEMMNS, I.SEMMNI, I.SEMMNS, I.SEMMNS, I.SEMMSL, I.SEMOPM,
-                                        I.SEMOPM, usz, I.SEMVMX, aem))
+        msl, mns, opm, mni = (k.sysctl_int("kernel/sem", i) for i in range(4))
+        k.put_bytes(t, arg, struct.pack("<10i", mns, mni, mns, mns, msl, opm, opm, usz, I.SEMVMX, aem))
         return ns.sem.max_index()
     res = _ipc_stat(k, t, ns.sem, semid, cmd, I.SEM_STAT, I.SEM_STAT_ANY, arg, _semid64)
     if res is not None:
@@ -312,7 +314,7 @@ def do_msgsnd(k, t, msqid: int, msgp: int, msgsz: int, flags: int):
     IPC_NOWAIT (EAGAIN); EINVAL for mtype < 1 or msgsz over MSGMAX, EIDRM if the queue goes, EINTR for a signal."""
     ns = k.ipc
     msgsz = s32(msgsz)
-    if msgsz > I.MSGMAX or msgsz < 0 or s32(msqid) < 0:
+    if msgsz > k.sysctl_int("kernel/msgmax") or msgsz < 0 or s32(msqid) < 0:
         raise KernelError(E.EINVAL)
     q = ns.msg.lookup(s32(msqid))
     ns.ipcperms(q.perm, 0o222)
@@ -409,7 +411,8 @@ def sys_msgctl(k, t, msqid, cmd, buf, *_):
             pool, mmap, tql = len(queues), sum(len(q.messages) for q in queues), sum(q.cbytes for q in queues)
         else:
             pool, mmap, tql = I.MSGMNI * I.MSGMNB // 1024, I.MSGMNB, I.MSGMNB
-        k.put_bytes(t, buf, struct.pack("<7iH2x", pool, mmap, I.MSGMAX, I.MSGMNB, I.MSGMNI, 16, tql, 0xFFFF))
+        k.put_bytes(t, buf, struct.pack("<7iH2x", pool, mmap, k.sysctl_int("kernel/msgmax"),
+                                        k.sysctl_int("kernel/msgmnb"), k.sysctl_int("kernel/msgmni"), 16, tql, 0xFFFF))
         return ns.msg.max_index()
     res = _ipc_stat(k, t, ns.msg, msqid, cmd, I.MSG_STAT, I.MSG_STAT_ANY, buf, _msqid64)
     if res is not None:

@@ -11,7 +11,7 @@ from ..abi import E
 from ..files import O_ACCMODE, O_APPEND, O_RDONLY, O_WRONLY, HostFile, KernelError
 from ..mm import (
     MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_GROWSDOWN, MAP_POPULATE, MAP_PRIVATE, MAP_SHARED,
-    MAX_MAP_COUNT, MMAP_MIN_ADDR, PAGE_SHIFT, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, TASK_SIZE, OutOfMemory,
+    MMAP_MIN_ADDR, PAGE_SHIFT, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, TASK_SIZE, OutOfMemory,
     page_up,
 )
 from ..shmem import ShmemObject
@@ -122,7 +122,7 @@ def do_mmap(k, t, addr, length, prot, flags, fd, offset) -> int:
         raise KernelError(E.ENOMEM)
     if (offset >> PAGE_SHIFT) + (length >> PAGE_SHIFT) > 1 << 32:
         raise KernelError(E.EOVERFLOW)
-    if mm.map_count() >= MAX_MAP_COUNT:
+    if mm.map_count() >= k.sysctl_int("vm/max_map_count"):
         raise KernelError(E.ENOMEM)
     prot = mm.effective_prot(prot & (PROT_READ | PROT_WRITE | PROT_EXEC))
     shared = kind != MAP_PRIVATE
@@ -205,7 +205,7 @@ def sys_munmap(k, t, addr, length, *_):
     if length == 0:
         raise KernelError(E.EINVAL)
     mm = t.mm
-    if mm.split_count(addr, addr + length) == 2 and mm.map_count() >= MAX_MAP_COUNT:
+    if mm.split_count(addr, addr + length) == 2 and mm.map_count() >= k.sysctl_int("vm/max_map_count"):
         raise KernelError(E.ENOMEM)
     mm.unmap(addr, addr + length)
     return 0
@@ -230,7 +230,7 @@ def sys_mprotect(k, t, addr, length, prot, *_):
     prot = mm.effective_prot(prot & 7)
     if prot & PROT_WRITE and any(not v.maywrite for v in mm.vmas if v.start < end and v.end > addr):
         raise KernelError(E.EACCES)  # a shared mapping of a file not opened for writing (VM_MAYWRITE)
-    if mm.map_count() + mm.split_count(addr, end) > MAX_MAP_COUNT:
+    if mm.map_count() + mm.split_count(addr, end) > k.sysctl_int("vm/max_map_count"):
         raise KernelError(E.ENOMEM)
     mm.protect(addr, end, prot)
     mm.merge_around(addr, end)

@@ -7,6 +7,7 @@ import os
 import struct
 
 from ..abi import NR, E
+from .. import procfs
 from ..files import O_CLOEXEC, KernelError, open_host
 from .table import syscall
 from .common import AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, CLOCK_REALTIME, host_call, s32
@@ -143,6 +144,8 @@ def sys_fchdir(k, t, fd, *_):
 def _open(k, t, path, flags, mode=0o666):
     f = open_host(path, flags, mode, t.fs.umask)
     f.cache = k.page_cache
+    if path.startswith(os.path.join(k.proc_dir, "sys") + os.sep):
+        f.on_write = lambda: procfs.sysctl_written(k, path)
     return t.files.install(f, cloexec=bool(flags & O_CLOEXEC))
 
 
