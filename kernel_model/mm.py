@@ -36,6 +36,7 @@ STACK_RLIMIT = 8 << 20  # RLIMIT_STACK default
 MMAP_BASE = TASK_SIZE - (128 << 20)  # mmap_base(): TASK_SIZE - max(rlimit stack, 128 MiB) gap, no randomisation
 MMAP_MIN_ADDR = 0x10000  # vm.mmap_min_addr default
 MAX_MAP_COUNT = 65530  # vm.max_map_count default (DEFAULT_MAX_MAP_COUNT)
+STACK_GUARD_GAP = 256 * 4096  # stack_guard_gap default: free space kept below a growing stack
 
 PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC = 0, 1, 2, 4
 MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS = 0x01, 0x02, 0x10, 0x20
@@ -537,9 +538,17 @@ class MM:
         v = self.vmas[i]
         if not v.growsdown or v.end - page_down(addr) > STACK_RLIMIT:
             return None
-        if i > 0 and self.vmas[i - 1].end > page_down(addr):
+        new_start = page_down(addr)
+        if new_start < MMAP_MIN_ADDR:
             return None
-        v.start = page_down(addr)
+        if i > 0:
+            prev = self.vmas[i - 1]
+            # expand_downwards keeps stack_guard_gap (256 pages) free below the stack, unless the mapping below
+            # grows down too; a fault that would close the gap is a SIGSEGV
+            gap = 0 if prev.growsdown else STACK_GUARD_GAP
+            if prev.end + gap > new_start:
+                return None
+        v.start = new_start
         self._starts[i] = v.start
         return v
 
