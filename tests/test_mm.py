@@ -317,17 +317,20 @@ def test_stack_vma_grows_down_within_8_mib(pool, acct):
     assert stack.start == low
 
 
-def test_stack_does_not_grow_into_the_vma_below(pool, acct):
+def test_stack_keeps_the_guard_gap_to_the_vma_below(pool, acct):
+    # expand_downwards leaves stack_guard_gap (256 pages) free above the next mapping down
     mm = MM(pool)
     top = STACK_TOP
-    lower = mm.map_region(top - 64 * PAGE_SIZE, top - 48 * PAGE_SIZE, RW)
+    lower = mm.map_region(top - 400 * PAGE_SIZE, top - 300 * PAGE_SIZE, RW)
     stack = mm.map_region(top - 32 * PAGE_SIZE, top, RW, growsdown=True)
-    mm.handle_fault(top - 40 * PAGE_SIZE, ACCESS_WRITE, acct)
+    mm.handle_fault(top - 40 * PAGE_SIZE, ACCESS_WRITE, acct)  # 260 pages above `lower`: grows
     assert stack.start == top - 40 * PAGE_SIZE
-    assert mm._expand_stack(top - 48 * PAGE_SIZE - 1) is None  # would overlap `lower`
-    mm.handle_fault(top - 48 * PAGE_SIZE - 1, ACCESS_WRITE, acct)  # served by `lower` itself
+    assert mm._expand_stack(top - 50 * PAGE_SIZE) is None  # would leave only 250 pages
+    with pytest.raises(SegFault):
+        mm.handle_fault(top - 50 * PAGE_SIZE, ACCESS_WRITE, acct)
     assert stack.start == top - 40 * PAGE_SIZE
-    assert mm.find_vma(top - 48 * PAGE_SIZE - 1) is lower
+    mm.handle_fault(top - 300 * PAGE_SIZE - 1, ACCESS_WRITE, acct)  # served by `lower` itself
+    assert mm.find_vma(top - 300 * PAGE_SIZE - 1) is lower
 
 
 def test_vma_without_growsdown_does_not_expand(pool, acct):
