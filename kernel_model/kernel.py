@@ -165,7 +165,7 @@ class Kernel:
     def spawn(self, image: binfmt.ElfImageLike, argv: list[str], envp: list[str]) -> Task:
         """Create the first guest process running a parsed image (the kernel's run_init_process)."""
         task = Task(self.alloc_pid(), os.path.basename(image.path)[:15])
-        task.kind = "init"
+        task.kind = "first"  # the process the emulator started (not init: that is pid 1, which runs no guest code)
         task.files = FdTable()
         for fd, host_fd in enumerate(self.stdio):
             task.files.install_at(fd, HostFile(f"<stdio {fd}>", host_fd, _host_status_flags(host_fd), owns_fd=False))

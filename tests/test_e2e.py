@@ -176,8 +176,8 @@ def test_cow256_fault_accounting(asm_build, tmp_path):
     by_kind = {}
     for t in st["tasks"]:
         by_kind.setdefault(t["kind"], []).append(t)
-    assert len(by_kind.get("init", [])) == 1 and len(by_kind.get("fork", [])) == 1, st["tasks"]
-    parent, child = by_kind["init"][0], by_kind["fork"][0]
+    assert len(by_kind.get("first", [])) == 1 and len(by_kind.get("fork", [])) == 1, st["tasks"]
+    parent, child = by_kind["first"][0], by_kind["fork"][0]
     figures = {"parent": parent["faults"], "child": child["faults"]}
     assert (child["faults"]["cow_copy"], child["faults"]["cow_reuse"]) == (100, 0), figures
     assert (parent["faults"]["cow_reuse"], parent["faults"]["cow_copy"]) == (100, 0), figures
