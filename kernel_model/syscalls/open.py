@@ -15,8 +15,15 @@ from .common import AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, CL
 
 @syscall("open", sig="path pathname, open_flags flags, open_mode(flags) mode", cls="desc,file")
 def sys_open(k, t, path_ptr, flags, mode, *_):
-    """Open a host path (read-only so far) at the lowest free descriptor (do_sys_open)."""
+    """Open a path under the guest root at the lowest free descriptor (do_sys_open)."""
     return _open(k, t, k.get_path(t, path_ptr, create=bool(flags & 0o100)), flags, mode)
+
+
+@syscall("creat", sig="path pathname, mode mode", cls="desc,file")
+def sys_creat(k, t, path_ptr, mode, *_):
+    """creat(2): "equivalent to open() with flags equal to O_CREAT|O_WRONLY|O_TRUNC" (O_LARGEFILE on i386)."""
+    flags = 0o100 | 0o1 | 0o1000 | 0o100000
+    return _open(k, t, k.get_path(t, path_ptr, create=True), flags, mode)
 
 
 @syscall("openat", sig="dirfd dirfd, path pathname, open_flags flags, open_mode(flags) mode", cls="desc,file")

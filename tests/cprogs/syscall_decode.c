@@ -120,6 +120,9 @@ int main(void) {
     syscall(SYS_capget, caph, 0);
     struct statfs64 sfs;
     syscall(SYS_statfs64, ".", sizeof sfs, &sfs);
+    int cfd = syscall(SYS_creat, "f2", 0640);
+    syscall(SYS_close, cfd);
+    syscall(SYS_unlink, "f2");
     syscall(SYS_unlink, "f1");
     syscall(SYS_exit_group, 0);
 }
