@@ -145,6 +145,7 @@ class Cpu:
         self.booting = True
         self.tlb_flushes = 0
         self.tb_flushes = 0
+        kernel.task_times = self.task_times
         kernel.fpu_save = self.fxsave
         kernel.fpu_load = self.fxrstor
         uc.hook_add(UC_HOOK_TLB_FILL, self._fill)
@@ -361,6 +362,15 @@ class Cpu:
         uc.reg_write(X.UC_X86_REG_EDX, (tsc >> 32) & 0xFFFFFFFF)
         uc.reg_write(X.UC_X86_REG_EIP, eip + size)
         return True
+
+    def task_times(self, task) -> tuple[int, int]:
+        """(user, system) ns of a task from the cycle model: its instructions are user time, the priced kernel
+        events (syscalls, faults, switches) system time."""
+        extra = self.counter.running() if task is self.cur and self.in_slice else 0
+        ghz = self.cost.frequency_ghz
+        user = (task.insns + extra) * self.cost.cpi
+        total = self.cost.cycles(task, extra_insns=extra)
+        return int(user / ghz), int(max(0, total - user) / ghz)
 
     def slice_ns(self) -> int:
         """Modelled nanoseconds the running task has spent in the current slice (for virtual time)."""

@@ -178,6 +178,7 @@ ENUM_SETS: dict[str, tuple[dict[int, str], str]] = {
     "sigprocmask": (SIGPROCMASK_HOW, "SIG_???"),
     "arch_prctl": (ARCH_PRCTL, "ARCH_???"),
     "itimer": (ITIMERS, "ITIMER_???"),
+    "rusage_who": ({0: "RUSAGE_SELF", 0xFFFFFFFF: "RUSAGE_CHILDREN", 1: "RUSAGE_THREAD"}, "RUSAGE_???"),
 }
 
 
@@ -1054,6 +1055,8 @@ DECODERS: dict = {
                                 + IPC_CALLS.get(c.v(arg) & 0xFFFF, f"{c.v(arg) & 0xFFFF:#x}")),
     "sembuf": _sembuf,
     "msgbuf": lambda c, arg: _msgbuf(c, arg) if not arg.out else _out(lambda c, arg, p: _msgbuf(c, arg))(c, arg),
+    "rusage_full": _out_struct(72, lambda r: "{ru_utime={tv_sec=%d, tv_usec=%d}, ru_stime={tv_sec=%d, tv_usec=%d}, "
+                               "..." % struct.unpack_from("<4i", r) + "}"),
     "mincore_vec": _out(lambda c, arg, p: (lambda raw: ptr(p) if raw is None else "[" + ", ".join(
         str(b & 1) for b in raw) + "]")(c.mem.read(p, (c.named(arg.param) + 4095) >> 12))),
 }

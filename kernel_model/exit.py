@@ -73,6 +73,12 @@ def do_exit(k: Kernel, task: Task, status: int) -> None:
     k.emit("exit", task, status)
     k.futex.forget(task)
     k.ipc.exit_sem(task)
+    if task.signal is not None:  # __exit_signal: the thread's times and counts stay with its process
+        u, st = k.times_of(task)
+        sig = task.signal
+        sig.utime, sig.stime = sig.utime + u, sig.stime + st
+        sig.minflt += sum(task.acct.counts)
+        sig.nvcsw += task.switches
     exit_mm(k, task)
     files, task.files = task.files, None
     if files is not None:
@@ -206,6 +212,11 @@ def do_wait(k: Kernel, task: Task, pid: int, options: int):
                     status = child.exit_code
                     cpid = child.tgid
                     if not options & WNOWAIT:
+                        cs, ps = child.signal, task.signal  # wait_task_zombie: the child's times to ours
+                        ps.cutime += cs.utime + cs.cutime
+                        ps.cstime += cs.stime + cs.cstime
+                        ps.cminflt += cs.minflt + cs.cminflt
+                        ps.cnvcsw += cs.nvcsw + cs.cnvcsw
                         release_task(k, child)
                         k.stats.reaped += 1
                     return cpid, status

@@ -110,6 +110,8 @@ class Kernel:
         self.slice_ns: Callable[[], int] | None = None  # modelled time already spent in the running slice
         # The running task's x87/SSE state as a 512-byte fxsave image, and loading one: installed by the CPU side
         # (signal frames carry it); None without a CPU, when frames get the init state.
+        # (user ns, system ns) of CPU time a task has used, from the CPU side's cycle model; None: zero
+        self.task_times: Callable[[Task], tuple[int, int]] | None = None
         self.fpu_save: Callable[[], bytes] | None = None
         # (sigreturn, rt_sigreturn) code addresses a handler without SA_RESTORER returns to (the vDSO's
         # trampolines); None: the frame's own retcode, which a non-executable stack refuses.
@@ -130,6 +132,10 @@ class Kernel:
     def live_task_count(self) -> int:
         """Tasks not yet reaped."""
         return len(self.tasks)
+
+    def times_of(self, task: Task) -> tuple[int, int]:
+        """(user, system) nanoseconds of CPU time a task has used (task_cputime)."""
+        return self.task_times(task) if self.task_times is not None else (0, 0)
 
     def sysctl_int(self, name: str, field: int = 0) -> int:
         """An integer of a /proc/sys entry (e.g. "kernel/msgmni"), as the guest may have set it."""

@@ -87,6 +87,16 @@ class SignalStruct:
     rlimits: dict[int, tuple[int, int]] = field(default_factory=dict)
     pgid: int = 0
     sid: int = 0
+    # CPU time (ns) of the group's exited threads, and of its reaped children (signal_struct's utime, stime,
+    # cutime, cstime), and their fault and switch counts for getrusage
+    utime: int = 0
+    stime: int = 0
+    cutime: int = 0
+    cstime: int = 0
+    minflt: int = 0
+    cminflt: int = 0
+    nvcsw: int = 0
+    cnvcsw: int = 0
 
 
 class Task:

@@ -58,6 +58,7 @@ C_CASES = [
     ("fpstate_edit", "fpstate_edit", [], {}, REPO),
     ("no_restorer", "no_restorer", [], {}, REPO),
     ("guard_regions", "guard_regions", [], {}, REPO),
+    ("getrusage_times", "getrusage_times", [], {}, REPO),
 ]
 
 # Programs whose native run changes the host (a /proc/sys write): run only under the emulator, compared with

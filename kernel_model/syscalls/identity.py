@@ -8,7 +8,7 @@ import struct
 from ..abi import E
 from ..files import KernelError
 from .table import syscall
-from .common import pid_target
+from .common import pid_target, s32
 
 
 @syscall("getpid", sig="", cls="pure")
@@ -182,4 +182,38 @@ def sys_capset(k, t, hdrp, datap, *_):
     if prm & ~old_prm or eff & ~prm or inh & ~(old_inh | old_prm):
         raise KernelError(E.EPERM)
     t.caps = (eff, prm, inh)
+    return 0
+
+
+RUSAGE_SELF, RUSAGE_CHILDREN, RUSAGE_THREAD = 0, -1, 1
+
+
+def _timeval(ns: int) -> tuple[int, int]:
+    return ns // 10**9, (ns // 1000) % 10**6
+
+
+@syscall("getrusage", sig="enum(rusage_who) who, out rusage_full usage")
+def sys_getrusage(k, t, who, usage, *_):
+    """Resource usage of the process, its reaped children or the thread (getrusage): CPU time from the cycle
+    model (user: instructions; system: priced kernel events), minor faults, voluntary switches, max RSS."""
+    who = s32(who)
+    sig = t.signal
+    if who == RUSAGE_THREAD:
+        u, st = k.times_of(t)
+        minflt, nvcsw = sum(t.acct.counts), t.switches
+    elif who == RUSAGE_SELF:
+        u, st, minflt, nvcsw = sig.utime, sig.stime, sig.minflt, sig.nvcsw
+        for th in sig.threads:
+            if th.is_alive():
+                tu, ts = k.times_of(th)
+                u, st = u + tu, st + ts
+                minflt += sum(th.acct.counts)
+                nvcsw += th.switches
+    elif who == RUSAGE_CHILDREN:
+        u, st, minflt, nvcsw = sig.cutime, sig.cstime, sig.cminflt, sig.cnvcsw
+    else:
+        raise KernelError(E.EINVAL)
+    rss_kb = (int(t.mm.present_ptes().size) * 4) if t.mm is not None and who != RUSAGE_CHILDREN else 0
+    fields = [*_timeval(u), *_timeval(st), rss_kb, 0, 0, 0, minflt, 0, 0, 0, 0, 0, 0, 0, nvcsw, 0]
+    k.put_bytes(t, usage, struct.pack("<18i", *fields))
     return 0
