@@ -32,6 +32,8 @@ class FutexTable:
         """A private futex is (mm, address); a shared one is the physical frame and offset (get_futex_key)."""
         if uaddr & 3:
             raise KernelError(E.EINVAL)
+        if not private:
+            self.k.get_u32(task, uaddr)  # a shared key needs the page (get_user_pages): EFAULT when unmapped
         vma = task.mm.find_vma(uaddr)
         if private or vma is None or not vma.shared:
             # Private mappings are keyed by (mm, address) even without FUTEX_PRIVATE_FLAG: after fork the

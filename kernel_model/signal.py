@@ -252,8 +252,8 @@ def do_signal(k: Kernel, task: Task) -> bool:
         if not flags & SA_NODEFER:
             task.blocked |= sigmask(sig)
         task.blocked &= ~UNBLOCKABLE
-        if flags & SA_RESETHAND:
-            task.sighand.actions[sig] = (SIG_DFL, 0, 0, 0)
+        if flags & SA_RESETHAND:  # SA_ONESHOT: only the handler goes back to SIG_DFL; the flags stay
+            task.sighand.actions[sig] = (SIG_DFL, flags, restorer, mask)
         regs.orig_ax = 0xFFFFFFFF
         task.regs_dirty = True
         changed = True

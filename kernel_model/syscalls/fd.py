@@ -8,6 +8,7 @@ import termios
 
 from ..abi import E
 from ..files import O_ACCMODE, O_CLOEXEC, O_NONBLOCK, KernelError, PipeBuffer, PipeEnd
+from .common import RLIMIT_NOFILE, rlimit
 from .table import syscall
 
 
@@ -70,6 +71,8 @@ def sys_dup2(k, t, old, new, *_):
     f = t.files.get(old)
     if old == new:
         return new
+    if new >= 1 << 31 or new >= rlimit(t, RLIMIT_NOFILE)[0]:
+        raise KernelError(E.EBADF)  # dup2(2): "EBADF newfd is out of the allowed range for file descriptors"
     t.files.install_at(new, f)
     return new
 

@@ -79,7 +79,7 @@ def sys_clone3(k, t, uargs, size, *_):
 def sys_execve(k, t, path_ptr, argv_ptr, envp_ptr, *_):
     """Replace the program: new mm from the ELF file, old mm released, pid kept (do_execveat_common)."""
     path = k.get_path(t, path_ptr)
-    argv = read_string_array(k, t, argv_ptr)
+    argv = read_string_array(k, t, argv_ptr) or [b""]  # an empty argv gets "" as argv[0] (since Linux 5.18)
     envp = read_string_array(k, t, envp_ptr)
     filename = k.get_cstring(t, path_ptr)
     image, argv = load_script_or_elf(k, t, path, filename, argv)
@@ -162,6 +162,8 @@ def sys_wait4(k, t, pid, status_ptr, options, rusage, *_):
     """Wait for a child and store its status and a zeroed rusage (kernel_wait4)."""
     if options & ~(WNOHANG | WUNTRACED | 8 | WNOTHREAD | WCLONE | WALL):
         raise KernelError(E.EINVAL)
+    if s32(pid) == -(1 << 31):
+        raise KernelError(E.ESRCH)  # kernel_wait4: -INT_MIN would overflow, "ESRCH: pid is INT_MIN"
     cpid, status = yield from do_wait(k, t, s32(pid), options | WEXITED)
     if cpid > 0:
         if status_ptr:

@@ -235,7 +235,9 @@ def sys_tkill(k, t, tid, sig, *_):
 
 @syscall("tgkill", sig="pid tgid, pid tid, signal sig", cls="process,signal")
 def sys_tgkill(k, t, tgid, tid, sig, *_):
-    """Send a signal to one thread of a given group."""
+    """Send a signal to one thread of a given group; EINVAL for a tgid or tid that is not positive (do_tkill)."""
+    if s32(tgid) <= 0 or s32(tid) <= 0:
+        raise KernelError(E.EINVAL)
     target = k.tasks.get(tid)
     if target is None or target.tgid != tgid:
         raise KernelError(E.ESRCH)

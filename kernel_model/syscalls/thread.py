@@ -12,7 +12,7 @@ from ..futex import (
     FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_WAKE, FUTEX_WAKE_BITSET,
 )
 from .table import syscall
-from .common import CLOCK_MONOTONIC, CLOCK_REALTIME
+from .common import CLOCK_MONOTONIC, CLOCK_REALTIME, s32
 
 
 @syscall("set_tid_address", sig="ptr tidptr")
@@ -101,6 +101,8 @@ def _futex(k, t, uaddr, op, val, utime, uaddr2, val3, time64):
     if cmd == FUTEX_WAKE_BITSET:
         return fx.wake(t, uaddr, val, val3, private)
     if cmd in (FUTEX_REQUEUE, FUTEX_CMP_REQUEUE):
+        if s32(val) < 0 or s32(utime) < 0:
+            raise KernelError(E.EINVAL)  # futex_requeue: nr_wake and nr_requeue must not be negative
         return fx.requeue(t, uaddr, val, utime, uaddr2, val3 if cmd == FUTEX_CMP_REQUEUE else None, private)
     k.warn_once(f"futex{cmd}", f"futex operation {cmd} is not implemented (-ENOSYS)")
     raise KernelError(E.ENOSYS)
