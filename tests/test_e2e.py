@@ -62,7 +62,7 @@ C_CASES = [
 ]
 
 # Programs whose native run changes the host (a /proc/sys write): run only under the emulator, compared with
-# what Linux gives them (the expected output is the native behaviour, written down).
+# the output of a native run recorded once (after which the host's setting was restored).
 MODEL_ONLY = [
     ("sysctl_write", "1 0\n1 0\n1 0\n0 28\nmsgmni 3\nbad write close -1 errno 22\n"),
 ]
