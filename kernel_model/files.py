@@ -126,45 +126,43 @@ class HostFile(File):
             self.regular = False
 
     def read(self, n: int) -> bytes:
-        if self.flags & O_ACCMODE == O_WRONLY:
-            raise KernelError(E.EBADF)
-        try:
-            if self.cache is not None:
-                self.cache.before_read(self.fd)
-            return os.read(self.fd, n)
-        except OSError as e:
-            raise KernelError(e.errno or E.EIO) from None
+        return self._load(n, None)
 
     def pread(self, n: int, offset: int) -> bytes:
         """Read at an offset, the file position unchanged (vfs_read with a position)."""
+        return self._load(n, offset)
+
+    def write(self, data: bytes) -> int:
+        return self._store(data, None)
+
+    def pwrite(self, data: bytes, offset: int) -> int:
+        """Write at an offset, the file position unchanged (vfs_write with a position)."""
+        return self._store(data, offset)
+
+    def _load(self, n: int, offset: int | None) -> bytes:
+        """Read from the host file at the position or at offset, after the page cache's dirty pages went back."""
         if self.flags & O_ACCMODE == O_WRONLY:
             raise KernelError(E.EBADF)
         try:
             if self.cache is not None:
                 self.cache.before_read(self.fd)
-            return os.pread(self.fd, n, offset)
+            return os.read(self.fd, n) if offset is None else os.pread(self.fd, n, offset)
         except OSError as e:
             raise KernelError(e.errno or E.EIO) from None
 
-    def pwrite(self, data: bytes, offset: int) -> int:
-        """Write at an offset, the file position unchanged (vfs_write with a position)."""
+    def _store(self, data: bytes, offset: int | None) -> int:
+        """Write to the host file at the position or at offset; the cached pages it covers follow, and a model
+        file's handler (a /proc/sys entry) sees the new contents."""
         if self.flags & O_ACCMODE == O_RDONLY:
             raise KernelError(E.EBADF)
         try:
-            n = os.pwrite(self.fd, data, offset)
+            if offset is None:
+                n = os.write(self.fd, data)
+                offset = os.lseek(self.fd, 0, os.SEEK_CUR) - n if self.cache is not None and n else 0
+            else:
+                n = os.pwrite(self.fd, data, offset)
             if self.cache is not None and n:
                 self.cache.after_write(self.fd, offset, data[:n])
-            return n
-        except OSError as e:
-            raise KernelError(e.errno or E.EIO) from None
-
-    def write(self, data: bytes) -> int:
-        if self.flags & O_ACCMODE == O_RDONLY:
-            raise KernelError(E.EBADF)
-        try:
-            n = os.write(self.fd, data)
-            if self.cache is not None and n:
-                self.cache.after_write(self.fd, os.lseek(self.fd, 0, os.SEEK_CUR) - n, data[:n])
             if self.on_write is not None:
                 self.on_write()
             return n

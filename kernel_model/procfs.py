@@ -266,9 +266,10 @@ def _pid_dir(k: Kernel, t: Task, d: str) -> None:
     _write(os.path.join(d, "status"), "".join(f"{a}:\t{b}\n" for a, b in status))
     pgid = t.signal.pgid if t.signal is not None else t.tgid
     sid = t.signal.sid if t.signal is not None else t.tgid
-    utime = t.insns // 10**7  # clock ticks of modelled user time at 1 GHz-ish (100 Hz ticks)
+    user_ns, sys_ns = k.times_of(t)  # the cycle model's, as getrusage reports them; in 100 Hz clock ticks
     vsize = mm.total_vm() if mm is not None else 0
-    fields = [t.pid, f"({t.comm})", state, ppid, pgid, sid, 0, -1, 0, 0, 0, 0, 0, utime, 0, 0, 0, 20, 0,
+    fields = [t.pid, f"({t.comm})", state, ppid, pgid, sid, 0, -1, 0, 0, 0, 0, 0, user_ns // 10**7,
+              sys_ns // 10**7, 0, 0, 20, 0,
               len(t.signal.threads) if t.signal is not None else 1, 0, 0, vsize, _rss(mm)]
     _write(os.path.join(d, "stat"), " ".join(str(x) for x in fields) + " 0" * 28 + "\n")
     _write(os.path.join(d, "statm"), f"{vsize // PAGE_SIZE} {_rss(mm)} 0 0 0 0 0\n")
