@@ -24,7 +24,9 @@ from kernel_model.mm import (
     ACCESS_FETCH, ACCESS_READ, ACCESS_WRITE, PAGE_SHIFT, PTE_D, PTE_W, TASK_SIZE, BusError, OutOfMemory, SegFault,
 )
 from kernel_model.ptregs import PT_REGS_FIELDS, USER_CS, USER_DS
-from kernel_model.signal import BUS_ADRERR, FPE_INTDIV, ILL_ILLOPN, SEGV_ACCERR, SEGV_MAPERR, SI_KERNEL
+from kernel_model.signal import (
+    BUS_ADRERR, FPE_INTDIV, ILL_ILLOPN, RETCODE_RT, RETCODE_SIGRETURN, SEGV_ACCERR, SEGV_MAPERR, SI_KERNEL,
+)
 from kernel_model.task import RUNNING, SIG_DFL, SIG_IGN
 
 from .costmodel import CostModel
@@ -35,9 +37,8 @@ BOOT_VADDR = 0xFFFFE000  # a page holding the iret that enters user mode once at
 # The signal-return trampolines a handler without SA_RESTORER returns through, as the 32-bit vDSO's
 # __kernel_sigreturn / __kernel_rt_sigreturn (the model does not advertise a vDSO: glibc keeps using int $0x80).
 VDSO_VADDR = 0xFFFFD000
-VDSO_CODE = (b"\x58\xb8" + struct.pack("<I", 119) + b"\xcd\x80"  # popl %eax; movl $__NR_sigreturn, %eax; int $0x80
-             + b"\x90" * 8
-             + b"\xb8" + struct.pack("<I", 173) + b"\xcd\x80")  # movl $__NR_rt_sigreturn, %eax; int $0x80
+# The same code the frames' retcode holds, at +0 and +16.
+VDSO_CODE = RETCODE_SIGRETURN.ljust(16, b"\x90") + RETCODE_RT
 GDT_ENTRIES = 32
 KERNEL_CS, KERNEL_DS = 0x60, 0x68  # GDT entries 12 and 13, as Linux i386
 PERMS_RX = UC_PROT_READ | UC_PROT_EXEC
