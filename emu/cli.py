@@ -73,7 +73,8 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
                      help="pid of the first guest process (default 1000; its parent is N-1, init is 1)")
     run.add_argument("--cost-model", metavar="FILE", help="JSON table of cycle costs (see emu/costmodel.py)")
     run.add_argument("--virtual-time", action="store_true",
-                     help="guest clocks read the model's virtual time, so timing inside the guest repeats exactly")
+                     help="every clock, sleep and timer runs on the model's clock, not the host's: timing inside "
+                     "the guest repeats exactly and idle sleeps take no host time")
     run.add_argument("--stats", action="store_true", help="print a statistics summary on stderr at exit")
     run.add_argument("--stats-json", metavar="FILE", help="write the statistics as JSON to FILE")
     run.add_argument("--events", metavar="FILE", help="write every kernel event as one JSON object per line "

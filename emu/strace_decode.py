@@ -1057,6 +1057,8 @@ DECODERS: dict = {
     "msgbuf": lambda c, arg: _msgbuf(c, arg) if not arg.out else _out(lambda c, arg, p: _msgbuf(c, arg))(c, arg),
     "rusage_full": _out_struct(72, lambda r: "{ru_utime={tv_sec=%d, tv_usec=%d}, ru_stime={tv_sec=%d, tv_usec=%d}, "
                                "..." % struct.unpack_from("<4i", r) + "}"),
+    "tms": _out_struct(16, lambda r: "{tms_utime=%d, tms_stime=%d, tms_cutime=%d, tms_cstime=%d}"
+                       % struct.unpack_from("<4I", r)),
     "mincore_vec": _out(lambda c, arg, p: (lambda raw: ptr(p) if raw is None else "[" + ", ".join(
         str(b & 1) for b in raw) + "]")(c.mem.read(p, (c.named(arg.param) + 4095) >> 12))),
 }

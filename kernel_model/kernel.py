@@ -106,7 +106,7 @@ class Kernel:
         self.rand_state = 0
         self.hooks: dict[str, list[Callable]] = {}
         self.exit_status: int | None = None
-        self.virtual_time = False  # clock_gettime and friends read the model's clock, not the host's
+        self.virtual_time = False  # clocks, sleeps and timers on the host's clock (True: the model's)
         self.slice_ns: Callable[[], int] | None = None  # modelled time already spent in the running slice
         # The running task's x87/SSE state as a 512-byte fxsave image, and loading one: installed by the CPU side
         # (signal frames carry it); None without a CPU, when frames get the init state.
@@ -281,11 +281,32 @@ class Kernel:
         """The guest's name for a host path under the root."""
         return self.vfs.guest_path(host_path)
 
-    def now_ns(self, clk: int) -> int:
+    @property
+    def virtual_time(self) -> bool:
+        """Whether every clock, sleep and timer runs on the model's virtual clock (--virtual-time) instead of
+        the host's."""
+        return not self.sched.host_clock
+
+    @virtual_time.setter
+    def virtual_time(self, value: bool) -> None:
+        self.sched.host_clock = not value
+
+    def now_ns(self, clk: int, task: Task | None = None) -> int:
         """A clock's reading: the host's, or with virtual_time the model's (monotonic from 0, realtime from
-        VIRTUAL_EPOCH_NS), so guest timing is reproducible."""
+        VIRTUAL_EPOCH_NS), so guest timing is reproducible. CLOCK_PROCESS_CPUTIME_ID and
+        CLOCK_THREAD_CPUTIME_ID are the task's modelled CPU time (user + system, from the cycle model) in both
+        modes: the emulator's own CPU time is not the guest's."""
         if clk not in POSIX_CLOCKS:
-            raise KernelError(E.EINVAL)  # per-process and per-thread CPU clocks are not modelled
+            raise KernelError(E.EINVAL)  # other processes' CPU clocks (negative clock ids) are not modelled
+        if clk in (2, 3):
+            if task is None:
+                task = self.sched.current
+            if task is None:
+                return 0
+            if clk == 3 or task.signal is None:
+                return sum(self.times_of(task))
+            group = task.signal  # the live threads, and the exited ones' times kept by __exit_signal
+            return sum(sum(self.times_of(th)) for th in group.threads) + group.utime + group.stime
         if self.virtual_time:
             mono = self.sched.clock_ns + (self.slice_ns() if self.slice_ns else 0)
             return VIRTUAL_EPOCH_NS + mono if clk in (0, 5, 8, 11) else mono  # REALTIME, *_COARSE, *_ALARM, TAI

@@ -1,8 +1,21 @@
-"""A deterministic round-robin scheduler with wait queues and a virtual clock (kernel/sched, kernel/wait)."""
+"""A deterministic round-robin scheduler with wait queues and timers (kernel/sched, kernel/wait, kernel/time).
+
+Timers (sleeps, timeouts, alarms) run on one of two clocks:
+
+* the host's monotonic clock (the default): `sleep 1` takes a second, and when every task sleeps the emulator
+  sleeps on the host until the earliest deadline;
+* the model's virtual clock (``host_clock = False``, the CLI's ``--virtual-time``): time is the modelled
+  duration of the executed slices, and an idle machine jumps straight to the earliest deadline, so runs that
+  sleep repeat exactly and take no host time.
+
+``clock_ns`` is the modelled time in both modes (the sum of the slices' modelled durations, plus the idle
+jumps of virtual time); ``now()`` is the clock that deadlines are measured on.
+"""
 
 from __future__ import annotations
 
 import heapq
+import time
 from collections import deque
 
 from .task import RUNNING, SLEEPING, Task, WaitQueue
@@ -20,10 +33,19 @@ class Scheduler:
         self.runqueue: deque[Task] = deque()
         self.current: Task | None = None
         self.clock_ns = 0  # virtual time, advanced by executed instructions
+        self.host_clock = True  # deadlines on the host's monotonic clock; False: on clock_ns
+        self.epoch_ns = time.monotonic_ns()  # host-clock time 0 (the run's start)
+        self.idle_ns = 0  # host time spent idle, waiting for a deadline
         self.timers: list[tuple[int, int, Task]] = []  # (deadline, seq, task)
         self._seq = 0
         self.need_resched = False
         self.switches = 0
+
+    def now(self) -> int:
+        """The time deadlines are measured on, in ns since the run started."""
+        if self.host_clock:
+            return time.monotonic_ns() - self.epoch_ns
+        return self.clock_ns
 
     def enqueue(self, task: Task) -> None:
         """Make a task runnable at the back of the queue (activate_task)."""
@@ -33,7 +55,7 @@ class Scheduler:
 
     def sleep_on(self, task: Task, wq: WaitQueue, timeout_ns: int | None = None,
                  interruptible: bool = True) -> None:
-        """Put task to sleep on wq, optionally until a virtual deadline (prepare_to_wait + schedule_timeout)."""
+        """Put task to sleep on wq, optionally until timeout_ns from now (prepare_to_wait + schedule_timeout)."""
         task.state = SLEEPING
         task.interruptible = interruptible
         task.wait_channel = wq.name
@@ -44,7 +66,7 @@ class Scheduler:
             self.runqueue.remove(task)
         if timeout_ns is not None:
             self._seq += 1
-            task.timeout_ns = self.clock_ns + max(0, timeout_ns)
+            task.timeout_ns = self.now() + max(0, timeout_ns)
             heapq.heappush(self.timers, (task.timeout_ns, self._seq, task))
         else:
             task.timeout_ns = None
@@ -91,7 +113,7 @@ class Scheduler:
         self._fire_timers()
 
     def add_timer(self, deadline_ns: int, callback) -> None:
-        """Call callback() once the virtual clock reaches deadline_ns (an hrtimer)."""
+        """Call callback() once now() reaches deadline_ns (an hrtimer)."""
         self._seq += 1
         heapq.heappush(self.timers, (deadline_ns, self._seq, callback))
 
@@ -102,7 +124,10 @@ class Scheduler:
         return True
 
     def _fire_timers(self) -> None:
-        while self.timers and self.timers[0][0] <= self.clock_ns:
+        if not self.timers:
+            return
+        now = self.now()
+        while self.timers and self.timers[0][0] <= now:
             entry = heapq.heappop(self.timers)
             deadline, _, obj = entry
             if not isinstance(obj, Task):
@@ -112,7 +137,8 @@ class Scheduler:
                 self.wake_task(obj)
 
     def pick_next(self) -> Task | None:
-        """The next task to run; when all sleep, jump the clock to the earliest timer (idle)."""
+        """The next task to run; when all sleep, wait for the earliest timer (idle): on the host clock by
+        sleeping, on the virtual clock by jumping to it."""
         while True:
             cur = self.current
             if cur is not None and cur.state == RUNNING and not self.need_resched and not _stopped(cur):
@@ -133,7 +159,16 @@ class Scheduler:
             live = [t for t in self.timers if self._live_timer(t)]
             if not live:
                 return None
-            self.clock_ns = max(self.clock_ns, min(t[0] for t in live))
+            self.timers = live
+            heapq.heapify(self.timers)
+            deadline = self.timers[0][0]
+            if self.host_clock:
+                wait = deadline - self.now()
+                if wait > 0:
+                    time.sleep(wait / 1e9)
+                    self.idle_ns += wait
+            else:
+                self.clock_ns = max(self.clock_ns, deadline)
             self._fire_timers()
 
     def preempt(self) -> None:

@@ -81,7 +81,7 @@ class SignalStruct:
     group_exit_code: int = 0
     stopped: bool = False  # a group stop (SIGSTOP and friends) is in effect
     stop_report: int = 0  # wait status to report to the parent once: stopped (sig << 8 | 0x7f) or continued
-    real_timer: tuple[int, int] | None = None  # ITIMER_REAL: (deadline ns on the virtual clock, interval ns)
+    real_timer: tuple[int, int] | None = None  # ITIMER_REAL: (deadline ns on sched.now(), interval ns)
     shared_pending: list[tuple[int, dict]] = field(default_factory=list)  # (sig, siginfo fields)
     wait_chldexit: WaitQueue = field(default_factory=lambda: WaitQueue("wait_chldexit"))
     rlimits: dict[int, tuple[int, int]] = field(default_factory=dict)

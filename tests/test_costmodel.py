@@ -99,3 +99,26 @@ def test_virtual_time_monotonic_clock_starts_near_zero(rdtsc_prog):
     out = run_emu("--virtual-time", rdtsc_prog)
     sec = float(out.split()[-1])
     assert 0 < sec < 0.1
+
+
+SLEEP_C = r"""
+#include <stdio.h>
+#include <time.h>
+int main(void)
+{
+    struct timespec a, b, req = {1000, 0};
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    nanosleep(&req, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    printf("slept %ld s\n", (long)(b.tv_sec - a.tv_sec));
+    return 0;
+}
+"""
+
+
+def test_virtual_time_sleeps_take_no_host_time(tmp_path, toolchain):
+    src = tmp_path / "sleep.c"
+    src.write_text(SLEEP_C)
+    subprocess.run(["gcc", "-m32", "-static", "-O1", "-o", str(tmp_path / "sleep"), str(src)], check=True)
+    # 1000 s of guest sleep inside run_emu's 60 s timeout: the idle machine jumps to the deadline.
+    assert run_emu("--virtual-time", str(tmp_path / "sleep")) == "slept 1000 s\n"

@@ -14,7 +14,7 @@ from .common import CLOCK_REALTIME
 @syscall("clock_gettime", sig="enum(clock) clockid, out timespec tp", cls="clock")
 def sys_clock_gettime(k, t, clk, tp, *_):
     """struct old_timespec32 of a host clock."""
-    ns = k.now_ns(clk)
+    ns = k.now_ns(clk, t)
     k.put_bytes(t, tp, struct.pack("<iI", (ns // 10**9) & 0x7FFFFFFF, ns % 10**9))
     return 0
 
@@ -22,7 +22,7 @@ def sys_clock_gettime(k, t, clk, tp, *_):
 @syscall("clock_gettime64", sig="enum(clock) clockid, out timespec64 tp", cls="clock")
 def sys_clock_gettime64(k, t, clk, tp, *_):
     """struct __kernel_timespec of a host clock."""
-    ns = k.now_ns(clk)
+    ns = k.now_ns(clk, t)
     k.put_bytes(t, tp, struct.pack("<qq", ns // 10**9, ns % 10**9))
     return 0
 
@@ -58,41 +58,50 @@ def sys_time(k, t, tloc, *_):
     return now
 
 
-def _sleep(k, t, ns: int):
-    """Sleep on the virtual clock (hrtimer_nanosleep)."""
+def _sleep(k, t, ns: int, rem: int = 0, rem_fmt: str = "<iI"):
+    """Sleep for ns on the scheduler's clock (hrtimer_nanosleep); interrupted by a signal, write the time left
+    to rem when it is not NULL (nanosleep(2): "the remaining time is written into rem")."""
     from ..task import WaitQueue
 
-    deadline = k.sched.clock_ns + ns
+    deadline = k.sched.now() + ns
     while True:
-        k.sched.sleep_on(t, WaitQueue("nanosleep"), deadline - k.sched.clock_ns)
+        k.sched.sleep_on(t, WaitQueue("nanosleep"), deadline - k.sched.now())
         yield
-        if t.timed_out or k.sched.clock_ns >= deadline:
+        left = deadline - k.sched.now()
+        if t.timed_out or left <= 0:
             return 0
         if k.signal_pending(t):
             # Linux returns -ERESTART_RESTARTBLOCK and restarts with the time left; here a restart
             # sleeps the whole request again, and a handler sees EINTR.
+            if rem:
+                k.put_bytes(t, rem, struct.pack(rem_fmt, left // 10**9, left % 10**9))
             raise KernelError(sigmod.ERESTARTNOHAND)
 
 
 @syscall("nanosleep", sig="timespec req, ptr rem")
 def sys_nanosleep(k, t, req, rem, *_):
-    """Sleep for a struct old_timespec32 on the virtual clock."""
+    """Sleep for a struct old_timespec32 (the host's clock, or the model's under virtual time)."""
     sec, nsec = struct.unpack("<iI", k.get_bytes(t, req, 8))
     if sec < 0 or nsec >= 10**9:
         raise KernelError(E.EINVAL)
-    return (yield from _sleep(k, t, sec * 10**9 + nsec))
+    return (yield from _sleep(k, t, sec * 10**9 + nsec, rem))
 
 
 @syscall("clock_nanosleep", sig="enum(clock) clockid, flags(timer) flags, timespec request, ptr remain")
 @syscall("clock_nanosleep_time64", sig="enum(clock) clockid, flags(timer) flags, timespec64 request, ptr remain")
 def sys_clock_nanosleep(k, t, clk, flags, req, rem, *_):
-    """Relative or absolute (TIMER_ABSTIME) sleep on the virtual clock."""
+    """Relative or absolute (TIMER_ABSTIME) sleep; an absolute one is not given the time left (clock_nanosleep(2):
+    "If the call is interrupted by a signal handler ... remain is unused")."""
     fmt, size = ("<qq", 16) if t.regs.orig_ax == NR.clock_nanosleep_time64 else ("<iI", 8)
+    if clk in (2, 3):
+        raise KernelError(E.EINVAL)  # sleeping on a CPU-time clock is not modelled (Linux: the thread one is EINVAL)
     sec, nsec = struct.unpack(fmt, k.get_bytes(t, req, size))
+    if sec < 0 or not 0 <= nsec < 10**9:
+        raise KernelError(E.EINVAL)
     ns = sec * 10**9 + nsec
     if flags & 1:
         ns -= k.now_ns(clk)
-    return (yield from _sleep(k, t, max(0, ns)))
+    return (yield from _sleep(k, t, max(0, ns), 0 if flags & 1 else rem, fmt))
 
 
 @syscall("sched_yield", sig="")
@@ -112,13 +121,17 @@ def _real_timer_fire(k, group):
         if rt is None or not group.threads:
             return
         deadline, interval = rt
-        if k.sched.clock_ns < deadline:
+        if k.sched.now() < deadline:
             return  # a later setitimer replaced this one
         leader = group.threads[0]
         k.send_signal(leader, SIG.SIGALRM, {"signo": SIG.SIGALRM, "code": sigmod.SI_KERNEL}, group=True)
-        if interval:
-            group.real_timer = (deadline + interval, interval)
-            k.sched.add_timer(deadline + interval, fire)
+        if interval:  # hrtimer_forward: the next expiry after now; the periods missed meanwhile are overruns
+            nxt = deadline + interval
+            now = k.sched.now()
+            if nxt <= now:
+                nxt += ((now - nxt) // interval + 1) * interval
+            group.real_timer = (nxt, interval)
+            k.sched.add_timer(nxt, fire)
         else:
             group.real_timer = None
     return fire
@@ -127,10 +140,10 @@ def _real_timer_fire(k, group):
 def _set_real_timer(k, t, value_ns, interval_ns):
     group = t.signal
     old = group.real_timer
-    remaining = max(0, old[0] - k.sched.clock_ns) if old else 0
+    remaining = max(0, old[0] - k.sched.now()) if old else 0
     old_interval = old[1] if old else 0
     if value_ns:
-        deadline = k.sched.clock_ns + value_ns
+        deadline = k.sched.now() + value_ns
         group.real_timer = (deadline, interval_ns)
         k.sched.add_timer(deadline, _real_timer_fire(k, group))
     else:
@@ -140,7 +153,7 @@ def _set_real_timer(k, t, value_ns, interval_ns):
 
 @syscall("alarm", sig="uint seconds")
 def sys_alarm(k, t, seconds, *_):
-    """SIGALRM after seconds of the virtual clock; returns the seconds left on the previous alarm."""
+    """SIGALRM after seconds; returns the seconds left on the previous alarm."""
     remaining, _ = _set_real_timer(k, t, seconds * 10**9, 0)
     return (remaining + 10**9 - 1) // 10**9 if remaining else 0
 
@@ -152,7 +165,7 @@ def _pack_itimerval(interval_ns, value_ns):
 
 @syscall("setitimer", sig="enum(itimer) which, itimerval new_value, out itimerval old_value")
 def sys_setitimer(k, t, which, new, old, *_):
-    """ITIMER_REAL on the virtual clock (the virtual and profiling timers are not modelled)."""
+    """ITIMER_REAL on the scheduler's clock (the virtual and profiling timers are not modelled)."""
     if which != ITIMER_REAL:
         k.warn_once(f"itimer{which}", f"setitimer({which}) is not modelled (-EINVAL)")
         raise KernelError(E.EINVAL)
@@ -171,6 +184,6 @@ def sys_getitimer(k, t, which, cur, *_):
     if which != ITIMER_REAL:
         raise KernelError(E.EINVAL)
     rt = t.signal.real_timer
-    remaining = max(0, rt[0] - k.sched.clock_ns) if rt else 0
+    remaining = max(0, rt[0] - k.sched.now()) if rt else 0
     k.put_bytes(t, cur, _pack_itimerval(rt[1] if rt else 0, remaining))
     return 0

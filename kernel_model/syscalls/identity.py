@@ -217,3 +217,28 @@ def sys_getrusage(k, t, who, usage, *_):
     fields = [*_timeval(u), *_timeval(st), rss_kb, 0, 0, 0, minflt, 0, 0, 0, 0, 0, 0, 0, nvcsw, 0]
     k.put_bytes(t, usage, struct.pack("<18i", *fields))
     return 0
+
+
+USER_HZ = 100  # clock_t ticks per second (include/asm-generic/param.h)
+
+
+def _group_times(k, t) -> tuple[int, int]:
+    """(user, system) ns of the whole process: its exited threads' and its live threads' (thread_group_cputime)."""
+    sig = t.signal
+    u, st = sig.utime, sig.stime
+    for th in sig.threads:
+        if th.is_alive():
+            tu, ts = k.times_of(th)
+            u, st = u + tu, st + ts
+    return u, st
+
+
+@syscall("times", sig="out tms buf")
+def sys_times(k, t, buf, *_):
+    """times(2): the process's and its waited-for children's user and system time in clock ticks; returns "the
+    number of clock ticks that have elapsed since an arbitrary point in the past" (here the run's start)."""
+    if buf:
+        u, st = _group_times(k, t)
+        ticks = [x * USER_HZ // 10**9 for x in (u, st, t.signal.cutime, t.signal.cstime)]
+        k.put_bytes(t, buf, struct.pack("<4I", *(x & 0xFFFFFFFF for x in ticks)))
+    return (k.now_ns(1) * USER_HZ // 10**9) & 0x7FFFFFFF

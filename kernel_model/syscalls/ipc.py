@@ -194,7 +194,7 @@ def do_semtimedop(k, t, semid: int, sops: int, nsops: int, timeout_ns: int | Non
         raise KernelError(E.EFBIG)
     alter = any(op for _, op, _ in ops)
     ns.ipcperms(s.perm, 0o222 if alter else 0o444)
-    deadline = None if timeout_ns is None else k.sched.clock_ns + timeout_ns
+    deadline = None if timeout_ns is None else k.sched.now() + timeout_ns
     while True:
         if s.perm.deleted:
             raise KernelError(E.EIDRM)
@@ -202,14 +202,14 @@ def do_semtimedop(k, t, semid: int, sops: int, nsops: int, timeout_ns: int | Non
         if why is None:
             s.waiting.pop(t.pid, None)
             return 0
-        if deadline is not None and (t.timed_out or k.sched.clock_ns >= deadline):
+        if deadline is not None and (t.timed_out or k.sched.now() >= deadline):
             s.waiting.pop(t.pid, None)
             raise KernelError(E.EAGAIN)
         if k.signal_pending(t):
             s.waiting.pop(t.pid, None)
             raise KernelError(E.EINTR)
         s.waiting[t.pid] = (ops, why)
-        k.sched.sleep_on(t, s.wq, None if deadline is None else deadline - k.sched.clock_ns)
+        k.sched.sleep_on(t, s.wq, None if deadline is None else deadline - k.sched.now())
         yield
         if s.perm.deleted:
             raise KernelError(E.EIDRM)

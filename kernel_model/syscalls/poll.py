@@ -38,12 +38,12 @@ def _poll_wait(k, t, files, timeout_ns):
 def _wait_ready(k, t, scan, timeout_ns):
     """Call scan() -> (ready count, files looked at) until something is ready, the timeout passes or a signal
     comes, sleeping on the files' queues in between (do_poll's loop, shared by poll and select)."""
-    deadline = None if timeout_ns is None else k.sched.clock_ns + timeout_ns
+    deadline = None if timeout_ns is None else k.sched.now() + timeout_ns
     while True:
         ready, files = scan()
         if ready:
             return ready
-        left = None if deadline is None else max(0, deadline - k.sched.clock_ns)
+        left = None if deadline is None else max(0, deadline - k.sched.now())
         timed_out = yield from _poll_wait(k, t, files, left)
         if timed_out or left == 0:
             return 0
