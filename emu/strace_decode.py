@@ -138,7 +138,7 @@ S_IFMT = {pystat.S_IFREG: "S_IFREG", pystat.S_IFDIR: "S_IFDIR", pystat.S_IFCHR: 
           pystat.S_IFBLK: "S_IFBLK", pystat.S_IFIFO: "S_IFIFO", pystat.S_IFLNK: "S_IFLNK",
           pystat.S_IFSOCK: "S_IFSOCK"}
 SEGV_CODES = {1: "SEGV_MAPERR", 2: "SEGV_ACCERR"}
-CLD_CODES = {1: "CLD_EXITED", 2: "CLD_KILLED", 3: "CLD_DUMPED"}
+CLD_CODES = {1: "CLD_EXITED", 2: "CLD_KILLED", 3: "CLD_DUMPED", 4: "CLD_TRAPPED", 5: "CLD_STOPPED", 6: "CLD_CONTINUED"}
 
 POLL_EVENTS = [(0x1, "POLLIN"), (0x2, "POLLPRI"), (0x4, "POLLOUT"), (0x8, "POLLERR"), (0x10, "POLLHUP"),
                (0x20, "POLLNVAL"), (0x40, "POLLRDNORM"), (0x80, "POLLRDBAND"), (0x100, "POLLWRNORM"),
@@ -439,9 +439,26 @@ def siginfo_chld_str(raw: bytes) -> str:
     signo, _errno, code, pid, uid, status = struct.unpack_from("<iiiiIi", raw)
     if signo == 0:
         return "{}"
-    st = signal_name(status) if code in (2, 3) else str(status)
+    st = signal_name(status) if code in (2, 3, 4, 5, 6) else str(status)
     return (f"{{si_signo={signal_name(signo)}, si_code={CLD_CODES.get(code, code)}, si_pid={pid}, si_uid={uid}, "
             f"si_status={st}, si_utime=0, si_stime=0}}")
+
+
+SI_CODES = {0: "SI_USER", 0x80: "SI_KERNEL", -1: "SI_QUEUE", -2: "SI_TIMER", -3: "SI_MESGQ", -4: "SI_ASYNCIO",
+            -5: "SI_SIGIO", -6: "SI_TKILL"}
+
+
+def siginfo_str(raw: bytes) -> str:
+    """A siginfo_t of a signal sent by a process, as strace prints one (print_siginfo)."""
+    signo, _errno, code, pid, uid, value = struct.unpack_from("<iiiiIi", raw)
+    if signo == 0:
+        return "{}"
+    text = f"{{si_signo={signal_name(signo)}, si_code={SI_CODES.get(code, code)}"
+    if code in (0, -1, -6) or code < 0:
+        text += f", si_pid={pid}, si_uid={uid}"
+    if code in (-1, -2, -3):
+        text += f", si_int={value}, si_ptr={ptr(value & 0xFFFFFFFF)}"
+    return text + "}"
 
 
 def _uname(raw: bytes) -> str:
@@ -1034,6 +1051,8 @@ DECODERS: dict = {
     "sigaltstack": lambda c, arg: (_in_struct(12, _sigaltstack) if not arg.out else
                                    _out_struct(12, _sigaltstack))(c, arg),
     "siginfo": _out_struct(128, siginfo_chld_str),
+    "siginfo_user": lambda c, arg: (_out_struct(128, siginfo_str) if arg.out else
+                                    lambda c, arg: struct_or_ptr(c.mem, c.v(arg), 128, siginfo_str))(c, arg),
     "rusage": _rusage,
     "wait_status": _wait_status,
     "clone_args": _clone3_args,
@@ -1146,7 +1165,12 @@ def _prctl_result(c: Ctx, res: int) -> str:
     return str(res)
 
 
+def _signo_result(c: Ctx, res: int) -> str:
+    return f"{res} ({signal_name(res)})"
+
+
 RESULTS = {
+    "signo": _signo_result,
     "int": lambda c, res: str(res),
     "none": lambda c, res: str(res),
     "hex": lambda c, res: f"{res & 0xFFFFFFFF:#x}",

@@ -352,8 +352,8 @@ class Tracer:
     def on_signal_deliver(self, task, sig, info, how) -> None:
         """--- SIGxxx {siginfo} --- when a signal is taken (SIGCHLD comes from the child's exit instead, and a
         fatal fault's line from on_task_exit; SIGKILL is never seen by strace)."""
-        if sig in (9, 17) or (how == "kill" and "addr" in info):  # SIGKILL never stops a tracee for strace
-            return
+        if sig in (9, 17) or (how == "kill" and "addr" in info) or how == "sigwait":
+            return  # SIGKILL never stops a tracee for strace; a signal sigtimedwait takes is its result
         name = signal_name(sig)
         code = info.get("code", 0)
         if "addr" in info:
@@ -366,6 +366,8 @@ class Tracer:
             fields = f"si_code={code_s}"
             if code in (0, -6, -1):
                 fields += f", si_pid={info.get('pid', 0)}, si_uid={info.get('uid', self.k.uid)}"
+            if code == -1 and "value" in info:
+                fields += f", si_int={info['value']}, si_ptr={ptr(info['value'] & 0xFFFFFFFF)}"
         self.emit(task, f"--- {name} {{si_signo={name}, {fields}}} ---")
         if how == "stop":
             self.emit(task, f"--- stopped by {name} ---")  # strace's group-stop line

@@ -25,9 +25,47 @@ def exit_status(code: int) -> int:
     return (code & 0xFF) << 8
 
 
-def signal_status(sig: int) -> int:
-    """The wait status of a death by signal (0x80 marks a core dump; none is written here)."""
-    return sig & 0x7F
+# SIG_KERNEL_COREDUMP_MASK: the signals whose default action dumps core.
+COREDUMP_SIGNALS = frozenset((SIG.SIGQUIT, SIG.SIGILL, SIG.SIGTRAP, SIG.SIGABRT, SIG.SIGBUS, SIG.SIGFPE,
+                              SIG.SIGSEGV, SIG.SIGXCPU, SIG.SIGXFSZ, SIG.SIGSYS))
+RLIMIT_CORE = 4
+CORE_MIN = 4096  # binfmt_elf's min_coredump (ELF_EXEC_PAGESIZE): a smaller RLIMIT_CORE gives no dump
+
+
+def signal_status(sig: int, k: Kernel | None = None, task: Task | None = None) -> int:
+    """The wait status of a death by signal; 0x80 (WCOREDUMP) when the signal dumps core and the process's
+    RLIMIT_CORE allows one (do_coredump: "if (cprm.limit < binfmt->min_coredump) goto fail"). The model writes
+    no core file; it says so on stderr once."""
+    status = sig & 0x7F
+    if k is None or task is None or sig not in COREDUMP_SIGNALS or task.signal is None:
+        return status
+    soft = task.signal.rlimits.get(RLIMIT_CORE, (0, 0))[0]  # INIT_RLIMITS: soft 0
+    if soft < CORE_MIN or not _core_writable(k, task):
+        return status
+    k.warn_once("core", f"pid {task.tgid} ({task.comm}) dumps core (RLIMIT_CORE {soft}): the wait status "
+                "says so, but the model writes no core file")
+    return status | 0x80
+
+
+def _core_writable(k: Kernel, task: Task) -> bool:
+    """Could do_coredump create the core file: a "|program" core_pattern always takes it; a file name
+    (relative to the cwd) needs a writable directory outside /proc."""
+    import os
+    import posixpath
+
+    pattern = k.sysctl.get("kernel/core_pattern", "core")
+    if pattern.startswith("|"):
+        return True
+    if task.fs is None:
+        return False
+    where = posixpath.dirname(posixpath.join(task.fs.cwd, pattern)) or "/"
+    if where == "/proc" or where.startswith("/proc/"):
+        return False
+    try:
+        host = k.vfs.resolve("/", where)
+    except KernelError:
+        return False
+    return os.path.isdir(host) and os.access(host, os.W_OK)
 
 
 def mm_release(k: Kernel, task: Task) -> None:
@@ -112,15 +150,17 @@ def exit_notify(k: Kernel, task: Task) -> None:
         autoreap = do_notify_parent(k, task, parent)
     if autoreap:
         release_task(k, task)
-    elif parent is not None:
+    if parent is not None and parent.signal is not None:
+        # __wake_up_parent, also for a child reaped at once: a parent waiting for it then sees ECHILD
         k.sched.wake_up(parent.signal.wait_chldexit)
 
 
 def do_notify_parent(k: Kernel, task: Task, parent: Task) -> bool:
     """Queue the exit signal to the parent; True when the parent ignores SIGCHLD, so no zombie (do_notify_parent)."""
     status = task.exit_code
-    code = CLD_EXITED if status & 0x7F == 0 else CLD_KILLED
-    info = {"signo": task.exit_signal, "code": code, "pid": task.tgid, "status": status >> 8 if code == 1 else status}
+    code = CLD_EXITED if status & 0x7F == 0 else CLD_DUMPED if status & 0x80 else CLD_KILLED
+    info = {"signo": task.exit_signal, "code": code, "pid": task.tgid,
+            "status": status >> 8 if code == CLD_EXITED else status & 0x7F}
     autoreap = False
     if task.exit_signal == SIG.SIGCHLD:
         act = parent.sighand.actions.get(SIG.SIGCHLD)
@@ -211,8 +251,11 @@ def do_wait(k: Kernel, task: Task, pid: int, options: int):
                 if child.state == ZOMBIE and not child.signal.threads and options & WEXITED:
                     status = child.exit_code
                     cpid = child.tgid
+                    cs = child.signal
+                    task.wait_rusage = (cs.utime + cs.cutime, cs.stime + cs.cstime, cs.minflt + cs.cminflt,
+                                        cs.nvcsw + cs.cnvcsw)
                     if not options & WNOWAIT:
-                        cs, ps = child.signal, task.signal  # wait_task_zombie: the child's times to ours
+                        ps = task.signal  # wait_task_zombie: the child's times to ours
                         ps.cutime += cs.utime + cs.cutime
                         ps.cstime += cs.stime + cs.cstime
                         ps.cminflt += cs.minflt + cs.cminflt
@@ -230,7 +273,7 @@ def do_wait(k: Kernel, task: Task, pid: int, options: int):
         yield
 
 
-def pack_siginfo_chld(pid: int, status: int) -> bytes:
+def pack_siginfo_chld(pid: int, status: int, uid: int = 0) -> bytes:
     """A SIGCHLD siginfo_t (128 bytes, i386 layout) describing an ended, stopped or continued child."""
     if pid == 0:
         return bytes(128)
@@ -242,6 +285,6 @@ def pack_siginfo_chld(pid: int, status: int) -> bytes:
         code, st = CLD_EXITED, (status >> 8) & 0xFF
     else:
         code, st = (CLD_DUMPED if status & 0x80 else CLD_KILLED), status & 0x7F
-    head = struct.pack("<iiiiIiii", SIG.SIGCHLD, 0, code, pid, 0, st, 0, 0)
+    head = struct.pack("<iiiiIiii", SIG.SIGCHLD, 0, code, pid, uid, st, 0, 0)
     return head + bytes(128 - len(head))
 

@@ -182,6 +182,10 @@ class Kernel:
         task.fs = FsStruct(cwd=cwd)
         task.sighand = SigHand()
         task.signal = SignalStruct(threads=[task], pgid=task.pid, sid=task.pid)
+        # fork_init: max_threads = memory / (8 * THREAD_SIZE) (16 KiB stacks), capped by --max-tasks; init's
+        # RLIMIT_NPROC and RLIMIT_SIGPENDING are max_threads / 2
+        half = max(1, min(self.max_tasks, self.pool.nframes // 32) // 2)
+        task.signal.rlimits[6] = task.signal.rlimits[11] = (half, half)
         mm, regs = binfmt.load_elf_binary(self, image, [a.encode() for a in argv], [e.encode() for e in envp],
                                           image.path.encode())
         task.mm = mm
@@ -350,7 +354,7 @@ class Kernel:
 
     def kill_task(self, task: Task, sig: int) -> None:
         """End a task's whole group as a fatal signal would (SIGKILL on OOM, a dead-locked run)."""
-        do_group_exit(self, task, signal_status(sig))
+        do_group_exit(self, task, signal_status(sig, self, task))
 
     def force_fault(self, task: Task, sig: int, code: int, addr: int) -> None:
         """A fault in user mode: the signal goes to the faulting thread, unblocked (force_sig_fault)."""

@@ -35,7 +35,8 @@ ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK = 512, 513, 5
 RESTART_ERRORS = (ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK)
 NR_SIGRETURN, NR_RT_SIGRETURN, NR_RESTART_SYSCALL = 119, 173, 0
 
-SI_USER, SI_TKILL, SI_KERNEL = 0, -6, 0x80
+SI_USER, SI_QUEUE, SI_TKILL, SI_KERNEL = 0, -1, -6, 0x80
+SIGRTMIN = 32
 SEGV_MAPERR, SEGV_ACCERR, ILL_ILLOPN, FPE_INTDIV = 1, 2, 2, 1
 BUS_ADRERR = 2  # SIGBUS: nonexistent physical address (an access past the end of a mapped file)
 
@@ -62,6 +63,8 @@ def sigmask(sig: int) -> int:
 def pack_siginfo(info: dict) -> bytes:
     """A 128-byte i386 siginfo_t from its fields (copy_siginfo_to_user32)."""
     signo, code = info.get("signo", 0), info.get("code", SI_USER)
+    if "raw" in info:  # a siginfo the sender supplied (rt_sigqueueinfo): as given, with its signal number
+        return struct.pack("<i", signo) + info["raw"][4:128]
     head = struct.pack("<iii", signo, info.get("errno", 0), code)
     if "addr" in info:  # a fault
         body = struct.pack("<I", info["addr"] & 0xFFFFFFFF)
@@ -95,25 +98,42 @@ def send_signal(k: Kernel, task: Task, sig: int, info: dict | None = None, group
     info = dict(info or {})
     info.setdefault("signo", sig)
     queue = task.signal.shared_pending if group else task.pending
-    if sig < 32:
+    if sig < SIGRTMIN:
         if any(s == sig for s, _ in queue):
             return  # a standard signal is pending at most once
+    elif info.get("code", SI_USER) < 0 and queued_signals(k) >= _sigpending_limit(task):
+        # __send_signal: a real-time signal sent with something other than kill() when the sender's queue
+        # is full (RLIMIT_SIGPENDING) is refused ("EAGAIN: The limit of signals which may be queued has
+        # been reached", sigqueue(3))
+        raise KernelError(E.EAGAIN)
     queue.append((sig, info))
     k.emit("signal_send", task, sig, info)
     handler = task.sighand.handler(sig)
     if sig == SIG.SIGKILL or (handler == SIG_DFL and sig not in DEFAULT_IGNORE and sig not in STOP_SIGNALS
-                              and not task.blocked & sigmask(sig) and not group_blocks_all(task, sig)):
+                              and not task.blocked & sigmask(sig) and not group_blocks_all(task, sig)
+                              and not any(th.sigwait & sigmask(sig) for th in task.signal.threads)):
         # A fatal signal kills the whole group at once (complete_signal's sig_fatal case).
         queue.remove((sig, info))
         k.emit("signal_deliver", task, sig, info, "kill")
-        do_group_exit(k, task, signal_status(sig))
+        do_group_exit(k, task, signal_status(sig, k, task))
         return
     # Wake a thread that can take it: the target, or for a group signal the first thread not blocking it.
     candidates = [task] + ([t for t in task.signal.threads if t is not task] if group else [])
     for t in candidates:
-        if not t.blocked & sigmask(sig) and t.state == SLEEPING and t.interruptible:
+        if (not t.blocked & sigmask(sig) or t.sigwait & sigmask(sig)) and t.state == SLEEPING and t.interruptible:
             k.sched.wake_task(t)
             break
+
+
+def queued_signals(k: Kernel) -> int:
+    """Signals queued and not yet taken, over every task (the user's sigpending count: one user here)."""
+    n = sum(len(t.pending) for t in k.tasks.values())
+    return n + sum(len(t.signal.shared_pending) for t in k.tasks.values()
+                   if t.signal is not None and t.group_leader is t)
+
+
+def _sigpending_limit(task: Task) -> int:
+    return task.signal.rlimits.get(11, (1 << 64, 0))[0]  # RLIMIT_SIGPENDING
 
 
 def prepare_stop_or_continue(k: Kernel, task: Task, sig: int) -> None:
@@ -197,9 +217,11 @@ def check_interrupt(task: Task, code: int = ERESTARTSYS) -> None:
         raise KernelError(code)
 
 
-def dequeue_signal(task: Task) -> tuple[int, dict] | None:
-    """Take the next deliverable signal: synchronous faults first, then the lowest number (dequeue_signal)."""
-    mask = ~task.blocked
+def dequeue_signal(task: Task, mask: int | None = None) -> tuple[int, dict] | None:
+    """Take the next deliverable signal (or the next of those in mask): synchronous faults first, then the
+    lowest number (dequeue_signal)."""
+    if mask is None:
+        mask = ~task.blocked
     for queue in (task.pending, task.signal.shared_pending):
         ready = [(s, i) for s, i in queue if sigmask(s) & mask]
         if ready:
@@ -235,7 +257,7 @@ def do_signal(k: Kernel, task: Task) -> bool:
                 do_group_stop(k, task, sig, info)
                 break  # stopped here; an interrupted syscall restarts once SIGCONT resumes the task
             k.emit("signal_deliver", task, sig, info, "kill")
-            do_group_exit(k, task, signal_status(sig))
+            do_group_exit(k, task, signal_status(sig, k, task))
             return True
         # A handler runs: first settle an interrupted syscall (handle_signal's restart logic).
         if regs.orig_ax != 0xFFFFFFFF:
@@ -378,7 +400,7 @@ def setup_frame(k: Kernel, task: Task, sig: int, info: dict, handler: int, flags
         k.put_bytes(task, frame, data)
     except KernelError:
         k.warn_once("badframe", f"pid {task.pid}: cannot write a signal frame at {frame:#x}; killed by SIGSEGV")
-        do_group_exit(k, task, signal_status(SIG.SIGSEGV))
+        do_group_exit(k, task, signal_status(SIG.SIGSEGV, k, task))
         return False
     if k.fpu_load is not None:
         k.fpu_load(FNINIT_FXSAVE)  # the handler starts with the init state (fpu__clear_user_states)

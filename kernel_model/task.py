@@ -127,6 +127,9 @@ class Task:
         self.altstack = (0, 2, 0)  # sigaltstack: (ss_sp, ss_flags, ss_size); SS_DISABLE
         self.interruptible = True  # a sleep a signal may end
         self.saved_sigmask: int | None = None  # sigsuspend's mask to restore after the handler
+        self.sigwait = 0  # signals rt_sigtimedwait is waiting for (they wake the task even when blocked)
+        # (utime ns, stime ns, minflt, nvcsw) of the child the last wait reported, for wait4's rusage
+        self.wait_rusage: tuple[int, int, int, int] = (0, 0, 0, 0)
         self.pending: list[tuple[int, dict]] = []
         self.continuation: Generator | None = None  # a syscall sleeping in the kernel
         self.in_syscall = None  # the syscall table entry being run, until it returns

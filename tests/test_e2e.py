@@ -60,6 +60,7 @@ C_CASES = [
     ("guard_regions", "guard_regions", [], {}, REPO),
     ("getrusage_times", "getrusage_times", [], {}, REPO),
     ("clocks", "clocks", [], {}, REPO),
+    ("waitsig", "waitsig", [], {}, REPO),
 ]
 
 # Programs whose native run changes the host (a /proc/sys write): run only under the emulator, compared with

@@ -17,11 +17,13 @@ AT_SYMLINK_NOFOLLOW, AT_EACCESS, AT_EMPTY_PATH = 0x100, 0x200, 0x1000
 CLOCK_REALTIME, CLOCK_MONOTONIC = 0, 1
 
 RLIM_INFINITY = 0xFFFFFFFFFFFFFFFF
-RLIMIT_DATA, RLIMIT_STACK, RLIMIT_NPROC, RLIMIT_NOFILE, RLIMIT_MEMLOCK, RLIMIT_AS = 2, 3, 6, 7, 8, 9
-# The limits a process starts with where Linux's defaults (INIT_RLIMITS) are not infinity: an 8 MiB stack, 1024
-# descriptors (hard 1048576, as systemd sets it), 8 MiB of locked memory (MLOCK_LIMIT since Linux 5.16).
-DEFAULT_RLIMITS = {RLIMIT_STACK: (8 << 20, RLIM_INFINITY), RLIMIT_NOFILE: (1024, 1048576),
-                   RLIMIT_MEMLOCK: (8 << 20, 8 << 20)}
+RLIMIT_DATA, RLIMIT_STACK, RLIMIT_CORE, RLIMIT_NPROC, RLIMIT_NOFILE, RLIMIT_MEMLOCK, RLIMIT_AS = 2, 3, 4, 6, 7, 8, 9
+RLIMIT_SIGPENDING = 11
+# The limits a process starts with where Linux's defaults (INIT_RLIMITS) are not infinity: an 8 MiB stack, no
+# core files (soft 0), 1024 descriptors (hard 1048576, as systemd sets it), 8 MiB of locked memory (MLOCK_LIMIT
+# since Linux 5.16). RLIMIT_NPROC and RLIMIT_SIGPENDING depend on the memory size: the Kernel sets them.
+DEFAULT_RLIMITS = {RLIMIT_STACK: (8 << 20, RLIM_INFINITY), RLIMIT_CORE: (0, RLIM_INFINITY),
+                   RLIMIT_NOFILE: (1024, 1048576), RLIMIT_MEMLOCK: (8 << 20, 8 << 20)}
 
 
 def rlimit(t, res: int) -> tuple[int, int]:

@@ -214,9 +214,14 @@ def sys_getrusage(k, t, who, usage, *_):
     else:
         raise KernelError(E.EINVAL)
     rss_kb = (int(t.mm.present_ptes().size) * 4) if t.mm is not None and who != RUSAGE_CHILDREN else 0
-    fields = [*_timeval(u), *_timeval(st), rss_kb, 0, 0, 0, minflt, 0, 0, 0, 0, 0, 0, 0, nvcsw, 0]
-    k.put_bytes(t, usage, struct.pack("<18i", *fields))
+    k.put_bytes(t, usage, pack_rusage(u, st, minflt, nvcsw, rss_kb))
     return 0
+
+
+def pack_rusage(utime: int, stime: int, minflt: int, nvcsw: int, maxrss_kb: int = 0) -> bytes:
+    """A 72-byte i386 struct rusage (compat_rusage) with the fields the model counts."""
+    fields = [*_timeval(utime), *_timeval(stime), maxrss_kb, 0, 0, 0, minflt, 0, 0, 0, 0, 0, 0, 0, nvcsw, 0]
+    return struct.pack("<18i", *fields)
 
 
 USER_HZ = 100  # clock_t ticks per second (include/asm-generic/param.h)

@@ -18,6 +18,7 @@ from ..mm import PAGE_SIZE, OutOfMemory
 from ..task import SIG_IGN
 from .table import syscall
 from .common import s32
+from .identity import pack_rusage
 
 
 @syscall("exit", sig="int status", cls="process", ret="none")
@@ -164,12 +165,13 @@ def sys_wait4(k, t, pid, status_ptr, options, rusage, *_):
         raise KernelError(E.EINVAL)
     if s32(pid) == -(1 << 31):
         raise KernelError(E.ESRCH)  # kernel_wait4: -INT_MIN would overflow, "ESRCH: pid is INT_MIN"
+    t.wait_rusage = (0, 0, 0, 0)
     cpid, status = yield from do_wait(k, t, s32(pid), options | WEXITED)
     if cpid > 0:
         if status_ptr:
             k.put_u32(t, status_ptr, status)
         if rusage:
-            k.put_bytes(t, rusage, bytes(72))
+            k.put_bytes(t, rusage, pack_rusage(*t.wait_rusage))
     return cpid
 
 
@@ -197,14 +199,10 @@ def sys_waitid(k, t, which, upid, infop, options, rusage, *_):
         pid = -upid if upid else 0
     else:
         raise KernelError(E.EINVAL)
-    if not options & WEXITED:
-        cpid, status = 0, 0
-        if not options & WNOHANG:
-            raise KernelError(E.ECHILD)
-    else:
-        cpid, status = yield from do_wait(k, t, pid, options)
+    t.wait_rusage = (0, 0, 0, 0)
+    cpid, status = yield from do_wait(k, t, pid, options)  # WSTOPPED (2) and WCONTINUED (8) as for wait4
     if infop:
-        k.put_bytes(t, infop, pack_siginfo_chld(cpid, status))
+        k.put_bytes(t, infop, pack_siginfo_chld(cpid, status, k.uid))
     if rusage:
-        k.put_bytes(t, rusage, bytes(72))
+        k.put_bytes(t, rusage, pack_rusage(*t.wait_rusage))
     return 0

@@ -10,7 +10,7 @@ from ..files import KernelError
 from .. import signal as sigmod
 from ..task import SIG_DFL, SIG_IGN
 from .table import syscall
-from .common import s32
+from .common import s32, timespec_arg
 
 
 def _set_action(k, t, sig, new):
@@ -155,6 +155,92 @@ def sys_sigsuspend(k, t, a, b, c, *_):
 def sys_pause(k, t, *_):
     """Sleep until a signal is delivered."""
     return (yield from _suspend(k, t, t.blocked))
+
+
+def siginfo_from_user(k, t, sig: int, uinfo: int) -> dict:
+    """A siginfo_t the sender supplies (copy_siginfo_from_user32): kept whole, with the fields the model and the
+    tracer read picked out."""
+    raw = k.get_bytes(t, uinfo, 128)
+    _signo, errno, code, pid, uid, value = struct.unpack_from("<iiiiIi", raw)
+    return {"signo": sig, "errno": errno, "code": code, "pid": pid, "uid": uid, "value": value, "raw": raw}
+
+
+def _may_queue(t, target_tgid: int, info: dict) -> None:
+    """do_rt_sigqueueinfo: "Not even root can pretend to send signals from the kernel. Nor can they impersonate
+    a kill()/tgkill(), which adds source info" (EPERM), except to itself."""
+    if (info["code"] >= 0 or info["code"] == sigmod.SI_TKILL) and target_tgid != t.tgid:
+        raise KernelError(E.EPERM)
+
+
+@syscall("rt_sigqueueinfo", sig="pid tgid, signal sig, siginfo_user info", cls="process,signal")
+def sys_rt_sigqueueinfo(k, t, tgid, sig, uinfo, *_):
+    """Queue a signal with the caller's siginfo to a process (sigqueue(3) uses it with si_code SI_QUEUE)."""
+    _check_sig(sig)
+    info = siginfo_from_user(k, t, sig, uinfo)
+    _may_queue(t, s32(tgid), info)
+    target = k.tasks.get(s32(tgid))
+    if target is None or target.group_leader is not target or not target.signal.threads:
+        raise KernelError(E.ESRCH)
+    live = [th for th in target.signal.threads if th.is_alive()]
+    if live and sig:
+        k.send_signal(live[0], sig, info, group=True)
+    return 0
+
+
+@syscall("rt_tgsigqueueinfo", sig="pid tgid, pid tid, signal sig, siginfo_user info", cls="process,signal")
+def sys_rt_tgsigqueueinfo(k, t, tgid, tid, sig, uinfo, *_):
+    """Queue a signal with the caller's siginfo to one thread of a process (do_rt_tgsigqueueinfo)."""
+    if s32(tgid) <= 0 or s32(tid) <= 0:
+        raise KernelError(E.EINVAL)
+    _check_sig(sig)
+    info = siginfo_from_user(k, t, sig, uinfo)
+    _may_queue(t, s32(tgid), info)
+    target = k.tasks.get(tid)
+    if target is None or target.tgid != tgid or not target.is_alive():
+        raise KernelError(E.ESRCH)
+    if sig:
+        k.send_signal(target, sig, info)
+    return 0
+
+
+@syscall("rt_sigtimedwait", sig="sigset(sigsetsize) set, out siginfo_user info, timespec timeout, size sigsetsize",
+         cls="signal", ret="signo")
+@syscall("rt_sigtimedwait_time64",
+         sig="sigset(sigsetsize) set, out siginfo_user info, timespec64 timeout, size sigsetsize",
+         cls="signal", ret="signo")
+def sys_rt_sigtimedwait(k, t, uset, uinfo, uts, sigsetsize, *_):
+    """Take a pending signal of the set, waiting for one until the timeout (do_sigtimedwait): the signal number,
+    EAGAIN when the time ran out, EINTR when another signal's handler is to run."""
+    from ..abi import NR
+    from ..task import WaitQueue
+
+    if sigsetsize != 8:
+        raise KernelError(E.EINVAL)
+    mask = struct.unpack("<Q", k.get_bytes(t, uset, 8))[0] & ~sigmod.UNBLOCKABLE
+    timeout = timespec_arg(k, t, uts, t.regs.orig_ax == NR.rt_sigtimedwait_time64)
+    got = sigmod.dequeue_signal(t, mask)
+    if got is None:
+        if timeout == 0:
+            raise KernelError(E.EAGAIN)
+        deadline = None if timeout is None else k.sched.now() + timeout
+        t.sigwait = mask  # the set wakes the task though blocked, and is not fatal meanwhile (real_blocked)
+        try:
+            while got is None:
+                k.sched.sleep_on(t, WaitQueue("sigtimedwait"), None if deadline is None
+                                 else max(0, deadline - k.sched.now()))
+                yield
+                got = sigmod.dequeue_signal(t, mask)
+                if got is None and sigmod.signal_pending(t):
+                    raise KernelError(E.EINTR)
+                if got is None and deadline is not None and k.sched.now() >= deadline:
+                    raise KernelError(E.EAGAIN)
+        finally:
+            t.sigwait = 0
+    sig, info = got
+    k.emit("signal_deliver", t, sig, info, "sigwait")
+    if uinfo:
+        k.put_bytes(t, uinfo, sigmod.pack_siginfo(info))
+    return sig
 
 
 @syscall("sigaltstack", sig="sigaltstack ss, out sigaltstack old_ss", cls="signal")
