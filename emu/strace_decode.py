@@ -125,7 +125,10 @@ SIGPROCMASK_HOW = {0: "SIG_BLOCK", 1: "SIG_UNBLOCK", 2: "SIG_SETMASK"}
 SA_FLAGS = [(0x04000000, "SA_RESTORER"), (0x08000000, "SA_ONSTACK"), (0x10000000, "SA_RESTART"),
             (0x40000000, "SA_NODEFER"), (0x80000000, "SA_RESETHAND"), (0x00000004, "SA_SIGINFO"),
             (0x00000001, "SA_NOCLDSTOP"), (0x00000002, "SA_NOCLDWAIT")]  # strace's xlat order
-IOCTLS = {0x5401: "TCGETS", 0x5413: "TIOCGWINSZ", 0x540F: "TIOCGPGRP", 0x541B: "FIONREAD", 0x5402: "TCSETS"}
+IOCTLS = {0x5401: "TCGETS", 0x5402: "TCSETS", 0x5403: "TCSETSW", 0x5404: "TCSETSF", 0x5409: "TCSBRK",
+          0x540A: "TCXONC", 0x540B: "TCFLSH", 0x540E: "TIOCSCTTY", 0x540F: "TIOCGPGRP", 0x5410: "TIOCSPGRP",
+          0x5411: "TIOCOUTQ", 0x5413: "TIOCGWINSZ", 0x5414: "TIOCSWINSZ", 0x541B: "FIONREAD", 0x5421: "FIONBIO",
+          0x5422: "TIOCNOTTY", 0x5429: "TIOCGSID"}
 FCNTL = {0: "F_DUPFD", 1: "F_GETFD", 2: "F_SETFD", 3: "F_GETFL", 4: "F_SETFL", 5: "F_GETLK", 6: "F_SETLK",
          7: "F_SETLKW", 1030: "F_DUPFD_CLOEXEC", 12: "F_GETLK64", 13: "F_SETLK64", 14: "F_SETLKW64"}
 FUTEX_CMDS = {0: "FUTEX_WAIT", 1: "FUTEX_WAKE", 2: "FUTEX_FD", 3: "FUTEX_REQUEUE", 4: "FUTEX_CMP_REQUEUE",
@@ -459,6 +462,24 @@ def siginfo_str(raw: bytes) -> str:
     if code in (-1, -2, -3):
         text += f", si_int={value}, si_ptr={ptr(value & 0xFFFFFFFF)}"
     return text + "}"
+
+
+def _gid_list(c: Ctx, p: int, n) -> str:
+    """getgroups' list: [g1, g2] (16-bit gids for getgroups, 32-bit for getgroups32)."""
+    size = 2 if c.name == "getgroups" else 4
+    raw = c.mem.read(p, max(0, min(int(n or 0), 65536)) * size)
+    if raw is None:
+        return ptr(p)
+    return "[" + ", ".join(str(int.from_bytes(raw[i:i + size], "little")) for i in range(0, len(raw), size)) + "]"
+
+
+def _cpu_mask(c: Ctx, p: int, n) -> str:
+    """A CPU set as strace prints it: the numbers of the set bits, [0 1 ...]."""
+    raw = c.mem.read(p, max(0, min(int(n or 0), 128)))
+    if raw is None:
+        return ptr(p)
+    bits = int.from_bytes(raw, "little")
+    return "[" + " ".join(str(i) for i in range(len(raw) * 8) if bits >> i & 1) + "]"
 
 
 def _uname(raw: bytes) -> str:
@@ -1076,6 +1097,12 @@ DECODERS: dict = {
     "msgbuf": lambda c, arg: _msgbuf(c, arg) if not arg.out else _out(lambda c, arg, p: _msgbuf(c, arg))(c, arg),
     "rusage_full": _out_struct(72, lambda r: "{ru_utime={tv_sec=%d, tv_usec=%d}, ru_stime={tv_sec=%d, tv_usec=%d}, "
                                "..." % struct.unpack_from("<4i", r) + "}"),
+    "gid_list": _out(lambda c, arg, p: _gid_list(c, p, c.res)),
+    "cpu_mask": lambda c, arg: (_out(lambda c, arg, p: _cpu_mask(c, p, c.res))(c, arg) if arg.out
+                                else _cpu_mask(c, c.v(arg), c.named(arg.param))),
+    "sysinfo": _out_struct(64, lambda r: "{uptime=%d, loads=[%d, %d, %d], totalram=%d, freeram=%d, sharedram=%d, "
+                           "bufferram=%d, totalswap=%d, freeswap=%d, procs=%d, totalhigh=%d, freehigh=%d, "
+                           "mem_unit=%d}" % struct.unpack_from("<i3I6IH2x3I", r)),
     "tms": _out_struct(16, lambda r: "{tms_utime=%d, tms_stime=%d, tms_cutime=%d, tms_cstime=%d}"
                        % struct.unpack_from("<4I", r)),
     "mincore_vec": _out(lambda c, arg, p: (lambda raw: ptr(p) if raw is None else "[" + ", ".join(

@@ -119,6 +119,7 @@ def create_elf_tables(k: Kernel, mm: MM, image: ElfImageLike, bias: int, argv: l
         (AT_RANDOM, random_addr), (AT_HWCAP2, 0), (AT_EXECFN, execfn_addr), (AT_PLATFORM, platform_addr),
         (AT_NULL, 0),
     ]
+    mm.saved_auxv = struct.pack(f"<{2 * len(auxv)}I", *(x & 0xFFFFFFFF for pair in auxv for x in pair))
     words = [len(argv)] + arg_addrs + [0] + env_addrs + [0] + [x for pair in auxv for x in pair]
     sp = (p - 4 * len(words)) & ~0xF  # STACK_ROUND
     mm.write(sp, struct.pack(f"<{len(words)}I", *words), acct)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import stat as pystat
 import struct
 
@@ -109,6 +110,9 @@ class File:
         """The last reference went away (fput)."""
 
 
+TTY_POLL_NS = 10_000_000  # how often a task waiting for a host terminal looks at it again (10 ms)
+
+
 class HostFile(File):
     """A host file or terminal, accessed through a host descriptor."""
 
@@ -120,13 +124,45 @@ class HostFile(File):
         self.dir_pos = 0
         self.cache = None  # the kernel's PageCache, for files opened by the guest (read/write stay coherent)
         self.on_write = None  # a model file's handler after each write (a /proc/sys entry's proc_handler)
+        self._tty: bool | None = None
+        self._wq = None
         try:
             self.regular = pystat.S_ISREG(os.fstat(fd).st_mode)
         except OSError:
             self.regular = False
 
-    def read(self, n: int) -> bytes:
+    def read(self, n: int) -> bytes | None:
+        if self.tty and not self.flags & O_NONBLOCK and not select.select([self.fd], [], [], 0)[0]:
+            return None  # a terminal with nothing typed: the task sleeps and polls again (TTY_POLL_NS)
         return self._load(n, None)
+
+    @property
+    def tty(self) -> bool:
+        """A terminal (checked once)."""
+        if self._tty is None:
+            try:
+                self._tty = os.isatty(self.fd)
+            except OSError:
+                self._tty = False
+        return self._tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+    def poll(self) -> int:
+        if self.tty:  # what the host terminal has: input typed, and room to write
+            r, w, _ = select.select([self.fd], [self.fd], [], 0)
+            return (POLLIN | POLLRDNORM if r else 0) | (POLLOUT | POLLWRNORM if w else 0)
+        return super().poll()
+
+    def waitqueue(self):
+        if self.tty:
+            if self._wq is None:
+                from .task import WaitQueue
+
+                self._wq = WaitQueue("tty")
+            return self._wq
+        return None
 
     def pread(self, n: int, offset: int) -> bytes:
         """Read at an offset, the file position unchanged (vfs_read with a position)."""
@@ -186,9 +222,6 @@ class HostFile(File):
 
     def stat(self) -> dict[str, int]:
         return stat_fields(os.fstat(self.fd))
-
-    def isatty(self) -> bool:
-        return os.isatty(self.fd)
 
     def release(self) -> None:
         if self.owns_fd:

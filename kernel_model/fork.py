@@ -225,7 +225,8 @@ def copy_signal(flags: int, parent: Task, child: Task) -> None:
         child.signal = parent.signal
     else:
         ps = parent.signal
-        child.signal = SignalStruct(rlimits=dict(ps.rlimits), pgid=ps.pgid, sid=ps.sid)
+        child.signal = SignalStruct(rlimits=dict(ps.rlimits), pgid=ps.pgid, sid=ps.sid,
+                                    oom_score_adj=ps.oom_score_adj)
 
 
 def copy_thread(k: Kernel, flags: int, parent: Task, child: Task, newsp: int, regs: PtRegs, tls: int) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import posixpath
 import shutil
 import struct
 import sys
@@ -24,6 +23,7 @@ from .ipc import IpcNamespace
 from .vfs import Vfs
 from .mm import FAULT_NAMES, FaultAcct, FramePool, SegFault, StringTooLong
 from .sched import DEFAULT_QUANTUM, Scheduler
+from .tty import Tty
 from .syscalls import SYSCALL_TABLE
 from .task import RUNNING, SLEEPING, FsStruct, SigHand, SignalStruct, Task
 
@@ -39,6 +39,43 @@ AT_FDCWD = -100 & 0xFFFFFFFF
 # REALTIME, MONOTONIC, PROCESS/THREAD_CPUTIME_ID, MONOTONIC_RAW, REALTIME/MONOTONIC_COARSE, BOOTTIME, *_ALARM, TAI
 POSIX_CLOCKS = frozenset((0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11))
 VIRTUAL_EPOCH_NS = 1_767_225_600 * 10**9  # 2026-01-01T00:00:00Z, the realtime clock's start under virtual time
+
+
+# The guest's /dev (drivers/char/mem.c's devices and the links udev makes): a directory of the run's own in which
+# only these host device files are bound, never the rest of the host's /dev (disks, /dev/mem, /dev/kmsg).
+DEV_NODES = ("null", "zero", "full", "random", "urandom", "tty")
+DEV_LINKS = {"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
+             "stderr": "/proc/self/fd/2"}
+
+
+def _make_dev(dev_dir: str, vfs: Vfs) -> None:
+    """Fill the run's /dev: the character devices above bound from the host (so stat shows them as they are),
+    fd and std* links into /proc/self/fd, shm (mounted by the caller), and the controlling terminal's pts node."""
+    os.mkdir(dev_dir)
+    os.mkdir(os.path.join(dev_dir, "shm"))
+    vfs.mount("/dev", dev_dir)
+    for name in DEV_NODES:
+        if os.path.exists("/dev/" + name):
+            open(os.path.join(dev_dir, name), "w").close()  # the directory entry; lookups reach the host node
+            vfs.mount("/dev/" + name, "/dev/" + name)
+    for name, target in DEV_LINKS.items():
+        os.symlink(target, os.path.join(dev_dir, name))
+    for fd in (0, 1, 2):
+        try:
+            tty = os.ttyname(fd)
+        except OSError:
+            continue
+        if tty.startswith("/dev/pts/"):
+            os.makedirs(os.path.join(dev_dir, "pts"), exist_ok=True)
+            open(os.path.join(dev_dir, "pts", os.path.basename(tty)), "w").close()
+            vfs.mount(tty, tty)
+
+
+def _isatty(fd: int) -> bool:
+    try:
+        return os.isatty(fd)
+    except OSError:
+        return False
 
 
 @dataclass
@@ -78,11 +115,19 @@ class Kernel:
         os.mkdir(self.shm_dir)
         os.chmod(self.shm_dir, 0o1777)
         self.vfs.mount("/dev/shm", self.shm_dir)
-        # The host's /proc never shows through: /proc is an empty directory of the run's own, and only the
-        # running task's exe link is answered there (resolve_path), until a procfs of the model exists.
+        self.dev_dir = os.path.join(self.run_dir, "dev")
+        _make_dev(self.dev_dir, self.vfs)
+        # The host's /proc never shows through: /proc is a directory of the run's own, which kernel_model.procfs
+        # fills from the model before each lookup under it.
         self.proc_dir = os.path.join(self.run_dir, "proc")
         os.mkdir(self.proc_dir, 0o555)
         self.vfs.mount("/proc", self.proc_dir)
+        proc_prefix = self.proc_dir + os.sep
+        # /proc/PID/fd/N of a pipe (or another file with no path) opens that file: the walk stops at the link
+        self.vfs.magic_link = lambda host: (host.startswith(proc_prefix) and os.path.basename(os.path.dirname(host))
+                                            == "fd" and not os.readlink(host).startswith("/"))
+        self.resolving: Task | None = None  # the task whose path walk is running (for the /proc mount hook)
+        self.vfs.mount_hooks[("proc",)] = self._proc_entered
         self.sched = Scheduler(quantum)
         self.futex = FutexTable(self)
         self.table = SYSCALL_TABLE
@@ -100,6 +145,8 @@ class Kernel:
         self.hwcap = 0
         self.uid = os.getuid()
         self.gid = os.getgid()
+        self.tty: Tty | None = None  # the controlling terminal's job control (kernel_model.tty)
+        self.groups = sorted(set(os.getgroups()))  # supplementary groups, as the host user has them
         self.caps = _host_caps(self.uid)  # the first process's (effective, permitted, inheritable) capabilities
         self.new_tasks: list[Task] = []  # created during the current syscall, for the CPU binding
         self.warned: set[str] = set()
@@ -132,6 +179,15 @@ class Kernel:
     def live_task_count(self) -> int:
         """Tasks not yet reaped."""
         return len(self.tasks)
+
+    def ppid_of(self, task: Task) -> int:
+        """The parent's tgid as getppid and /proc show it: the shell that started the first process (its pid
+        less one), init (1) for an orphan."""
+        leader = task.group_leader
+        p = leader.real_parent
+        if p is not None:
+            return p.tgid
+        return self.first_pid - 1 if leader is self.init_task else 1
 
     def times_of(self, task: Task) -> tuple[int, int]:
         """(user, system) nanoseconds of CPU time a task has used (task_cputime)."""
@@ -182,6 +238,8 @@ class Kernel:
         task.fs = FsStruct(cwd=cwd)
         task.sighand = SigHand()
         task.signal = SignalStruct(threads=[task], pgid=task.pid, sid=task.pid)
+        if any(_isatty(fd) for fd in self.stdio):  # the terminal it was started on is its controlling tty
+            self.tty = Tty(task.signal.sid, task.signal.pgid)
         # fork_init: max_threads = memory / (8 * THREAD_SIZE) (16 KiB stacks), capped by --max-tasks; init's
         # RLIMIT_NPROC and RLIMIT_SIGPENDING are max_threads / 2
         half = max(1, min(self.max_tasks, self.pool.nframes // 32) // 2)
@@ -272,14 +330,19 @@ class Kernel:
 
     def resolve_path(self, task: Task, path: str, base: str | None = None, create: bool = False,
                      follow: bool = True) -> str:
-        """Host path of a guest path (with a tiny /proc for the running task's exe)."""
-        if path in ("/proc/self/exe", f"/proc/{task.tgid}/exe", "/proc/thread-self/exe"):
-            return task.mm.exe_path
+        """Host path of a guest path (path_lookupat); /proc is filled from the model as the walk enters it."""
         base = base or task.fs.cwd
-        canon = posixpath.normpath(path if path.startswith("/") else posixpath.join(base, path))
-        if canon == "/proc" or canon.startswith("/proc/"):
-            procfs.refresh(self, task, canon)
-        return self.vfs.resolve(base, path, follow_last=follow, allow_missing_last=create)
+        self.resolving = task
+        try:
+            return self.vfs.resolve(base, path, follow_last=follow, allow_missing_last=create)
+        finally:
+            self.resolving = None
+
+    def _proc_entered(self, name: str) -> None:
+        """A path walk enters /proc: write the part that name (the next component) reaches."""
+        task = self.resolving or self.sched.current
+        if task is not None:
+            procfs.refresh(self, task, "/proc/" + name if name else "/proc")
 
     def guest_path(self, host_path: str) -> str:
         """The guest's name for a host path under the root."""
@@ -351,6 +414,14 @@ class Kernel:
     def send_signal(self, task: Task, sig: int, info: dict | None = None, group: bool = False) -> None:
         """Queue a signal to a thread or its group (send_signal)."""
         signal.send_signal(self, task, sig, info, group)
+
+    def kill_pgrp(self, pgid: int, sig: int) -> None:
+        """Send sig to every process of a process group (kill_pgrp), from the kernel."""
+        for x in list(self.tasks.values()):
+            if x.group_leader is x and x.signal is not None and x.signal.pgid == pgid:
+                live = [th for th in x.signal.threads if th.is_alive()]
+                if live:
+                    self.send_signal(live[0], sig, {"signo": sig, "code": signal.SI_KERNEL}, group=True)
 
     def kill_task(self, task: Task, sig: int) -> None:
         """End a task's whole group as a fatal signal would (SIGKILL on OOM, a dead-locked run)."""

@@ -8,9 +8,15 @@ getdents sees what the model holds at that moment:
   version, filesystems, mounts, sysvipc/{shm,sem,msg}, sys/kernel/{pid_max,ostype,osrelease,tainted,shm*,msg*,sem},
   sys/vm/{max_map_count,overcommit_memory}; no config.gz (as on many kernels);
 * `self` and `thread-self` as links to the caller's /proc/PID and /proc/PID/task/TID;
-* per process: status, stat, statm, maps, smaps, mounts, cmdline, comm, environ, exe, cwd, root and task/.
+* per process (and per thread under task/TID/): status, stat, statm, maps, smaps, mounts, mountinfo, cmdline,
+  comm (writable), environ, auxv, exe, cwd, root, fd/ and fdinfo/, limits, ns/, oom_score_adj (writable),
+  oom_score, oom_adj and mem.
 
-Still missing, and named in the README: fd/, fdinfo/, limits, mountinfo, ns/, mem, auxv, pagemap, oom_score_adj.
+Files that are not plain text are answered when opened (special_open): ``mem`` reads and writes the task's
+memory through the model (never the emulator's), and ``fd/N`` of a pipe or other file without a path opens that
+same file, as Linux's magic links do (the Vfs stops at them, see Kernel.__init__). Writes to comm,
+oom_score_adj and /proc/sys entries go to the model (write_handler). Not modelled: pagemap, and anything
+else; an unknown path is ENOENT, since only what is written here exists.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ import shutil
 from typing import TYPE_CHECKING
 
 from . import ipc
+from .abi import E
+from .files import File, KernelError, stat_fields
 from .mm import MAX_MAP_COUNT, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE
 
 if TYPE_CHECKING:
@@ -161,9 +169,6 @@ def _sys(k: Kernel, root: str) -> None:
 def sysctl_written(k: Kernel, host_path: str) -> None:
     """A guest wrote a /proc/sys file: its new value becomes the model's (proc_sys_write), EINVAL when it does
     not parse as that entry's integers."""
-    from .abi import E
-    from .files import KernelError
-
     name = os.path.relpath(host_path, os.path.join(k.proc_dir, "sys"))
     if name not in WRITABLE:
         raise KernelError(E.EACCES)
@@ -240,8 +245,7 @@ def _rss(mm) -> int:
 
 def _pid_dir(k: Kernel, t: Task, d: str) -> None:
     mm = t.mm
-    parent = t.group_leader.real_parent
-    ppid = parent.tgid if parent is not None else 0
+    ppid = k.ppid_of(t)
     state = STATE_LETTERS.get(t.state, "S")
     if t.signal is not None and t.signal.stopped:
         state = "T"
@@ -288,12 +292,182 @@ def _pid_dir(k: Kernel, t: Task, d: str) -> None:
             _link(os.path.join(d, "exe"), k.guest_path(mm.exe_path))
         except ValueError:
             pass
+        _write(os.path.join(d, "auxv"), mm.saved_auxv)
     _write(os.path.join(d, "mounts"), _MOUNTS)
+    _write(os.path.join(d, "mountinfo"), _MOUNTINFO)
     if t.fs is not None:
         _link(os.path.join(d, "cwd"), t.fs.cwd)
         _link(os.path.join(d, "root"), "/")
+    adj = t.signal.oom_score_adj if t.signal is not None else 0
+    _write(os.path.join(d, "oom_score_adj"), f"{adj}\n")
+    _write(os.path.join(d, "oom_adj"), f"{(adj * 17 // 1000) if adj != 1000 else 15}\n")
+    _write(os.path.join(d, "oom_score"), f"{max(0, min(2000, 666 + adj * 2 // 3)) if adj > -1000 else 0}\n")
+    for name, mode in (("comm", 0o644), ("oom_score_adj", 0o644), ("oom_adj", 0o644), ("auxv", 0o400),
+                       ("environ", 0o400)):
+        if os.path.exists(os.path.join(d, name)):
+            os.chmod(os.path.join(d, name), mode)
+    mem = os.path.join(d, "mem")
+    if not os.path.exists(mem):
+        _write(mem, b"")  # read and written through special_open, never as this placeholder
+    os.chmod(mem, 0o600)
+    _write(os.path.join(d, "limits"), _limits(t))
+    _fd_dirs(k, t, d)
+    ns = os.path.join(d, "ns")
+    os.makedirs(ns, exist_ok=True)
+    for name, ino in NAMESPACES:
+        _link(os.path.join(ns, name), f"{name}:[{ino}]")
 
 
+# The one namespace of each kind the model has: inode numbers as Linux gives the initial ones (PROC_*_INIT_INO).
+NAMESPACES = (("cgroup", 0xEFFFFFFB), ("ipc", 0xEFFFFFFF), ("mnt", 0xF0000000), ("net", 0xEFFFFFF8),
+              ("pid", 0xEFFFFFFC), ("pid_for_children", 0xEFFFFFFC), ("time", 0xEFFFFFFA),
+              ("time_for_children", 0xEFFFFFFA), ("user", 0xEFFFFFFD), ("uts", 0xEFFFFFFE))
+
+_LIMITS = (("Max cpu time", "seconds"), ("Max file size", "bytes"), ("Max data size", "bytes"),
+           ("Max stack size", "bytes"), ("Max core file size", "bytes"), ("Max resident set", "bytes"),
+           ("Max processes", "processes"), ("Max open files", "files"), ("Max locked memory", "bytes"),
+           ("Max address space", "bytes"), ("Max file locks", "locks"), ("Max pending signals", "signals"),
+           ("Max msgqueue size", "bytes"), ("Max nice priority", ""), ("Max realtime priority", ""),
+           ("Max realtime timeout", "us"))
+
+
+def _limits(t: Task) -> str:
+    """/proc/PID/limits (proc_pid_limits): each rlimit's soft and hard value, "unlimited" for infinity."""
+    from .syscalls.common import rlimit
+
+    def show(v: int) -> str:
+        return "unlimited" if v >= (1 << 63) else str(v)
+
+    out = [f"{'Limit':<26}{'Soft Limit':<21}{'Hard Limit':<21}{'Units':<10}\n"]
+    for res, (name, unit) in enumerate(_LIMITS):
+        soft, hard = rlimit(t, res) if t.signal is not None else (1 << 64, 1 << 64)
+        if res in (13, 14) and t.signal is not None and res not in t.signal.rlimits:
+            soft = hard = 0  # nice and realtime priorities: INIT_RLIMITS gives 0
+        out.append(f"{name:<26}{show(soft):<21}{show(hard):<21}{unit:<10}\n")
+    return "".join(out)
+
+
+def fd_target(k: Kernel, f) -> str:
+    """What /proc/PID/fd/N links to: the file's path in the guest, or "pipe:[ino]" and the like."""
+    from .files import HostFile
+
+    if isinstance(f, HostFile):
+        name = f.name
+        if name.startswith("<stdio"):
+            try:
+                name = os.readlink(f"/proc/self/fd/{f.fd}")  # the guest's stdio is the emulator's
+            except OSError:
+                return "/dev/null"
+        if name.startswith("/"):
+            try:
+                return k.guest_path(name)
+            except ValueError:
+                return name
+        return name
+    return f.name
+
+
+def _fd_dirs(k: Kernel, t: Task, d: str) -> None:
+    """fd/ (one link per descriptor) and fdinfo/ (pos, flags, mnt_id, ino) of the task's files_struct."""
+    fdd, infod = os.path.join(d, "fd"), os.path.join(d, "fdinfo")
+    for sub in (fdd, infod):
+        if os.path.isdir(sub):
+            shutil.rmtree(sub)
+        os.makedirs(sub)
+    if t.files is None:
+        return
+    for fd, (f, cloexec) in sorted(t.files.fds.items()):
+        _link(os.path.join(fdd, str(fd)), fd_target(k, f))
+        try:
+            pos = os.lseek(f.fd, 0, os.SEEK_CUR) if hasattr(f, "fd") and getattr(f, "regular", False) else 0
+        except OSError:
+            pos = 0
+        try:
+            ino = f.stat()["ino"]
+        except Exception:
+            ino = 0
+        flags = f.flags | (0o2000000 if cloexec else 0)
+        _write(os.path.join(infod, str(fd)), f"pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t{21}\nino:\t{ino}\n")
+    os.chmod(fdd, 0o500)
+
+
+def _owner_of(k: Kernel, host_path: str) -> tuple[Task, str] | None:
+    """(task, file name) for a path inside a /proc/PID or /proc/PID/task/TID directory."""
+    rel = os.path.relpath(host_path, k.proc_dir).split(os.sep)
+    if len(rel) >= 2 and rel[0].isdigit():
+        tid = int(rel[0])
+        rest = rel[1:]
+        if len(rest) >= 3 and rest[0] == "task" and rest[1].isdigit():
+            tid, rest = int(rest[1]), rest[2:]
+        t = k.tasks.get(tid)
+        if t is not None:
+            return t, "/".join(rest)
+    return None
+
+
+def special_open(k: Kernel, task: Task, host_path: str, flags: int):
+    """The File to open instead of the placeholder at host_path (mem, a magic fd link), or None."""
+    if not host_path.startswith(k.proc_dir + os.sep):
+        return None
+    owner = _owner_of(k, host_path)
+    if owner is None:
+        return None
+    t, name = owner
+    if name == "mem":
+        if t.mm is None:
+            raise KernelError(E.EACCES)
+        return ProcMemFile(k, t, flags)
+    if name.startswith("fd/") and os.path.islink(host_path):
+        fd = int(name[3:])
+        if t.files is None or fd not in t.files.fds:
+            raise KernelError(E.ENOENT)
+        return reopen_file(t.files.get(fd), flags)
+    return None
+
+
+def reopen_file(f, flags: int):
+    """open() of /proc/PID/fd/N for a file without a path: a pipe end is a new open of the same pipe (the
+    access mode chosen by flags, as opening a FIFO); anything else is the same open file (a dup)."""
+    from .files import O_ACCMODE, O_RDONLY, PipeEnd
+
+    if isinstance(f, PipeEnd):
+        end = PipeEnd(f.pipe, (flags & O_ACCMODE) != O_RDONLY, flags & ~O_ACCMODE & 0o4000)
+        end.wake = f.wake
+        return end
+    return f
+
+
+def write_handler(k: Kernel, task: Task, host_path: str):
+    """The model's handler for writes to a /proc file (proc_sys_write, comm_write, oom_score_adj_write), or
+    None for files that are not writable."""
+    if host_path.startswith(os.path.join(k.proc_dir, "sys") + os.sep):
+        return lambda: sysctl_written(k, host_path)
+    owner = _owner_of(k, host_path)
+    if owner is None:
+        return None
+    t, name = owner
+
+    def comm_written() -> None:
+        with open(host_path, "rb") as f:
+            t.comm = os.fsdecode(f.read().split(b"\n", 1)[0].split(b"\0", 1)[0])[:15]
+
+    def oom_written() -> None:
+        with open(host_path) as f:
+            text = f.read().strip()
+        lo, hi = (-17, 15) if name == "oom_adj" else (-1000, 1000)
+        if not text.lstrip("-").isdigit() or not lo <= int(text) <= hi:
+            raise KernelError(E.EINVAL)
+        v = int(text)
+        if name == "oom_adj":
+            v = 1000 if v == 15 else v * 1000 // 17
+        t.signal.oom_score_adj = v
+
+    return {"comm": comm_written, "oom_score_adj": oom_written, "oom_adj": oom_written}.get(name)
+
+
+_MOUNTINFO = ("1 1 0:1 / / rw,relatime shared:1 - ext4 /dev/root rw\n"
+              "2 1 0:2 / /proc rw,nosuid,nodev,noexec,relatime shared:2 - proc proc rw\n"
+              "3 1 0:3 / /dev/shm rw,nosuid,nodev shared:3 - tmpfs tmpfs rw\n")
 _MOUNTS = ("/dev/root / ext4 rw,relatime 0 0\nproc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n"
            "tmpfs /dev/shm tmpfs rw,nosuid,nodev 0 0\n")
 
@@ -337,3 +511,68 @@ def _maps(mm) -> str:
                    + "\n")
     return "".join(out)
 
+
+
+class ProcMemFile(File):
+    """/proc/PID/mem: the task's address space at file offset = virtual address, read and written through the
+    model's page tables (mem_rw / access_remote_vm: a read or write stops at the first inaccessible page, and is
+    EIO when it could do nothing; once the process has gone, 0). Never the emulator's memory."""
+
+    def __init__(self, k: Kernel, t: Task, flags: int) -> None:
+        super().__init__(f"/proc/{t.tgid}/mem", flags)
+        self.k, self.task, self.mm = k, t, t.mm
+        self.pos = 0
+        self.regular = False
+
+    def _access(self, n: int, offset: int, data: bytes | None) -> bytes | int:
+        from .mm import SegFault
+
+        if self.mm.users == 0 or offset >= 1 << 32:
+            return b"" if data is None else 0
+        n = min(n, (1 << 32) - offset, 1 << 20)
+        got = bytearray()
+        done = 0
+        addr = offset
+        while addr < offset + n:
+            chunk = min(offset + n - addr, PAGE_SIZE - (addr & (PAGE_SIZE - 1)))
+            try:
+                if data is None:
+                    got += self.mm.read(addr, chunk, self.task.acct)
+                else:
+                    self.mm.write(addr, data[addr - offset:addr - offset + chunk], self.task.acct)
+                done += chunk
+            except SegFault:
+                break
+            addr += chunk
+        if n and not (got if data is None else done):
+            raise KernelError(E.EIO)
+        return bytes(got) if data is None else done
+
+    def read(self, n: int) -> bytes:
+        out = self._access(n, self.pos, None)
+        self.pos += len(out)
+        return out
+
+    def pread(self, n: int, offset: int) -> bytes:
+        return self._access(n, offset, None)
+
+    def write(self, data: bytes) -> int:
+        done = self._access(len(data), self.pos, data)
+        self.pos += done
+        return done
+
+    def pwrite(self, data: bytes, offset: int) -> int:
+        return self._access(len(data), offset, data)
+
+    def lseek(self, offset: int, whence: int) -> int:
+        """SEEK_SET and SEEK_CUR (mem_lseek); positions are addresses."""
+        if whence == os.SEEK_SET:
+            self.pos = offset
+        elif whence == os.SEEK_CUR:
+            self.pos += offset
+        else:
+            raise KernelError(E.EINVAL)
+        return self.pos
+
+    def stat(self) -> dict[str, int]:
+        return stat_fields(os.stat(os.path.join(self.k.proc_dir, str(self.task.tgid), "mem")))

@@ -87,6 +87,7 @@ class SignalStruct:
     rlimits: dict[int, tuple[int, int]] = field(default_factory=dict)
     pgid: int = 0
     sid: int = 0
+    oom_score_adj: int = 0  # /proc/PID/oom_score_adj, inherited at fork
     # CPU time (ns) of the group's exited threads, and of its reaped children (signal_struct's utime, stime,
     # cutime, cstime), and their fault and switch counts for getrusage
     utime: int = 0

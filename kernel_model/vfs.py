@@ -87,6 +87,10 @@ class Vfs:
         #: Mounted directories: guest path components -> the host directory shown there instead (the guest's
         #: own /dev/shm, say). The mount point need not exist under root.
         self.mounts: dict[tuple[str, ...], str] = {}
+        #: host path of a symlink -> whether it is a magic link that the walk stops at instead of following
+        self.magic_link = None
+        #: mount point -> called with the next component's name when a walk enters it (procfs fills itself)
+        self.mount_hooks: dict[tuple[str, ...], object] = {}
 
     def mount(self, guest_dir: str, host_dir: str) -> None:
         """Show host directory host_dir at guest path guest_dir (a bind mount)."""
@@ -118,6 +122,8 @@ class Vfs:
             hosts.append(self._host(parts[: i + 1]))
         todo = _split(p)
         todo.reverse()
+        if self.mount_hooks and parts and (parts[0],) in self.mount_hooks:  # a cwd inside /proc
+            self.mount_hooks[(parts[0],)](parts[1] if len(parts) > 1 else todo[-1][0] if todo else "")
         links = 0
         must_dir = False
         check = self.check_search
@@ -142,7 +148,11 @@ class Vfs:
                 raise KernelError(E.ENAMETOOLONG, "component too long")
             host = "/" + name if here == "/" else here + "/" + name
             if self.mounts:
-                host = self.mounts.get((*parts, name), host)
+                key = (*parts, name)
+                host = self.mounts.get(key, host)
+                hook = self.mount_hooks.get(key) if self.mount_hooks else None
+                if hook is not None:
+                    hook(todo[-1][0] if todo else "")  # the file system fills itself before the lookup
             try:
                 st = os.lstat(host)
             except FileNotFoundError:
@@ -154,6 +164,14 @@ class Vfs:
             except OSError as e:
                 raise KernelError(e.errno or E.ENOENT, str(e)) from None
             mode = st.st_mode
+            if pystat.S_ISLNK(mode) and (not last or follow_last or must_dir) and self.magic_link is not None \
+                    and self.magic_link(host):
+                # A magic link (/proc/PID/fd/N of a pipe): the walk ends at the link; opening it opens the file
+                if not last:
+                    raise KernelError(E.ENOTDIR, f"not a directory: {host!r}")
+                parts.append(name)
+                hosts.append(host)
+                continue
             if pystat.S_ISLNK(mode) and (not last or follow_last or must_dir):
                 links += 1
                 if links > MAXSYMLINKS:

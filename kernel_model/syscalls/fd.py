@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import struct
 import termios
 
@@ -10,6 +9,7 @@ from ..abi import E
 from ..files import O_ACCMODE, O_CLOEXEC, O_NONBLOCK, KernelError, PipeBuffer, PipeEnd
 from .common import RLIMIT_NOFILE, rlimit
 from .table import syscall
+from ..tty import tty_ioctl
 
 
 F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC = 0, 1, 2, 3, 4, 1030
@@ -18,7 +18,6 @@ F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC = 0, 1, 2, 3, 4, 10
 FD_CLOEXEC = 1
 
 
-TCGETS, TIOCGWINSZ, TIOCGPGRP, FIONREAD = 0x5401, 0x5413, 0x540F, 0x541B
 
 
 def _new_pipe(k, t, fds_ptr, flags):
@@ -108,19 +107,13 @@ def sys_fcntl(k, t, fd, cmd, arg, *_):
 
 @syscall("ioctl", sig="fd fd, ioctl_cmd cmd, out ioctl_arg(cmd) arg", cls="desc")
 def sys_ioctl(k, t, fd, cmd, arg, *_):
-    """Terminal queries on a tty (TCGETS, TIOCGWINSZ, TIOCGPGRP); -ENOTTY elsewhere."""
+    """Terminal ioctls on a tty (kernel_model.tty: termios and window size on the host terminal, job control in
+    the model); -ENOTTY elsewhere."""
     f = t.files.get(fd)
     if not f.isatty():
         raise KernelError(E.ENOTTY)
-    if cmd == TCGETS:
-        iflag, oflag, cflag, lflag, _is, _os, cc = termios.tcgetattr(f.fd)
-        ccb = bytes(c if isinstance(c, int) else c[0] for c in cc)[:19].ljust(19, b"\0")
-        k.put_bytes(t, arg, struct.pack("<IIIIB", iflag, oflag, cflag, lflag, 0) + ccb)
-        return 0
-    if cmd == TIOCGWINSZ:
-        k.put_bytes(t, arg, fcntl.ioctl(f.fd, termios.TIOCGWINSZ, bytes(8)))
-        return 0
-    if cmd == TIOCGPGRP:
-        k.put_u32(t, arg, t.signal.pgid)
-        return 0
-    raise KernelError(E.ENOTTY)
+    try:
+        return tty_ioctl(k, t, f.fd, cmd, arg)
+    except (OSError, termios.error) as e:
+        err = e.args[0] if e.args and isinstance(e.args[0], int) else E.EINVAL
+        raise KernelError(err) from None

@@ -27,11 +27,7 @@ def sys_gettid(k, t, *_):
 def sys_getppid(k, t, *_):
     """The parent's tgid: for the first process the shell that started it (its pid less one), for an orphan init
     (1), which is where orphans go."""
-    leader = t.group_leader
-    p = leader.real_parent
-    if p is not None:
-        return p.tgid
-    return k.first_pid - 1 if leader is k.init_task else 1
+    return k.ppid_of(t)
 
 
 @syscall("getuid", "getuid32", "geteuid", "geteuid32", sig="", cls="creds,pure")
@@ -44,6 +40,26 @@ def sys_getuid(k, t, *_):
 def sys_getgid(k, t, *_):
     """The host user's gid."""
     return k.gid
+
+
+@syscall("getgroups", "getgroups32", sig="int size, out gid_list(ret) list", cls="creds")
+def sys_getgroups(k, t, size, lst, *_):
+    """The supplementary groups (the host user's, as uid and gid are): their number when size is 0, EINVAL when
+    size is smaller than that (getgroups(2)); getgroups stores 16-bit gids, getgroups32 32-bit ones."""
+    from ..abi import NR
+
+    groups = k.groups
+    size = s32(size)
+    if size < 0:
+        raise KernelError(E.EINVAL)
+    if size == 0:
+        return len(groups)
+    if size < len(groups):
+        raise KernelError(E.EINVAL)
+    wide = t.regs.orig_ax == NR.getgroups32
+    fmt = "<%d%s" % (len(groups), "I" if wide else "H")
+    k.put_bytes(t, lst, struct.pack(fmt, *(g if wide else min(g, 0xFFFF) for g in groups)))
+    return len(groups)
 
 
 @syscall("getpgid", sig="pid pid")

@@ -100,24 +100,21 @@ def sys_link(k, t, old_ptr, new_ptr, *_):
 
 @syscall("readlink", sig="path pathname, out buf(ret) buf, size bufsiz", cls="file")
 def sys_readlink(k, t, path_ptr, buf, size, *_):
-    """Read a symlink; /proc/self/exe names the running binary (do_readlinkat)."""
-    if s32(size) <= 0:
-        raise KernelError(E.EINVAL)
-    path = k.get_path(t, path_ptr, follow=False)
-    raw = k.get_cstring(t, path_ptr)
-    if raw in (b"/proc/self/exe", f"/proc/{t.tgid}/exe".encode(), b"/proc/thread-self/exe"):
-        target = path.encode()
-    else:
-        try:
-            target = os.fsencode(os.readlink(path))
-        except OSError as e:
-            raise KernelError(e.errno or E.EINVAL) from None
-    target = target[:size]
-    k.put_bytes(t, buf, target)
-    return len(target)
+    """Read a symlink's body (do_readlinkat); /proc/PID/exe and friends are links the model's procfs wrote,
+    naming guest paths."""
+    return sys_readlinkat(k, t, AT_FDCWD, path_ptr, buf, size)
 
 
 @syscall("readlinkat", sig="dirfd dirfd, path pathname, out buf(ret) buf, size bufsiz", cls="desc,file")
 def sys_readlinkat(k, t, dirfd, path_ptr, buf, size, *_):
-    """readlink relative to AT_FDCWD."""
-    return sys_readlink(k, t, path_ptr, buf, size)
+    """readlink relative to a directory descriptor or the cwd."""
+    if s32(size) <= 0:
+        raise KernelError(E.EINVAL)
+    path = k.get_path_at(t, dirfd, path_ptr, follow=False)
+    try:
+        target = os.fsencode(os.readlink(path))
+    except OSError as e:
+        raise KernelError(e.errno or E.EINVAL) from None
+    target = target[:size]
+    k.put_bytes(t, buf, target)
+    return len(target)

@@ -149,10 +149,12 @@ def sys_fchdir(k, t, fd, *_):
 
 
 def _open(k, t, path, flags, mode=0o666):
-    f = open_host(path, flags, mode, t.fs.umask)
-    f.cache = k.page_cache
-    if path.startswith(os.path.join(k.proc_dir, "sys") + os.sep):
-        f.on_write = lambda: procfs.sysctl_written(k, path)
+    f = procfs.special_open(k, t, path, flags) if path.startswith(k.proc_dir) else None
+    if f is None:
+        f = open_host(path, flags, mode, t.fs.umask)
+        f.cache = k.page_cache
+        if path.startswith(k.proc_dir):
+            f.on_write = procfs.write_handler(k, t, path)
     return t.files.install(f, cloexec=bool(flags & O_CLOEXEC))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 
 from ..abi import NR, E
-from ..files import POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, KernelError
+from ..files import POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, TTY_POLL_NS, KernelError
 from .. import signal as sigmod
 from .table import syscall
 from .common import s32, timespec_arg
@@ -23,13 +23,16 @@ def _poll_wait(k, t, files, timeout_ns):
     mine = WaitQueue("poll")
     for q in queues.values():
         q.waiters.append(t)
-    k.sched.sleep_on(t, mine, timeout_ns)
+    # a host terminal wakes nobody when a key is typed: look at it again every TTY_POLL_NS
+    tty = any(getattr(f, "tty", False) for f in files)
+    sleep_ns = timeout_ns if not tty else TTY_POLL_NS if timeout_ns is None else min(timeout_ns, TTY_POLL_NS)
+    k.sched.sleep_on(t, mine, sleep_ns)
     yield
     for q in queues.values():
         if t in q.waiters:
             q.waiters.remove(t)
     if t.timed_out:
-        return True
+        return sleep_ns == timeout_ns  # the caller's timeout, not only a terminal re-check
     if k.signal_pending(t):
         raise KernelError(sigmod.ERESTARTNOHAND)
     return False

@@ -6,9 +6,10 @@ from __future__ import annotations
 import struct
 
 from ..abi import NR, SIG, E
-from ..files import PipeEnd, O_NONBLOCK, KernelError
+from ..files import TTY_POLL_NS, PipeEnd, O_NONBLOCK, KernelError
 from .. import signal as sigmod
 from .table import syscall
+from ..tty import check_write, tty_check_change
 from .common import s32
 
 
@@ -22,12 +23,15 @@ def file_io(k, t, f, op):
             raise KernelError(E.EAGAIN)
         if k.signal_pending(t):
             raise KernelError(sigmod.ERESTARTSYS)
-        k.sched.sleep_on(t, f.waitqueue())
+        # a host terminal wakes nobody when a key is typed: the reader looks again every TTY_POLL_NS
+        k.sched.sleep_on(t, f.waitqueue(), TTY_POLL_NS if getattr(f, "tty", False) else None)
         yield
 
 
 def do_write(k, t, f, data):
     """Write all of data, blocking as needed; a broken pipe raises SIGPIPE and fails with EPIPE (pipe_write)."""
+    if k.tty is not None and f.isatty():
+        check_write(k, t, f.fd)  # TOSTOP: a background writer stops
     done = 0
     while True:
         rest = data[done:]
@@ -54,6 +58,8 @@ def sys_read(k, t, fd, buf, count, *_):
     f = t.files.get(fd)
     count = min(count, MAX_RW_COUNT)
     k.get_bytes(t, buf, 0)
+    if k.tty is not None and f.isatty():
+        tty_check_change(k, t, SIG.SIGTTIN)  # a background group reading the terminal stops (job_control)
     chunk = min(count, CHUNK)
     data = yield from file_io(k, t, f, lambda: f.read(chunk))
     k.put_bytes(t, buf, data)
@@ -148,6 +154,8 @@ def sys_sendfile(k, t, out_fd, in_fd, offset_ptr, count, *_):
         # "EINVAL: ... an mmap(2)-like operation is not available for in_fd" (sendfile(2)); Linux refuses a pipe
         raise KernelError(E.EINVAL)
     count = min(count, 1 << 20)
+    if k.tty is not None and fin.isatty():
+        tty_check_change(k, t, SIG.SIGTTIN)
     if offset_ptr:
         size = 8 if t.regs.orig_ax == NR.sendfile64 else 4
         raw = k.get_bytes(t, offset_ptr, size)
