@@ -128,6 +128,10 @@ def do_exit(k: Kernel, task: Task, status: int) -> None:
     group = task.signal
     if task in group.threads:
         group.threads.remove(task)
+    if not group.threads and group.real_timer_handle is not None:  # exit_itimers: the process's timers go
+        group.real_timer_handle.cancel()
+        group.real_timer_handle = None
+        group.real_timer = None
     task.state = ZOMBIE
     k.sched.task_exited(task)
     forget_original_parent(k, task)

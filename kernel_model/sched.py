@@ -112,16 +112,19 @@ class Scheduler:
         self.clock_ns += ns
         self._fire_timers()
 
-    def add_timer(self, deadline_ns: int, callback) -> None:
-        """Call callback() once now() reaches deadline_ns (an hrtimer)."""
+    def add_timer(self, deadline_ns: int, callback) -> Timer:
+        """Call callback() once now() reaches deadline_ns, unless the returned timer is cancelled first
+        (hrtimer_start / hrtimer_cancel)."""
         self._seq += 1
-        heapq.heappush(self.timers, (deadline_ns, self._seq, callback))
+        timer = Timer(callback)
+        heapq.heappush(self.timers, (deadline_ns, self._seq, timer))
+        return timer
 
     def _live_timer(self, entry) -> bool:
         deadline, _, obj = entry
         if isinstance(obj, Task):
             return obj.state == SLEEPING and obj.timeout_ns == deadline
-        return True
+        return not obj.cancelled
 
     def _fire_timers(self) -> None:
         if not self.timers:
@@ -131,7 +134,9 @@ class Scheduler:
             entry = heapq.heappop(self.timers)
             deadline, _, obj = entry
             if not isinstance(obj, Task):
-                obj()
+                if not obj.cancelled:
+                    obj.cancelled = True
+                    obj.callback()
             elif obj.state == SLEEPING and obj.timeout_ns == deadline:
                 obj.timed_out = True
                 self.wake_task(obj)
@@ -179,6 +184,21 @@ class Scheduler:
     def runnable(self) -> bool:
         """Is any task runnable now."""
         return bool(self.runqueue) or (self.current is not None and self.current.state == RUNNING)
+
+
+class Timer:
+    """A pending callback on the scheduler's clock; a cancelled one neither fires nor keeps an idle machine
+    waiting for it."""
+
+    __slots__ = ("callback", "cancelled")
+
+    def __init__(self, callback) -> None:
+        self.callback = callback
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        """hrtimer_cancel."""
+        self.cancelled = True
 
 
 def _stopped(task: Task) -> bool:

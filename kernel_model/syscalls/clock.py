@@ -131,7 +131,7 @@ def _real_timer_fire(k, group):
             if nxt <= now:
                 nxt += ((now - nxt) // interval + 1) * interval
             group.real_timer = (nxt, interval)
-            k.sched.add_timer(nxt, fire)
+            group.real_timer_handle = k.sched.add_timer(nxt, fire)
         else:
             group.real_timer = None
     return fire
@@ -142,10 +142,13 @@ def _set_real_timer(k, t, value_ns, interval_ns):
     old = group.real_timer
     remaining = max(0, old[0] - k.sched.now()) if old else 0
     old_interval = old[1] if old else 0
+    if group.real_timer_handle is not None:
+        group.real_timer_handle.cancel()
+        group.real_timer_handle = None
     if value_ns:
         deadline = k.sched.now() + value_ns
         group.real_timer = (deadline, interval_ns)
-        k.sched.add_timer(deadline, _real_timer_fire(k, group))
+        group.real_timer_handle = k.sched.add_timer(deadline, _real_timer_fire(k, group))
     else:
         group.real_timer = None
     return remaining, old_interval
