@@ -114,6 +114,7 @@ class Cpu:
         self.rdtsc_count = 0
         self.in_slice = False  # inside emu_start: the running task's count is task.insns + counter.running()
         self.max_insns: int | None = None  # --max-insns: total guest instructions allowed
+        self.external_pending: list[int] | None = None  # host terminal signals not yet given to the guest
         self.total_insns = 0
         pool = kernel.pool
         self.pool = pool
@@ -460,6 +461,8 @@ class Cpu:
         sched = k.sched
         uc = self.uc
         while True:
+            if self.external_pending:
+                sched.external()  # signals from the host terminal, for the guest's foreground group
             task = sched.pick_next()
             if task is None:
                 if not k.all_done():

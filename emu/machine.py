@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
+import threading
 from dataclasses import dataclass
 
 from kernel_model.abi import E
@@ -11,6 +13,7 @@ from kernel_model.files import KernelError
 from kernel_model.kernel import FIRST_PID, DEFAULT_MAX_TASKS, DEFAULT_MEM, Kernel
 from kernel_model.mm import FAULT_COW_COPY, FAULT_COW_REUSE, FAULT_FILE, FAULT_ZERO
 from kernel_model.sched import DEFAULT_QUANTUM
+from kernel_model.tty import TERMINAL_SIGNALS, forward_terminal_signal
 
 from .costmodel import CostModel
 from .cpu import Cpu
@@ -150,4 +153,34 @@ class Machine:
                 raise ElfError(f"{argv[0]}: {os.strerror(e.errno)} (inside --root {k.vfs.root})") from None
         image = read_elf(path)  # ElfError with a one-line reason
         self.kernel.spawn(image, argv, env)
-        return self.cpu.run()
+        if k.tty is None or threading.current_thread() is not threading.main_thread():
+            return self.cpu.run()
+        return self._run_on_terminal()
+
+    def _run_on_terminal(self) -> int:
+        """Run with the host terminal's signals (^C, ^\\, ^Z, window changes) going to the guest's foreground
+        process group instead of ending or stopping the emulator, which is the host terminal's foreground
+        process; they are delivered at the next slice boundary (or at once when the machine is idle)."""
+        k = self.kernel
+        arrived: list[int] = []
+
+        def on_host_signal(signum, _frame):
+            arrived.append(signum)
+
+        def deliver() -> bool:
+            if not arrived:
+                return False
+            while arrived:
+                forward_terminal_signal(k, arrived.pop(0))
+            return True
+
+        k.sched.external = deliver
+        self.cpu.external_pending = arrived
+        old = {s: signal.signal(s, on_host_signal) for s in TERMINAL_SIGNALS}
+        try:
+            return self.cpu.run()
+        finally:
+            for s, h in old.items():
+                signal.signal(s, h)
+            k.sched.external = None
+            self.cpu.external_pending = None

@@ -36,6 +36,9 @@ class Scheduler:
         self.host_clock = True  # deadlines on the host's monotonic clock; False: on clock_ns
         self.epoch_ns = time.monotonic_ns()  # host-clock time 0 (the run's start)
         self.idle_ns = 0  # host time spent idle, waiting for a deadline
+        # Called when the machine is idle and between slices: delivers what came from outside the model (a key
+        # that the host terminal turned into a signal); returns whether it did anything.
+        self.external = None
         self.timers: list[tuple[int, int, Task]] = []  # (deadline, seq, task)
         self._seq = 0
         self.need_resched = False
@@ -170,8 +173,12 @@ class Scheduler:
             if self.host_clock:
                 wait = deadline - self.now()
                 if wait > 0:
-                    time.sleep(wait / 1e9)
-                    self.idle_ns += wait
+                    # in steps of at most 50 ms, so that a signal from the terminal is not kept waiting
+                    step = min(wait, 50_000_000) if self.external is not None else wait
+                    time.sleep(step / 1e9)
+                    self.idle_ns += step
+                if self.external is not None and self.external():
+                    continue
             else:
                 self.clock_ns = max(self.clock_ns, deadline)
             self._fire_timers()

@@ -159,3 +159,14 @@ def tty_ioctl(k: Kernel, t: Task, host_fd: int, cmd: int, arg: int) -> int:
         fcntl.ioctl(host_fd, cmd, arg)
         return 0
     raise KernelError(E.ENOTTY)
+
+
+# What a key on the host terminal sends to the foreground process group (the host kernel sends it to the
+# emulator, which is the host terminal's foreground process): ^C, ^\, ^Z, and a window size change.
+TERMINAL_SIGNALS = (SIG.SIGINT, SIG.SIGQUIT, SIG.SIGTSTP, SIG.SIGWINCH)
+
+
+def forward_terminal_signal(k: Kernel, sig: int) -> None:
+    """A terminal-generated signal reaches the guest's foreground process group, as isig() would send it."""
+    if k.tty is not None:
+        k.kill_pgrp(k.tty.pgrp, sig)

@@ -622,3 +622,41 @@ def test_syscall_counts_are_kept_per_task_and_globally(k, init):
     sc(k, child, NR_GETPID)
     sc(k, child, NR_GETPID)
     assert (init.syscalls, child.syscalls, k.stats.syscalls) == (1, 2, 3)
+
+
+# ---- the scheduler's clocks -------------------------------------------------------------------------------------
+
+
+def test_cancelled_timer_does_not_keep_an_idle_machine_waiting():
+    import time
+
+    from kernel_model.sched import Scheduler
+
+    s = Scheduler()
+    assert s.host_clock  # the default: deadlines on the host's monotonic clock
+    fired = []
+    t = s.add_timer(s.now() + 30 * 10**9, lambda: fired.append(1))
+    t.cancel()
+    start = time.monotonic()
+    assert s.pick_next() is None  # nothing to run, and nothing left to wait for
+    assert time.monotonic() - start < 1 and not fired
+
+
+def test_host_clock_idle_sleeps_until_the_deadline_and_virtual_clock_jumps():
+    import time
+
+    from kernel_model.sched import Scheduler
+
+    for host in (True, False):
+        s = Scheduler()
+        s.host_clock = host
+        fired = []
+        s.add_timer(s.now() + 50 * 10**6, lambda s=s, fired=fired: fired.append(s.now()))
+        start = time.monotonic()
+        assert s.pick_next() is None
+        took = time.monotonic() - start
+        assert fired and fired[0] >= 50 * 10**6
+        if host:
+            assert took >= 0.045  # really slept (most of) 50 ms on the host
+        else:
+            assert s.clock_ns == 50 * 10**6  # the virtual clock jumped to the deadline

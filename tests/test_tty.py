@@ -59,6 +59,13 @@ def test_interactive_busybox_shell_on_a_pty(tmp_path):
         t.send("cat & sleep 0.3; jobs; kill -9 %1; echo fin''ished")
         assert t.expect(b"finished\r\n"), t.out
         assert b"Stopped (tty input)" in t.out  # SIGTTIN: cat's group is not the terminal's foreground group
+        # ^C: the host terminal signals the emulator, which hands SIGINT to the guest's foreground group
+        t.send("sleep 30; echo not re''ached")
+        time.sleep(1.5)
+        start = time.time()
+        os.write(t.master, b"\x03")
+        assert t.expect(b"^C\r\nprompt$ ", timeout=20), t.out
+        assert time.time() - start < 20 and b"not reached\r\n" not in t.out
         t.send("exit 3")
         assert t.p.wait(60) == 3
     finally:
