@@ -338,11 +338,11 @@ class Kernel:
         finally:
             self.resolving = None
 
-    def _proc_entered(self, name: str) -> None:
-        """A path walk enters /proc: write the part that name (the next component) reaches."""
+    def _proc_entered(self, rest: list[str]) -> None:
+        """A path walk enters /proc: write the part that the rest of the path (its next components) reaches."""
         task = self.resolving or self.sched.current
         if task is not None:
-            procfs.refresh(self, task, "/proc/" + name if name else "/proc")
+            procfs.refresh(self, task, rest)
 
     def guest_path(self, host_path: str) -> str:
         """The guest's name for a host path under the root."""

@@ -55,14 +55,14 @@ def _link(path: str, target: str) -> None:
     os.symlink(target, path)
 
 
-def refresh(k: Kernel, task: Task, guest_path: str) -> None:
-    """Regenerate the part of /proc that guest_path (canonical, under /proc) may reach."""
-    parts = [p for p in guest_path.split("/") if p][1:]
+def refresh(k: Kernel, task: Task, parts: list[str]) -> None:
+    """Regenerate the part of /proc that a path walk is about to look up: parts are the components after
+    /proc (possibly none), as far as the walk knows them."""
     root = k.proc_dir
     os.chmod(root, 0o755)
     first = parts[0] if parts else ""
     if first in ("", "self", "thread-self") or first.isdigit():
-        _pids(k, task, root, first)
+        _pids(k, task, root, parts)
     if not first or first == "sys":
         _sys(k, root)
     if not first or not (first.isdigit() or first in ("self", "thread-self", "sys", "sysvipc")):
@@ -213,29 +213,52 @@ def _sysvipc(k: Kernel, root: str) -> None:
     _write(os.path.join(d, "msg"), "".join(msg))
 
 
-def _pids(k: Kernel, task: Task, root: str, first: str) -> None:
-    """self, thread-self and the directories of live processes (a dead pid's directory is removed)."""
+def _pids(k: Kernel, task: Task, root: str, parts: list[str]) -> None:
+    """self, thread-self and the directories of live processes (a dead pid's directory is removed); of a
+    process's directory only what the path names is written (all of it when the path ends there)."""
     live = {t.tgid for t in k.tasks.values() if t.group_leader is t}
     for name in os.listdir(root):
         if name.isdigit() and int(name) not in live:
             shutil.rmtree(os.path.join(root, name), ignore_errors=True)
     _link(os.path.join(root, "self"), str(task.tgid))
     _link(os.path.join(root, "thread-self"), f"{task.tgid}/task/{task.pid}")
-    want = [task.tgid] if first in ("self", "thread-self") else [int(first)] if first.isdigit() else sorted(live)
-    for tgid in want:
-        leader = k.tasks.get(tgid)
-        if leader is None or leader.group_leader is not leader or leader.signal is None:
-            continue
-        d = os.path.join(root, str(tgid))
-        os.makedirs(d, exist_ok=True)
-        _pid_dir(k, leader, d)
-        tdir = os.path.join(d, "task")
-        os.makedirs(tdir, exist_ok=True)
-        for th in leader.signal.threads:
-            if th.is_alive() or th is leader:
-                sub = os.path.join(tdir, str(th.pid))
-                os.makedirs(sub, exist_ok=True)
-                _pid_dir(k, th, sub)
+    if not parts:  # listing /proc: the directories exist, their files are written when looked up
+        for tgid in live:
+            os.makedirs(os.path.join(root, str(tgid)), exist_ok=True)
+        return
+    first, rest = parts[0], parts[1:]
+    if first == "self":
+        tgid = task.tgid
+    elif first == "thread-self":
+        tgid, rest = task.tgid, ["task", str(task.pid), *rest]
+    elif first.isdigit():
+        tgid = int(first)
+    else:
+        return
+    leader = k.tasks.get(tgid)
+    if leader is None or leader.group_leader is not leader or leader.signal is None:
+        return
+    _task_dir(k, leader, os.path.join(root, str(tgid)), rest, False)
+
+
+def _task_dir(k: Kernel, t: Task, d: str, rest: list[str], thread: bool) -> None:
+    """/proc/PID (or /proc/PID/task/TID): the entry rest[0] names, or every entry when rest is empty."""
+    os.makedirs(d, exist_ok=True)
+    names = [rest[0]] if rest else list(PID_ENTRIES) + ([] if thread else ["task"])
+    for name in names:
+        if name == "task" and not thread:
+            tdir = os.path.join(d, "task")
+            os.makedirs(tdir, exist_ok=True)
+            threads = {th.pid: th for th in t.signal.threads if th.is_alive() or th is t}
+            for entry in os.listdir(tdir):
+                if not entry.isdigit() or int(entry) not in threads:
+                    shutil.rmtree(os.path.join(tdir, entry), ignore_errors=True)
+            for tid in threads:
+                os.makedirs(os.path.join(tdir, str(tid)), exist_ok=True)
+            if len(rest) > 1 and rest[1].isdigit() and int(rest[1]) in threads:
+                _task_dir(k, threads[int(rest[1])], os.path.join(tdir, rest[1]), rest[2:], True)
+        elif name in PID_ENTRIES:
+            PID_ENTRIES[name](k, t, d)
 
 
 def _rss(mm) -> int:
@@ -243,12 +266,16 @@ def _rss(mm) -> int:
     return int(mm.present_ptes().size) if mm is not None else 0
 
 
-def _pid_dir(k: Kernel, t: Task, d: str) -> None:
-    mm = t.mm
-    ppid = k.ppid_of(t)
-    state = STATE_LETTERS.get(t.state, "S")
+def _state(t: Task) -> str:
     if t.signal is not None and t.signal.stopped:
-        state = "T"
+        return "T"
+    return STATE_LETTERS.get(t.state, "S")
+
+
+def _status(k: Kernel, t: Task, d: str) -> None:
+    """proc_pid_status."""
+    mm = t.mm
+    state = _state(t)
     vm_kb = mm.total_vm() // 1024 if mm is not None else 0
     rss_kb = _rss(mm) * PAGE_SIZE // 1024
     lck_kb = mm.locked_vm() // 1024 if mm is not None else 0
@@ -259,63 +286,110 @@ def _pid_dir(k: Kernel, t: Task, d: str) -> None:
     status = [
         ("Name", t.comm), ("Umask", f"{t.fs.umask:04o}" if t.fs is not None else "0022"),
         ("State", f"{state} ({ {'R': 'running', 'S': 'sleeping', 'Z': 'zombie', 'T': 'stopped'}.get(state, 'dead')})"),
-        ("Tgid", t.tgid), ("Ngid", 0), ("Pid", t.pid), ("PPid", ppid), ("TracerPid", 0),
+        ("Tgid", t.tgid), ("Ngid", 0), ("Pid", t.pid), ("PPid", k.ppid_of(t)), ("TracerPid", 0),
         ("Uid", f"{uid}\t{uid}\t{uid}\t{uid}"), ("Gid", f"{gid}\t{gid}\t{gid}\t{gid}"),
-        ("FDSize", 64), ("Groups", ""), ("VmPeak", f"{vm_kb:>8} kB"), ("VmSize", f"{vm_kb:>8} kB"),
-        ("VmLck", f"{lck_kb:>8} kB"), ("VmRSS", f"{rss_kb:>8} kB"),
+        ("FDSize", 64), ("Groups", " ".join(str(g) for g in k.groups)), ("VmPeak", f"{vm_kb:>8} kB"),
+        ("VmSize", f"{vm_kb:>8} kB"), ("VmLck", f"{lck_kb:>8} kB"), ("VmRSS", f"{rss_kb:>8} kB"),
         ("Threads", len(t.signal.threads) if t.signal is not None else 1),
         ("SigPnd", f"{pending:016x}"), ("SigBlk", f"{t.blocked:016x}"),
         ("CapEff", f"{(t.caps or k.caps)[0]:016x}"), ("CapPrm", f"{(t.caps or k.caps)[1]:016x}"),
     ]
     _write(os.path.join(d, "status"), "".join(f"{a}:\t{b}\n" for a, b in status))
+
+
+def _stat(k: Kernel, t: Task, d: str) -> None:
+    """do_task_stat: the fields ps and top read."""
+    mm = t.mm
     pgid = t.signal.pgid if t.signal is not None else t.tgid
     sid = t.signal.sid if t.signal is not None else t.tgid
     user_ns, sys_ns = k.times_of(t)  # the cycle model's, as getrusage reports them; in 100 Hz clock ticks
     vsize = mm.total_vm() if mm is not None else 0
-    fields = [t.pid, f"({t.comm})", state, ppid, pgid, sid, 0, -1, 0, 0, 0, 0, 0, user_ns // 10**7,
+    fields = [t.pid, f"({t.comm})", _state(t), k.ppid_of(t), pgid, sid, 0, -1, 0, 0, 0, 0, 0, user_ns // 10**7,
               sys_ns // 10**7, 0, 0, 20, 0,
               len(t.signal.threads) if t.signal is not None else 1, 0, 0, vsize, _rss(mm)]
     _write(os.path.join(d, "stat"), " ".join(str(x) for x in fields) + " 0" * 28 + "\n")
-    _write(os.path.join(d, "statm"), f"{vsize // PAGE_SIZE} {_rss(mm)} 0 0 0 0 0\n")
-    _write(os.path.join(d, "comm"), t.comm + "\n")
-    if mm is not None:
-        _write(os.path.join(d, "maps"), _maps(mm))
-        _write(os.path.join(d, "smaps"), _smaps(k, mm))
+
+
+def _statm(k: Kernel, t: Task, d: str) -> None:
+    vsize = t.mm.total_vm() if t.mm is not None else 0
+    _write(os.path.join(d, "statm"), f"{vsize // PAGE_SIZE} {_rss(t.mm)} 0 0 0 0 0\n")
+
+
+def _mm_file(fn):
+    """An entry that only a task with an address space has."""
+    def write(k: Kernel, t: Task, d: str) -> None:
+        if t.mm is not None:
+            fn(k, t, t.mm, d)
+    return write
+
+
+def _args(k: Kernel, t: Task, mm, d: str) -> None:
+    for name, lo, hi in (("cmdline", mm.arg_start, mm.arg_end), ("environ", mm.env_start, mm.env_end)):
         try:
-            cmd = mm.peek(mm.arg_start, max(0, mm.arg_end - mm.arg_start))
-            env = mm.peek(mm.env_start, max(0, mm.env_end - mm.env_start))
+            data = mm.peek(lo, max(0, hi - lo))
         except Exception:
-            cmd = env = b""
-        _write(os.path.join(d, "cmdline"), cmd)
-        _write(os.path.join(d, "environ"), env)
-        try:
-            _link(os.path.join(d, "exe"), k.guest_path(mm.exe_path))
-        except ValueError:
-            pass
-        _write(os.path.join(d, "auxv"), mm.saved_auxv)
-    _write(os.path.join(d, "mounts"), _MOUNTS)
-    _write(os.path.join(d, "mountinfo"), _MOUNTINFO)
+            data = b""
+        _write(os.path.join(d, name), data)
+    os.chmod(os.path.join(d, "environ"), 0o400)
+
+
+def _exe(k: Kernel, t: Task, mm, d: str) -> None:
+    try:
+        _link(os.path.join(d, "exe"), k.guest_path(mm.exe_path))
+    except ValueError:
+        pass
+
+
+def _auxv(k: Kernel, t: Task, mm, d: str) -> None:
+    _write(os.path.join(d, "auxv"), mm.saved_auxv)
+    os.chmod(os.path.join(d, "auxv"), 0o400)
+
+
+def _fs_links(k: Kernel, t: Task, d: str) -> None:
     if t.fs is not None:
         _link(os.path.join(d, "cwd"), t.fs.cwd)
         _link(os.path.join(d, "root"), "/")
+
+
+def _comm(k: Kernel, t: Task, d: str) -> None:
+    _write(os.path.join(d, "comm"), t.comm + "\n")
+    os.chmod(os.path.join(d, "comm"), 0o644)
+
+
+def _oom(k: Kernel, t: Task, d: str) -> None:
     adj = t.signal.oom_score_adj if t.signal is not None else 0
     _write(os.path.join(d, "oom_score_adj"), f"{adj}\n")
     _write(os.path.join(d, "oom_adj"), f"{(adj * 17 // 1000) if adj != 1000 else 15}\n")
     _write(os.path.join(d, "oom_score"), f"{max(0, min(2000, 666 + adj * 2 // 3)) if adj > -1000 else 0}\n")
-    for name, mode in (("comm", 0o644), ("oom_score_adj", 0o644), ("oom_adj", 0o644), ("auxv", 0o400),
-                       ("environ", 0o400)):
-        if os.path.exists(os.path.join(d, name)):
-            os.chmod(os.path.join(d, name), mode)
+    for name in ("oom_score_adj", "oom_adj"):
+        os.chmod(os.path.join(d, name), 0o644)
+
+
+def _mem(k: Kernel, t: Task, d: str) -> None:
     mem = os.path.join(d, "mem")
     if not os.path.exists(mem):
         _write(mem, b"")  # read and written through special_open, never as this placeholder
     os.chmod(mem, 0o600)
-    _write(os.path.join(d, "limits"), _limits(t))
-    _fd_dirs(k, t, d)
+
+
+def _ns(k: Kernel, t: Task, d: str) -> None:
     ns = os.path.join(d, "ns")
     os.makedirs(ns, exist_ok=True)
     for name, ino in NAMESPACES:
         _link(os.path.join(ns, name), f"{name}:[{ino}]")
+
+
+PID_ENTRIES = {
+    "status": _status, "stat": _stat, "statm": _statm, "comm": _comm,
+    "maps": _mm_file(lambda k, t, mm, d: _write(os.path.join(d, "maps"), _maps(mm))),
+    "smaps": _mm_file(lambda k, t, mm, d: _write(os.path.join(d, "smaps"), _smaps(k, mm))),
+    "cmdline": _mm_file(_args), "environ": _mm_file(_args), "exe": _mm_file(_exe), "auxv": _mm_file(_auxv),
+    "mounts": lambda k, t, d: _write(os.path.join(d, "mounts"), _MOUNTS),
+    "mountinfo": lambda k, t, d: _write(os.path.join(d, "mountinfo"), _MOUNTINFO),
+    "cwd": _fs_links, "root": _fs_links, "oom_score_adj": _oom, "oom_adj": _oom, "oom_score": _oom,
+    "mem": _mem, "limits": lambda k, t, d: _write(os.path.join(d, "limits"), _limits(t)),
+    "fd": lambda k, t, d: _fd_dirs(k, t, d), "fdinfo": lambda k, t, d: _fd_dirs(k, t, d), "ns": _ns,
+}
 
 
 # The one namespace of each kind the model has: inode numbers as Linux gives the initial ones (PROC_*_INIT_INO).

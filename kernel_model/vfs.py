@@ -89,7 +89,7 @@ class Vfs:
         self.mounts: dict[tuple[str, ...], str] = {}
         #: host path of a symlink -> whether it is a magic link that the walk stops at instead of following
         self.magic_link = None
-        #: mount point -> called with the next component's name when a walk enters it (procfs fills itself)
+        #: mount point -> called with the path's remaining components when a walk enters it (procfs fills itself)
         self.mount_hooks: dict[tuple[str, ...], object] = {}
 
     def mount(self, guest_dir: str, host_dir: str) -> None:
@@ -123,7 +123,7 @@ class Vfs:
         todo = _split(p)
         todo.reverse()
         if self.mount_hooks and parts and (parts[0],) in self.mount_hooks:  # a cwd inside /proc
-            self.mount_hooks[(parts[0],)](parts[1] if len(parts) > 1 else todo[-1][0] if todo else "")
+            self.mount_hooks[(parts[0],)](parts[1:] + [n for n, _ in reversed(todo)])
         links = 0
         must_dir = False
         check = self.check_search
@@ -152,7 +152,7 @@ class Vfs:
                 host = self.mounts.get(key, host)
                 hook = self.mount_hooks.get(key) if self.mount_hooks else None
                 if hook is not None:
-                    hook(todo[-1][0] if todo else "")  # the file system fills itself before the lookup
+                    hook([n for n, _ in reversed(todo)])  # the file system fills itself before the lookup
             try:
                 st = os.lstat(host)
             except FileNotFoundError:
