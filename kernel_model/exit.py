@@ -178,10 +178,11 @@ def forget_original_parent(k: Kernel, task: Task) -> None:
     """Hand the children of a dying task to another thread of its group or to init (forget_original_parent)."""
     if not task.children:
         return
-    live = [t for t in task.signal.threads if t.is_alive()]
-    reaper = live[0] if live else k.child_reaper()
+    reaper = find_new_reaper(k, task)
     orphans, task.children = task.children, []
     for child in orphans:
+        if child.pdeath_signal and child.is_alive():  # "the calling process ... when its parent dies"
+            k.send_signal(child, child.pdeath_signal, {"signo": child.pdeath_signal, "code": 0x80}, group=True)
         child.real_parent = reaper
         if reaper is None:
             if child.state == ZOMBIE:
@@ -194,6 +195,22 @@ def forget_original_parent(k: Kernel, task: Task) -> None:
             child.exit_signal = SIG.SIGCHLD  # reparent_leader: "We don't want people slaying init."
         if child.state == ZOMBIE and not child.signal.threads:
             k.sched.wake_up(reaper.signal.wait_chldexit)
+
+
+def find_new_reaper(k: Kernel, task: Task) -> Task | None:
+    """Who adopts a dying task's children (find_new_reaper): a live thread of its own process, else the
+    nearest ancestor process that is a child subreaper (PR_SET_CHILD_SUBREAPER), else init (None here)."""
+    live = [t for t in task.signal.threads if t.is_alive()]
+    if live:
+        return live[0]
+    p = task.group_leader.real_parent
+    while p is not None:
+        if p.signal is not None and p.signal.is_child_subreaper:
+            alive = [t for t in p.signal.threads if t.is_alive()]
+            if alive:
+                return alive[0]
+        p = p.group_leader.real_parent
+    return k.child_reaper()
 
 
 def release_task(k: Kernel, task: Task) -> None:

@@ -89,6 +89,7 @@ class SignalStruct:
     pgid: int = 0
     sid: int = 0
     oom_score_adj: int = 0  # /proc/PID/oom_score_adj, inherited at fork
+    is_child_subreaper: bool = False  # PR_SET_CHILD_SUBREAPER
     # CPU time (ns) of the group's exited threads, and of its reaped children (signal_struct's utime, stime,
     # cutime, cstime), and their fault and switch counts for getrusage
     utime: int = 0
@@ -129,6 +130,8 @@ class Task:
         self.altstack = (0, 2, 0)  # sigaltstack: (ss_sp, ss_flags, ss_size); SS_DISABLE
         self.interruptible = True  # a sleep a signal may end
         self.saved_sigmask: int | None = None  # sigsuspend's mask to restore after the handler
+        self.pdeath_signal = 0  # PR_SET_PDEATHSIG: sent when the parent thread exits; cleared by fork
+        self.timer_slack_ns = 50_000  # PR_SET_TIMERSLACK (inherited at fork)
         self.sigwait = 0  # signals rt_sigtimedwait is waiting for (they wake the task even when blocked)
         # (utime ns, stime ns, minflt, nvcsw) of the child the last wait reported, for wait4's rusage
         self.wait_rusage: tuple[int, int, int, int] = (0, 0, 0, 0)

@@ -61,6 +61,7 @@ C_CASES = [
     ("getrusage_times", "getrusage_times", [], {}, REPO),
     ("clocks", "clocks", [], {}, REPO),
     ("waitsig", "waitsig", [], {}, REPO),
+    ("reaper", "reaper", [], {}, REPO),
 ]
 
 # Programs whose native run changes the host (a /proc/sys write): run only under the emulator, compared with

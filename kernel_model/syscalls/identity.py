@@ -107,11 +107,14 @@ def sys_uname(k, t, buf, *_):
 
 
 PR_SET_PDEATHSIG, PR_GET_PDEATHSIG, PR_GET_DUMPABLE, PR_SET_DUMPABLE, PR_SET_NAME, PR_GET_NAME = 1, 2, 3, 4, 15, 16
+PR_SET_TIMERSLACK, PR_GET_TIMERSLACK, PR_SET_CHILD_SUBREAPER, PR_GET_CHILD_SUBREAPER = 29, 30, 36, 37
+DEFAULT_TIMER_SLACK_NS = 50_000  # init_task.timer_slack_ns
 
 
 @syscall("prctl", sig="prctl_option option, out prctl_arg(option) arg2", cls="creds", ret="prctl")
 def sys_prctl(k, t, option, arg2, *_):
-    """The task name, dumpable flag and parent-death signal; other options are -EINVAL (as unknown ones)."""
+    """The task name, dumpable flag, parent-death signal, child subreaper and timer slack; other options are
+    -EINVAL (as unknown ones), with a line on stderr the first time."""
     if option == PR_SET_NAME:
         t.comm = os.fsdecode(k.get_bytes(t, arg2, 16).split(b"\0", 1)[0])[:15]
         return 0
@@ -123,11 +126,24 @@ def sys_prctl(k, t, option, arg2, *_):
     if option == PR_SET_DUMPABLE:
         return 0 if arg2 in (0, 1) else -E.EINVAL
     if option == PR_SET_PDEATHSIG:
+        if arg2 > 64:
+            return -E.EINVAL  # "valid_signal(arg2)"
         t.pdeath_signal = arg2
         return 0
     if option == PR_GET_PDEATHSIG:
-        k.put_u32(t, arg2, getattr(t, "pdeath_signal", 0))
+        k.put_u32(t, arg2, t.pdeath_signal)
         return 0
+    if option == PR_SET_CHILD_SUBREAPER:
+        t.signal.is_child_subreaper = bool(arg2)  # orphaned descendants reparent to this process
+        return 0
+    if option == PR_GET_CHILD_SUBREAPER:
+        k.put_u32(t, arg2, int(t.signal.is_child_subreaper))
+        return 0
+    if option == PR_SET_TIMERSLACK:  # the slack is recorded; the model's timers expire without it
+        t.timer_slack_ns = arg2 if arg2 else DEFAULT_TIMER_SLACK_NS
+        return 0
+    if option == PR_GET_TIMERSLACK:
+        return t.timer_slack_ns
     k.warn_once(f"prctl{option}", f"prctl option {option} is not modelled (-EINVAL)")
     return -E.EINVAL
 
