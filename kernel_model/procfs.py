@@ -499,6 +499,17 @@ def special_open(k: Kernel, task: Task, host_path: str, flags: int):
     return None
 
 
+def magic_file(k: Kernel, host_path: str):
+    """The open file a /proc/PID/fd/N magic link (one without a path) stands for, or None."""
+    if not os.path.islink(host_path) or os.readlink(host_path).startswith("/"):
+        return None
+    owner = _owner_of(k, host_path)
+    if owner is None or not owner[1].startswith("fd/") or owner[0].files is None:
+        return None
+    entry = owner[0].files.fds.get(int(owner[1][3:]))
+    return entry[0] if entry is not None else None
+
+
 def reopen_file(f, flags: int):
     """open() of /proc/PID/fd/N for a file without a path: a pipe end is a new open of the same pipe (the
     access mode chosen by flags, as opening a FIFO); anything else is the same open file (a dup)."""

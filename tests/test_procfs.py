@@ -50,6 +50,13 @@ def test_proc_self_fd_of_a_pipe_opens_the_pipe():
     assert r.stdout == "through-fd\nagain\n", r.stderr
 
 
+def test_stat_and_diff_through_dev_stdin_of_a_pipe(tmp_path):
+    (tmp_path / "same").write_text("line\n")
+    r = _bb("sh", "-c", f"echo line | {BUSYBOX} diff /dev/stdin {tmp_path}/same && echo equal;"
+            f" echo x | {BUSYBOX} stat -L -c %F /dev/stdin")
+    assert r.stdout == "equal\nfifo\n", r.stdout + r.stderr
+
+
 def test_proc_writable_files_change_the_model():
     r = _bb("sh", "-c", "echo 500 > /proc/self/oom_score_adj; read a < /proc/self/oom_score_adj; echo $a;"
             " echo renamed > /proc/self/comm; read c < /proc/$$/comm; echo $c;"

@@ -7,6 +7,7 @@ import os
 import struct
 
 from ..abi import E
+from .. import procfs
 from ..files import KernelError, pack_stat64, pack_statx, stat_fields
 from .table import syscall
 from .common import AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW
@@ -39,6 +40,10 @@ def sys_getdents64(k, t, fd, dirp, count, *_):
 
 def _stat_path(k, t, path_ptr, follow=True, dirfd=AT_FDCWD):
     path = k.get_path_at(t, dirfd, path_ptr, follow=follow)
+    if follow and path.startswith(k.proc_dir):
+        f = procfs.magic_file(k, path)  # /proc/PID/fd/N of a pipe: the pipe's own stat
+        if f is not None:
+            return f.stat()
     try:
         return stat_fields(os.stat(path, follow_symlinks=follow))
     except OSError as e:
