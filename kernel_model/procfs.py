@@ -10,19 +10,20 @@ getdents sees what the model holds at that moment:
 * `self` and `thread-self` as links to the caller's /proc/PID and /proc/PID/task/TID;
 * per process (and per thread under task/TID/): status, stat, statm, maps, smaps, mounts, mountinfo, cmdline,
   comm (writable), environ, auxv, exe, cwd, root, fd/ and fdinfo/, limits, ns/, oom_score_adj (writable),
-  oom_score, oom_adj and mem.
+  oom_score, oom_adj, mem and pagemap.
 
 Files that are not plain text are answered when opened (special_open): ``mem`` reads and writes the task's
 memory through the model (never the emulator's), and ``fd/N`` of a pipe or other file without a path opens that
 same file, as Linux's magic links do (the Vfs stops at them, see Kernel.__init__). Writes to comm,
-oom_score_adj and /proc/sys entries go to the model (write_handler). Not modelled: pagemap, and anything
-else; an unknown path is ENOENT, since only what is written here exists.
+oom_score_adj and /proc/sys entries go to the model (write_handler); ``pagemap`` is read from the page tables.
+Anything else is not modelled: an unknown path is ENOENT, since only what is written here exists.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import struct
 from typing import TYPE_CHECKING
 
 from . import ipc
@@ -365,11 +366,14 @@ def _oom(k: Kernel, t: Task, d: str) -> None:
         os.chmod(os.path.join(d, name), 0o644)
 
 
-def _mem(k: Kernel, t: Task, d: str) -> None:
-    mem = os.path.join(d, "mem")
-    if not os.path.exists(mem):
-        _write(mem, b"")  # read and written through special_open, never as this placeholder
-    os.chmod(mem, 0o600)
+def _placeholder(name: str, mode: int):
+    """A file answered by special_open; the placeholder gives it a directory entry and a stat."""
+    def write(k: Kernel, t: Task, d: str) -> None:
+        path = os.path.join(d, name)
+        if not os.path.exists(path):
+            _write(path, b"")
+        os.chmod(path, mode)
+    return write
 
 
 def _ns(k: Kernel, t: Task, d: str) -> None:
@@ -387,7 +391,8 @@ PID_ENTRIES = {
     "mounts": lambda k, t, d: _write(os.path.join(d, "mounts"), _MOUNTS),
     "mountinfo": lambda k, t, d: _write(os.path.join(d, "mountinfo"), _MOUNTINFO),
     "cwd": _fs_links, "root": _fs_links, "oom_score_adj": _oom, "oom_adj": _oom, "oom_score": _oom,
-    "mem": _mem, "limits": lambda k, t, d: _write(os.path.join(d, "limits"), _limits(t)),
+    "mem": _placeholder("mem", 0o600), "pagemap": _placeholder("pagemap", 0o400),
+    "limits": lambda k, t, d: _write(os.path.join(d, "limits"), _limits(t)),
     "fd": lambda k, t, d: _fd_dirs(k, t, d), "fdinfo": lambda k, t, d: _fd_dirs(k, t, d), "ns": _ns,
 }
 
@@ -487,10 +492,10 @@ def special_open(k: Kernel, task: Task, host_path: str, flags: int):
     if owner is None:
         return None
     t, name = owner
-    if name == "mem":
+    if name in ("mem", "pagemap"):
         if t.mm is None:
             raise KernelError(E.EACCES)
-        return ProcMemFile(k, t, flags)
+        return (ProcMemFile if name == "mem" else PagemapFile)(k, t, flags)
     if name.startswith("fd/") and os.path.islink(host_path):
         fd = int(name[3:])
         if t.files is None or fd not in t.files.fds:
@@ -661,3 +666,74 @@ class ProcMemFile(File):
 
     def stat(self) -> dict[str, int]:
         return stat_fields(os.stat(os.path.join(self.k.proc_dir, str(self.task.tgid), "mem")))
+
+
+PM_PRESENT, PM_FILE, PM_MMAP_EXCLUSIVE, PM_SOFT_DIRTY = 1 << 63, 1 << 61, 1 << 56, 1 << 55
+PM_PFN_MASK = (1 << 55) - 1
+
+
+class PagemapFile(File):
+    """/proc/PID/pagemap (fs/proc/task_mmu.c, pagemap_read): one 64-bit entry per virtual page, at file offset
+    vpn * 8, from the model's page tables: bit 63 present, bits 0-54 the frame number (the caller is root, so
+    it is shown), bit 61 a file page or shared anonymous page, bit 56 mapped by this process alone, bit 55
+    soft-dirty (the page was written). Offsets and counts must be multiples of 8 (EINVAL)."""
+
+    def __init__(self, k: Kernel, t: Task, flags: int) -> None:
+        super().__init__(f"/proc/{t.tgid}/pagemap", flags)
+        self.k, self.task, self.mm = k, t, t.mm
+        self.pos = 0
+        self.regular = False
+
+    def _entries(self, n: int, offset: int) -> bytes:
+        from .mm import PTE_D, PTE_FRAME, PTE_P, TASK_SIZE
+
+        if offset % 8 or n % 8:
+            raise KernelError(E.EINVAL)
+        end_vpn = TASK_SIZE // PAGE_SIZE
+        first = offset // 8
+        count = max(0, min(n // 8, end_vpn - first, 1 << 17))
+        out = bytearray(count * 8)
+        mm = self.mm
+        if mm.users == 0:
+            return b""
+        refcount = self.k.pool.refcount
+        for v in mm.vmas_in(first * PAGE_SIZE, (first + count) * PAGE_SIZE):
+            lo, hi = max(v.start // PAGE_SIZE, first), min(v.end // PAGE_SIZE, first + count)
+            file_like = v.obj is not None or v.shared
+            for vpn in range(lo, hi):
+                pte = mm.pte(vpn * PAGE_SIZE)
+                if not pte & PTE_P:
+                    continue
+                frame = (pte & PTE_FRAME) >> 12
+                e = PM_PRESENT | (frame & PM_PFN_MASK)
+                if file_like:
+                    e |= PM_FILE
+                # mapped once (page_mapcount == 1): the references less the one a file or shmem object holds
+                cached = v.obj is not None and v.obj.pages.get(v.page_index(vpn * PAGE_SIZE)) == frame
+                if refcount[frame] - cached == 1:
+                    e |= PM_MMAP_EXCLUSIVE
+                if pte & PTE_D:
+                    e |= PM_SOFT_DIRTY
+                struct.pack_into("<Q", out, (vpn - first) * 8, e)
+        return bytes(out)
+
+    def read(self, n: int) -> bytes:
+        out = self._entries(n, self.pos)
+        self.pos += len(out)
+        return out
+
+    def pread(self, n: int, offset: int) -> bytes:
+        return self._entries(n, offset)
+
+    def lseek(self, offset: int, whence: int) -> int:
+        """SEEK_SET and SEEK_CUR (mem_lseek, which pagemap shares)."""
+        if whence == os.SEEK_SET:
+            self.pos = offset
+        elif whence == os.SEEK_CUR:
+            self.pos += offset
+        else:
+            raise KernelError(E.EINVAL)
+        return self.pos
+
+    def stat(self) -> dict[str, int]:
+        return stat_fields(os.stat(os.path.join(self.k.proc_dir, str(self.task.tgid), "pagemap")))

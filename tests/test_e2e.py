@@ -62,6 +62,7 @@ C_CASES = [
     ("clocks", "clocks", [], {}, REPO),
     ("waitsig", "waitsig", [], {}, REPO),
     ("reaper", "reaper", [], {}, REPO),
+    ("pagemap", "pagemap", [], {}, REPO),
 ]
 
 # Programs whose native run changes the host (a /proc/sys write): run only under the emulator, compared with

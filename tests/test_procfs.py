@@ -78,8 +78,8 @@ def test_proc_pid_files_describe_the_guest():
 
 
 def test_unknown_proc_paths_are_enoent():
-    r = _bb("sh", "-c", "cat /proc/self/pagemap /proc/kcore /proc/1/mem /proc/sys/kernel/nonexistent 2>&1 | wc -l;"
-            " ls /proc/self/pagemap 2>&1")
+    r = _bb("sh", "-c", "cat /proc/self/kpagecount /proc/kcore /proc/1/mem /proc/sys/kernel/nonexistent 2>&1 | wc -l;"
+            " ls /proc/self/kpagecount 2>&1")
     assert r.stdout.splitlines()[0].strip() == "4"
     assert "No such file" in r.stdout
 
