@@ -13,7 +13,7 @@ O_ACCMODE, O_RDONLY, O_WRONLY, O_RDWR = 3, 0, 1, 2
 O_CREAT, O_EXCL, O_NOCTTY, O_TRUNC, O_APPEND, O_NONBLOCK = 0o100, 0o200, 0o400, 0o1000, 0o2000, 0o4000
 O_DIRECTORY, O_NOFOLLOW, O_CLOEXEC, O_LARGEFILE, O_PATH = 0o200000, 0o400000, 0o2000000, 0o100000, 0o10000000
 SEEK_SET, SEEK_CUR, SEEK_END = 0, 1, 2
-NR_OPEN_DEFAULT = 1024  # RLIMIT_NOFILE soft limit
+NR_OPEN_DEFAULT = 1024  # RLIMIT_NOFILE's default soft limit
 
 
 class KernelError(Exception):
@@ -303,6 +303,7 @@ class PipeBuffer:
         from .task import WaitQueue
 
         self.buf = bytearray()
+        self.capacity = PIPE_CAPACITY  # bytes it holds: 16 pages, or what F_SETPIPE_SZ chose
         self.readers = 0
         self.writers = 0
         self.wq = WaitQueue("pipe")
@@ -340,7 +341,7 @@ class PipeEnd(File):
         p = self.pipe
         if p.readers == 0:
             raise KernelError(E.EPIPE)
-        room = PIPE_CAPACITY - len(p.buf)
+        room = p.capacity - len(p.buf)
         if room <= 0 or (len(data) <= PIPE_BUF and room < len(data)):
             return None  # writes of up to PIPE_BUF bytes are atomic: wait for room for all of it
         n = min(room, len(data))
@@ -351,7 +352,7 @@ class PipeEnd(File):
     def poll(self) -> int:
         p = self.pipe
         if self.writer:
-            mask = POLLOUT | POLLWRNORM if len(p.buf) < PIPE_CAPACITY else 0
+            mask = POLLOUT | POLLWRNORM if len(p.buf) < p.capacity else 0
             return mask | (POLLERR if p.readers == 0 else 0)
         mask = POLLIN | POLLRDNORM if p.buf else 0
         return mask | (POLLHUP if p.writers == 0 else 0)
@@ -402,12 +403,13 @@ class FdTable:
         self.fds: dict[int, list] = {}  # fd -> [File, cloexec]
         self.users = 1
 
-    def install(self, file: File, cloexec: bool = False, lowest: int = 0) -> int:
-        """Put file at the lowest free descriptor >= lowest (get_unused_fd_flags + fd_install)."""
+    def install(self, file: File, cloexec: bool = False, lowest: int = 0, limit: int = NR_OPEN_DEFAULT) -> int:
+        """Put file at the lowest free descriptor >= lowest, below limit (the process's RLIMIT_NOFILE) or EMFILE
+        (get_unused_fd_flags + fd_install)."""
         fd = lowest
         while fd in self.fds:
             fd += 1
-        if fd >= NR_OPEN_DEFAULT:
+        if fd >= limit:
             raise KernelError(E.EMFILE)
         self.install_at(fd, file, cloexec)
         return fd

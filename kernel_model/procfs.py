@@ -149,6 +149,7 @@ def default_sysctls(k: Kernel) -> dict[str, str]:
         "kernel/threads-max": str(k.max_tasks), "kernel/hostname": u.nodename,
         "vm/max_map_count": str(MAX_MAP_COUNT), "vm/overcommit_memory": "0", "vm/overcommit_ratio": "50",
         "vm/mmap_min_addr": "65536", "vm/drop_caches": "0", "kernel/core_pattern": "core",
+        "fs/pipe-max-size": "1048576", "fs/pipe-user-pages-soft": "16384", "fs/pipe-user-pages-hard": "0",
     }
 
 
@@ -156,7 +157,8 @@ def default_sysctls(k: Kernel) -> dict[str, str]:
 WRITABLE = {"kernel/shmmax": 1, "kernel/shmall": 1, "kernel/shmmni": 1, "kernel/msgmax": 1, "kernel/msgmnb": 1,
             "kernel/msgmni": 1, "kernel/sem": 4, "vm/max_map_count": 1, "vm/overcommit_memory": 1,
             "vm/overcommit_ratio": 1, "kernel/pid_max": 1, "kernel/threads-max": 1, "kernel/hostname": 0,
-            "vm/drop_caches": 1, "kernel/core_pattern": 0}
+            "vm/drop_caches": 1, "kernel/core_pattern": 0, "fs/pipe-max-size": 1, "fs/pipe-user-pages-soft": 1,
+            "fs/pipe-user-pages-hard": 1}
 
 
 def _sys(k: Kernel, root: str) -> None:

@@ -9,10 +9,11 @@ from ..abi import E
 from ..files import O_ACCMODE, O_CLOEXEC, O_NONBLOCK, KernelError, PipeBuffer, PipeEnd
 from .common import RLIMIT_NOFILE, rlimit
 from .table import syscall
-from ..tty import tty_ioctl
+from ..tty import FIONREAD, tty_ioctl
 
 
 F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC = 0, 1, 2, 3, 4, 1030
+F_SETPIPE_SZ, F_GETPIPE_SZ = 1031, 1032  # F_LINUX_SPECIFIC_BASE + 7, + 8
 
 
 FD_CLOEXEC = 1
@@ -29,9 +30,9 @@ def _new_pipe(k, t, fds_ptr, flags):
     wr = PipeEnd(pipe, True, flags & O_NONBLOCK)
     rd.wake = wr.wake = k.sched.wake_up
     cloexec = bool(flags & O_CLOEXEC)
-    r = t.files.install(rd, cloexec)
+    r = t.files.install(rd, cloexec, limit=rlimit(t, RLIMIT_NOFILE)[0])
     try:
-        w = t.files.install(wr, cloexec)
+        w = t.files.install(wr, cloexec, limit=rlimit(t, RLIMIT_NOFILE)[0])
     except KernelError:
         t.files.close(r)
         raise
@@ -61,7 +62,7 @@ def sys_close(k, t, fd, *_):
 @syscall("dup", sig="fd oldfd", cls="desc")
 def sys_dup(k, t, fd, *_):
     """Duplicate to the lowest free descriptor."""
-    return t.files.install(t.files.get(fd))
+    return t.files.install(t.files.get(fd), limit=rlimit(t, RLIMIT_NOFILE)[0])
 
 
 @syscall("dup2", sig="fd oldfd, fd newfd", cls="desc")
@@ -91,7 +92,10 @@ def sys_fcntl(k, t, fd, cmd, arg, *_):
     files = t.files
     f = files.get(fd)
     if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
-        return files.install(f, cloexec=cmd == F_DUPFD_CLOEXEC, lowest=arg)
+        limit = rlimit(t, RLIMIT_NOFILE)[0]
+        if arg >= limit:
+            raise KernelError(E.EINVAL)  # fcntl(2): "EINVAL ... arg is negative or is greater than the maximum"
+        return files.install(f, cloexec=cmd == F_DUPFD_CLOEXEC, lowest=arg, limit=limit)
     if cmd == F_GETFD:
         return FD_CLOEXEC if files.fds[fd][1] else 0
     if cmd == F_SETFD:
@@ -102,7 +106,29 @@ def sys_fcntl(k, t, fd, cmd, arg, *_):
     if cmd == F_SETFL:
         f.flags = (f.flags & O_ACCMODE) | (arg & ~O_ACCMODE)
         return 0
+    if cmd in (F_SETPIPE_SZ, F_GETPIPE_SZ):
+        if not isinstance(f, PipeEnd):
+            raise KernelError(E.EBADF)  # pipe_fcntl: "not a pipe"
+        return pipe_set_size(k, f.pipe, arg) if cmd == F_SETPIPE_SZ else f.pipe.capacity
     raise KernelError(E.EINVAL)
+
+
+def pipe_set_size(k, pipe: PipeBuffer, arg: int) -> int:
+    """F_SETPIPE_SZ (pipe_set_size): the size rounded up to a power-of-two number of pages (at least one);
+    EINVAL past 2^31, EPERM past fs/pipe-max-size without CAP_SYS_RESOURCE, EBUSY when the data in the pipe
+    would not fit in the new number of page slots. Returns the new size."""
+    if arg > 1 << 31:
+        raise KernelError(E.EINVAL)
+    size = 4096
+    while size < arg:
+        size <<= 1
+    if size > k.sysctl_int("fs/pipe-max-size") and not k.caps[0] & (1 << 24):  # CAP_SYS_RESOURCE
+        raise KernelError(E.EPERM)
+    if (len(pipe.buf) + 4095) // 4096 > size // 4096:
+        raise KernelError(E.EBUSY)
+    pipe.capacity = size
+    k.sched.wake_up(pipe.wq)  # more room may let a writer go on
+    return size
 
 
 @syscall("ioctl", sig="fd fd, ioctl_cmd cmd, out ioctl_arg(cmd) arg", cls="desc")
@@ -110,6 +136,9 @@ def sys_ioctl(k, t, fd, cmd, arg, *_):
     """Terminal ioctls on a tty (kernel_model.tty: termios and window size on the host terminal, job control in
     the model); -ENOTTY elsewhere."""
     f = t.files.get(fd)
+    if isinstance(f, PipeEnd) and cmd == FIONREAD:  # pipe_ioctl: the bytes waiting in the pipe
+        k.put_u32(t, arg, len(f.pipe.buf))
+        return 0
     if not f.isatty():
         raise KernelError(E.ENOTTY)
     try:

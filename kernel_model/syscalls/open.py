@@ -10,7 +10,8 @@ from ..abi import NR, E
 from .. import procfs
 from ..files import O_CLOEXEC, KernelError, open_host
 from .table import syscall
-from .common import AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, CLOCK_REALTIME, host_call, s32
+from .common import (AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, CLOCK_REALTIME, RLIMIT_NOFILE, host_call,
+                     rlimit, s32)
 
 
 @syscall("open", sig="path pathname, open_flags flags, open_mode(flags) mode", cls="desc,file")
@@ -155,7 +156,11 @@ def _open(k, t, path, flags, mode=0o666):
         f.cache = k.page_cache
         if path.startswith(k.proc_dir):
             f.on_write = procfs.write_handler(k, t, path)
-    return t.files.install(f, cloexec=bool(flags & O_CLOEXEC))
+    try:
+        return t.files.install(f, cloexec=bool(flags & O_CLOEXEC), limit=rlimit(t, RLIMIT_NOFILE)[0])
+    except KernelError:
+        f.release()
+        raise
 
 
 @syscall("access", sig="path pathname, flags(access) mode", cls="file")
