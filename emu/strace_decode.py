@@ -823,6 +823,26 @@ def _open_mode(c: Ctx, arg) -> str | None:
     return None
 
 
+_FILE_TYPES = {0o010000: "S_IFIFO", 0o020000: "S_IFCHR", 0o060000: "S_IFBLK", 0o100000: "S_IFREG",
+               0o140000: "S_IFSOCK"}
+
+
+def _mknod_mode(c: Ctx, arg) -> str:
+    """S_IFIFO|0644, as strace prints mknod's mode."""
+    v = c.v(arg)
+    kind = _FILE_TYPES.get(v & 0o170000)
+    perm = octal(v & 0o7777)
+    return f"{kind}|{perm}" if kind else perm
+
+
+def _mknod_dev(c: Ctx, arg) -> str | None:
+    """makedev(major, minor) for a device node; nothing for other kinds (strace leaves it out)."""
+    if c.named(arg.param) & 0o170000 not in (0o020000, 0o060000):
+        return None
+    d = c.v(arg)
+    return f"makedev({(d >> 8) & 0xFFF:#x}, {(d & 0xFF) | ((d >> 12) & 0xFFF00):#x})"
+
+
 def _statx_flags(c: Ctx, arg) -> str:
     v = c.v(arg)
     return "|".join(filter(None, [STATX_SYNC.get(v & 0x6000, ""), flags_str(v & ~0x6000, AT_FLAGS, "")]))
@@ -1014,6 +1034,8 @@ DECODERS: dict = {
     "umask": lambda c, arg: octal(c.v(arg)),
     "open_flags": lambda c, arg: open_flags(c.v(arg)),
     "open_mode": _open_mode,
+    "mknod_mode": _mknod_mode,
+    "mknod_dev": _mknod_dev,
     "flags": _set_flags,
     "enum": _set_enum,
     "prot": lambda c, arg: flags_str(c.v(arg), PROT, "PROT_NONE"),

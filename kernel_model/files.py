@@ -306,6 +306,8 @@ class PipeBuffer:
         self.capacity = PIPE_CAPACITY  # bytes it holds: 16 pages, or what F_SETPIPE_SZ chose
         self.readers = 0
         self.writers = 0
+        self.r_counter = self.w_counter = 0  # opens ever made of each side (fifo_open waits for a change)
+        self.on_unused = None  # a FIFO's: called when the last reader and writer have closed
         self.wq = WaitQueue("pipe")
         PipeBuffer._ino += 1
         self.ino = 0x10000 + PipeBuffer._ino
@@ -314,18 +316,22 @@ class PipeBuffer:
 class PipeEnd(File):
     """One end of a pipe (fs/pipe.c): reads block while empty and writers remain; writes while full."""
 
-    def __init__(self, pipe: PipeBuffer, writer: bool, flags: int) -> None:
-        super().__init__("pipe:[%d]" % pipe.ino, (O_WRONLY if writer else O_RDONLY) | flags)
+    def __init__(self, pipe: PipeBuffer, writer: bool, flags: int, rdwr: bool = False) -> None:
+        super().__init__("pipe:[%d]" % pipe.ino, (O_RDWR if rdwr else O_WRONLY if writer else O_RDONLY) | flags)
         self.pipe = pipe
         self.writer = writer
-        if writer:
+        self.rdwr = rdwr  # a FIFO opened O_RDWR: both a reader and a writer
+        if writer or rdwr:
             pipe.writers += 1
-        else:
+            pipe.w_counter += 1
+        if not writer or rdwr:
             pipe.readers += 1
+            pipe.r_counter += 1
         self.wake = None  # set by the kernel: wakes the pipe's wait queue
+        self.inode_stat: dict[str, int] | None = None  # a FIFO's own inode (fstat shows it, not pipefs)
 
     def read(self, n: int) -> bytes | None:
-        if self.writer:
+        if self.writer and not self.rdwr:
             raise KernelError(E.EBADF)
         p = self.pipe
         if not p.buf:
@@ -336,7 +342,7 @@ class PipeEnd(File):
         return data
 
     def write(self, data: bytes) -> int | None:
-        if not self.writer:
+        if not self.writer and not self.rdwr:
             raise KernelError(E.EBADF)
         p = self.pipe
         if p.readers == 0:
@@ -361,17 +367,21 @@ class PipeEnd(File):
         return self.pipe.wq
 
     def stat(self) -> dict[str, int]:
+        if self.inode_stat is not None:
+            return dict(self.inode_stat)
         return {"dev": 0xC, "ino": self.pipe.ino, "mode": pystat.S_IFIFO | 0o600, "nlink": 1, "uid": os.getuid(),
                 "gid": os.getgid(), "rdev": 0, "size": 0, "blksize": 4096, "blocks": 0, "atime": 0,
                 "atime_ns": 0, "mtime": 0, "mtime_ns": 0, "ctime": 0, "ctime_ns": 0}
 
     def release(self) -> None:
         p = self.pipe
-        if self.writer:
+        if self.writer or self.rdwr:
             p.writers -= 1
-        else:
+        if not self.writer or self.rdwr:
             p.readers -= 1
         self.wake(p.wq)
+        if p.readers == 0 and p.writers == 0 and p.on_unused is not None:
+            p.on_unused()  # a FIFO's buffer goes with its last opener (free_pipe_info)
 
 
 def open_host(path: str, flags: int, mode: int = 0o666, umask: int = 0o022) -> HostFile:

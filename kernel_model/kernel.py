@@ -145,6 +145,7 @@ class Kernel:
         self.hwcap = 0
         self.uid = os.getuid()
         self.gid = os.getgid()
+        self.fifos: dict[tuple[int, int], object] = {}  # (dev, ino) of an open FIFO -> its PipeBuffer
         self.tty: Tty | None = None  # the controlling terminal's job control (kernel_model.tty)
         self.groups = sorted(set(os.getgroups()))  # supplementary groups, as the host user has them
         self.caps = _host_caps(self.uid)  # the first process's (effective, permitted, inheritable) capabilities

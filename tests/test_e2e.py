@@ -63,6 +63,7 @@ C_CASES = [
     ("waitsig", "waitsig", [], {}, REPO),
     ("reaper", "reaper", [], {}, REPO),
     ("pagemap", "pagemap", [], {}, REPO),
+    ("fifo", "fifo", [], {}, REPO),
 ]
 
 # Programs whose native run changes the host (a /proc/sys write): run only under the emulator, compared with

@@ -4,6 +4,7 @@ umask, fsync (fs/open.c, fs/utimes.c, fs/sync.c)."""
 from __future__ import annotations
 
 import os
+import stat as pystat
 import struct
 
 from ..abi import NR, E
@@ -152,6 +153,14 @@ def sys_fchdir(k, t, fd, *_):
 def _open(k, t, path, flags, mode=0o666):
     f = procfs.special_open(k, t, path, flags) if path.startswith(k.proc_dir) else None
     if f is None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            st = None
+        if st is not None and pystat.S_ISFIFO(st.st_mode) and not flags & 0o10000000:  # O_PATH opens no pipe
+            if flags & 0o200000:
+                raise KernelError(E.ENOTDIR)  # O_DIRECTORY: checked before the FIFO is opened (do_open)
+            return fifo_open(k, t, path, st, flags)  # a generator: the open may wait for the other side
         f = open_host(path, flags, mode, t.fs.umask)
         f.cache = k.page_cache
         if path.startswith(k.proc_dir):
@@ -161,6 +170,77 @@ def _open(k, t, path, flags, mode=0o666):
     except KernelError:
         f.release()
         raise
+
+
+def fifo_open(k, t, path, st, flags):
+    """Open a FIFO as a pipe of the model (fifo_open): every opener of the same inode shares one pipe buffer;
+    a reader waits for a writer and a writer for a reader, unless O_NONBLOCK (a writer then gets ENXIO when
+    there is no reader); O_RDWR never waits. The host FIFO itself is never opened."""
+    from ..files import O_ACCMODE, O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY, PipeBuffer, PipeEnd, stat_fields
+    from ..signal import ERESTARTSYS
+
+    acc = flags & O_ACCMODE
+    if acc == 3:
+        raise KernelError(E.EINVAL)
+    key = (st.st_dev, st.st_ino)
+    pipe = k.fifos.get(key)
+    if pipe is None:
+        pipe = k.fifos[key] = PipeBuffer()
+        pipe.on_unused = lambda: k.fifos.pop(key, None)
+    if acc == O_WRONLY and flags & O_NONBLOCK and pipe.readers == 0:
+        raise KernelError(E.ENXIO)  # fifo(7): "opening for write-only ... with no reader: ENXIO"
+    end = PipeEnd(pipe, acc == O_WRONLY, flags & ~O_ACCMODE & O_NONBLOCK, rdwr=acc == O_RDWR)
+    end.wake = k.sched.wake_up
+    end.name = path
+    end.inode_stat = stat_fields(st)
+    k.sched.wake_up(pipe.wq)  # an opener of the other side may be waiting for this one
+    if not flags & O_NONBLOCK and acc != O_RDWR:
+        other_opens = pipe.w_counter if acc == O_RDONLY else pipe.r_counter
+        other_now = pipe.writers if acc == O_RDONLY else pipe.readers
+        while not other_now:
+            if k.signal_pending(t):
+                end.release()
+                raise KernelError(ERESTARTSYS)
+            k.sched.sleep_on(t, pipe.wq)
+            yield
+            if (pipe.w_counter if acc == O_RDONLY else pipe.r_counter) != other_opens:
+                break  # one came (and may have gone again: wait_for_partner's counter check)
+    try:
+        return t.files.install(end, cloexec=bool(flags & O_CLOEXEC), limit=rlimit(t, RLIMIT_NOFILE)[0])
+    except KernelError:
+        end.release()
+        raise
+
+
+S_IFMT, S_IFIFO, S_IFCHR, S_IFBLK, S_IFREG, S_IFSOCK = 0o170000, 0o010000, 0o020000, 0o060000, 0o100000, 0o140000
+
+
+@syscall("mknod", sig="path pathname, mknod_mode mode, mknod_dev(mode) dev", cls="file")
+def sys_mknod(k, t, path_ptr, mode, dev, *_):
+    """mknod relative to the cwd."""
+    return sys_mknodat(k, t, AT_FDCWD, path_ptr, mode, dev)
+
+
+@syscall("mknodat", sig="dirfd dirfd, path pathname, mknod_mode mode, mknod_dev(mode) dev", cls="desc,file")
+def sys_mknodat(k, t, dirfd, path_ptr, mode, dev, *_):
+    """Make a FIFO or an empty regular file (do_mknodat); the FIFO opens as a pipe of the model. Device nodes
+    and socket files are not modelled: EPERM, as for a process without CAP_MKNOD."""
+    kind = mode & S_IFMT
+    if kind not in (0, S_IFREG, S_IFIFO, S_IFCHR, S_IFBLK, S_IFSOCK):
+        raise KernelError(E.EINVAL)
+    if kind in (S_IFCHR, S_IFBLK, S_IFSOCK):
+        k.warn_once("mknod", "mknod of a device node or socket is not modelled (-EPERM)")
+        raise KernelError(E.EPERM)
+    path = k.get_path_at(t, dirfd, path_ptr, create=True)
+    if os.path.lexists(path):
+        raise KernelError(E.EEXIST)
+    perm = mode & 0o7777 & ~t.fs.umask
+    if kind == S_IFIFO:
+        host_call(os.mkfifo, path, perm)
+    else:
+        fd = host_call(os.open, path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, perm)
+        os.close(fd)
+    return 0
 
 
 @syscall("access", sig="path pathname, flags(access) mode", cls="file")

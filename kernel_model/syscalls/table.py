@@ -50,7 +50,7 @@ ARG_TYPES: dict[str, int] = {
     "pselect_sig": 1, "sigframe": 1, "rt_sigframe": 1, "restart": 1, "sighandler": 1, "sigmask_val": 1,
     "mincore_vec": 1, "statfs": 1, "statfs64": 1, "cap_header": 1, "cap_data": 1,
     "ipc_key": 1, "ipc_flags": 1, "ipc_cmd": 1, "ipc_call": 1, "sembuf": 1, "msgbuf": 1, "rusage_full": 1,
-    "tms": 1, "siginfo_user": 1, "cpu_mask": 1, "sysinfo": 1, "gid_list": 1,
+    "tms": 1, "siginfo_user": 1, "cpu_mask": 1, "sysinfo": 1, "gid_list": 1, "mknod_mode": 1, "mknod_dev": 1,
 }
 
 #: Result kinds that need no decoder of their own.
