@@ -777,7 +777,19 @@ def _fcntl_arg(c: Ctx, arg) -> str | None:
         return "FD_CLOEXEC" if v == 1 else str(v)
     if cmd == 4:
         return open_flags(v)
+    if cmd in (5, 6, 7, 12, 13, 14, 36, 37, 38):  # a struct flock (flock64 for fcntl64's 64-bit and OFD commands)
+        wide = c.name == "fcntl64" and cmd not in (5, 6, 7)
+        size, fmt = (24, "<hhqqi") if wide else (16, "<hhiii")
+        return struct_or_ptr(c.mem, v, size, lambda r: _flock_str(struct.unpack(fmt, r), cmd in (36, 37, 38)))
     return str(s32(v))
+
+
+def _flock_str(f, ofd: bool) -> str:
+    type_, whence, start, length, pid = f
+    text = (f"{{l_type={ {0: 'F_RDLCK', 1: 'F_WRLCK', 2: 'F_UNLCK'}.get(type_, str(type_))}, "
+            f"l_whence={ {0: 'SEEK_SET', 1: 'SEEK_CUR', 2: 'SEEK_END'}.get(whence, str(whence))}, "
+            f"l_start={start}, l_len={length}")
+    return text + (f", l_pid={pid}}}" if ofd or pid else "}")
 
 
 def _ioctl_arg(c: Ctx, arg) -> str:

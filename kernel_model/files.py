@@ -73,6 +73,8 @@ PIPE_CAPACITY = 65536
 class File:
     """struct file: an open file description, shared by dup and fork."""
 
+    has_locks = False  # a record lock was ever taken through it (close then looks for locks to drop)
+
     def __init__(self, name: str, flags: int) -> None:
         self.name = name
         self.flags = flags
@@ -430,7 +432,7 @@ class FdTable:
         old = self.fds.get(fd)
         self.fds[fd] = [file, cloexec]
         if old is not None:
-            _fput(old[0])
+            self._filp_close(old[0])
 
     def get(self, fd: int) -> File:
         """The file at fd or EBADF (fdget)."""
@@ -444,18 +446,26 @@ class FdTable:
         entry = self.fds.pop(fd, None)
         if entry is None:
             raise KernelError(E.EBADF)
-        _fput(entry[0])
+        self._filp_close(entry[0])
 
     def close_all(self) -> None:
         """Close every descriptor (exit_files on the last user)."""
         for fd in sorted(self.fds):
-            _fput(self.fds.pop(fd)[0])
+            self._filp_close(self.fds.pop(fd)[0])
 
     def close_on_exec(self) -> None:
         """Close descriptors marked FD_CLOEXEC (do_close_on_exec)."""
         for fd in sorted(self.fds):
             if self.fds[fd][1]:
-                _fput(self.fds.pop(fd)[0])
+                self._filp_close(self.fds.pop(fd)[0])
+
+    def _filp_close(self, f: File) -> None:
+        """One descriptor of f goes: this process's POSIX locks on its inode go with it (filp_close)."""
+        if LOCKS_HELD[0] and isinstance(f, HostFile):
+            from .locks import locks_remove_posix
+
+            locks_remove_posix(self, f)
+        _fput(f)
 
     def copy(self) -> FdTable:
         """A new table naming the same open files (dup_fd for fork without CLONE_FILES)."""
@@ -466,7 +476,15 @@ class FdTable:
         return t
 
 
+# Whether any record lock exists (kernel_model.locks keeps it): closes look for locks to drop only then.
+LOCKS_HELD = [False]
+
+
 def _fput(f: File) -> None:
     f.refs -= 1
     if f.refs == 0:
+        if f.has_locks:
+            from .locks import locks_remove_file
+
+            locks_remove_file(f)  # its OFD locks
         f.release()

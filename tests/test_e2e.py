@@ -64,6 +64,7 @@ C_CASES = [
     ("reaper", "reaper", [], {}, REPO),
     ("pagemap", "pagemap", [], {}, REPO),
     ("fifo", "fifo", [], {}, REPO),
+    ("locks", "locks", [], {}, REPO),
 ]
 
 # Programs whose native run changes the host (a /proc/sys write): run only under the emulator, compared with

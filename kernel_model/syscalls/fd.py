@@ -106,11 +106,51 @@ def sys_fcntl(k, t, fd, cmd, arg, *_):
     if cmd == F_SETFL:
         f.flags = (f.flags & O_ACCMODE) | (arg & ~O_ACCMODE)
         return 0
+    if cmd in LOCK_CMDS:
+        return do_fcntl_lock(k, t, f, cmd, arg)
     if cmd in (F_SETPIPE_SZ, F_GETPIPE_SZ):
         if not isinstance(f, PipeEnd):
             raise KernelError(E.EBADF)  # pipe_fcntl: "not a pipe"
         return pipe_set_size(k, f.pipe, arg) if cmd == F_SETPIPE_SZ else f.pipe.capacity
     raise KernelError(E.EINVAL)
+
+
+F_GETLK, F_SETLK, F_SETLKW, F_GETLK64, F_SETLK64, F_SETLKW64 = 5, 6, 7, 12, 13, 14
+F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW = 36, 37, 38
+LOCK_CMDS = {F_GETLK: "get", F_SETLK: "set", F_SETLKW: "wait", F_GETLK64: "get", F_SETLK64: "set",
+             F_SETLKW64: "wait", F_OFD_GETLK: "get", F_OFD_SETLK: "set", F_OFD_SETLKW: "wait"}
+FLOCK32, FLOCK64 = struct.Struct("<hhiii"), struct.Struct("<hhqqi")  # compat_flock, compat_flock64
+
+
+def do_fcntl_lock(k, t, f, cmd, arg):
+    """Record locks (fcntl_getlk / fcntl_setlk and their OFD forms): fcntl64's 64-bit commands and the OFD
+    commands under fcntl64 read a struct flock64, the rest a struct flock with 32-bit offsets."""
+    from .. import locks
+    from ..abi import NR
+
+    ofd = cmd in (F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW)
+    wide = t.regs.orig_ax == NR.fcntl64 and (cmd in (F_GETLK64, F_SETLK64, F_SETLKW64) or ofd)
+    layout = FLOCK64 if wide else FLOCK32
+    type_, whence, start, length, pid = layout.unpack(k.get_bytes(t, arg, layout.size))
+    if ofd and pid != 0:
+        raise KernelError(E.EINVAL)  # fcntl(2): "the l_pid field must be set to 0" for OFD locks
+    lo, hi = locks.flock_range(f, whence, start, length)
+    kind = LOCK_CMDS[cmd]
+    if kind == "get":
+        if type_ not in (locks.F_RDLCK, locks.F_WRLCK):
+            raise KernelError(E.EINVAL)
+        owner = f if ofd else t.files
+        lk = locks.test_lock(f, owner, type_, lo, hi)
+        if lk is None:
+            out = (locks.F_UNLCK, whence, start, length, pid)
+        else:
+            ln = 0 if lk.end == locks.OFFSET_MAX else lk.end - lk.start + 1
+            if not wide and (lk.start > 0x7FFFFFFF or ln > 0x7FFFFFFF):
+                raise KernelError(E.EOVERFLOW)
+            out = (lk.type, 0, lk.start, ln, -1 if lk.ofd else lk.pid)
+        k.put_bytes(t, arg, layout.pack(*out))
+        return 0
+    return locks.set_lock(k, t, f, ofd, kind == "wait", type_, lo, hi)
 
 
 def pipe_set_size(k, pipe: PipeBuffer, arg: int) -> int:

@@ -1,0 +1,213 @@
+"""Record locks (fs/locks.c): POSIX locks owned by a process's files_struct and open-file-description (OFD)
+locks owned by an open file, on byte ranges of an inode.
+
+A conflicting request fails with EAGAIN (F_SETLK) or sleeps through the scheduler until the range is free
+(F_SETLKW), with EDEADLK when the wait would close a cycle of POSIX owners waiting on each other
+(posix_locks_deadlock). A process's POSIX locks on an inode go when it closes any descriptor of that inode
+(locks_remove_posix, called from filp_close), and OFD locks when their open file's last reference goes
+(locks_remove_file). Locks live per host inode (dev, ino), so two emulator runs locking the same host file
+contend as two processes would.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .abi import E
+from .files import LOCKS_HELD, KernelError
+
+if TYPE_CHECKING:
+    from .kernel import Kernel
+    from .task import Task
+
+F_RDLCK, F_WRLCK, F_UNLCK = 0, 1, 2
+OFFSET_MAX = (1 << 63) - 1
+
+
+@dataclass
+class FileLock:
+    """struct file_lock: an owner's lock of [start, end] (end inclusive; OFFSET_MAX: to the end of file)."""
+
+    owner: object
+    ofd: bool
+    type: int
+    start: int
+    end: int
+    pid: int  # the locking process's tgid (F_GETLK reports it for POSIX locks)
+
+
+@dataclass
+class InodeLocks:
+    """struct file_lock_context: an inode's locks and the queue of tasks waiting for them."""
+
+    locks: list[FileLock] = field(default_factory=list)
+    waiters: list = field(default_factory=list)  # (task, wake) of tasks sleeping in F_SETLKW
+
+
+_INODES: dict[tuple[int, int], InodeLocks] = {}
+_BLOCKED_ON: dict[int, object] = {}  # id(POSIX owner) -> the owner it waits for (posix_locks_deadlock)
+
+
+def inode_key(f) -> tuple[int, int]:
+    """(dev, ino) of an open host file; EBADF for files without one (pipes and model files)."""
+    fd = getattr(f, "fd", None)
+    if fd is None:
+        raise KernelError(E.EBADF)
+    try:
+        st = os.fstat(fd)
+    except OSError as e:
+        raise KernelError(e.errno or E.EBADF) from None
+    return st.st_dev, st.st_ino
+
+
+def flock_range(f, whence: int, start: int, length: int) -> tuple[int, int]:
+    """[start, end] of a struct flock (flock_to_posix_lock): from SEEK_SET, SEEK_CUR or SEEK_END; a length
+    of 0 reaches the end of file and beyond, a negative one covers the bytes before start."""
+    if whence == os.SEEK_CUR:
+        start += os.lseek(f.fd, 0, os.SEEK_CUR)
+    elif whence == os.SEEK_END:
+        start += os.fstat(f.fd).st_size
+    elif whence != os.SEEK_SET:
+        raise KernelError(E.EINVAL)
+    if length > 0:
+        end = start + length - 1
+    elif length == 0:
+        end = OFFSET_MAX
+    else:
+        start, end = start + length, start - 1
+    if start < 0 or end < start:
+        raise KernelError(E.EINVAL)
+    return start, min(end, OFFSET_MAX)
+
+
+def _conflicts(a: FileLock, owner: object, type_: int, start: int, end: int) -> bool:
+    return a.owner is not owner and a.start <= end and start <= a.end and F_WRLCK in (a.type, type_)
+
+
+def test_lock(f, owner: object, type_: int, start: int, end: int) -> FileLock | None:
+    """The first lock of another owner that would block this one (posix_test_lock), or None."""
+    ctx = _INODES.get(inode_key(f))
+    if ctx is None:
+        return None
+    for lk in ctx.locks:
+        if _conflicts(lk, owner, type_, start, end):
+            return lk
+    return None
+
+
+def _apply(ctx: InodeLocks, owner: object, ofd: bool, type_: int, start: int, end: int, pid: int) -> None:
+    """posix_lock_inode without conflicts: the owner's locks over the range are cut away (split when the
+    range is inside one), the new lock goes in (unless F_UNLCK), and touching locks of its type merge."""
+    kept: list[FileLock] = []
+    for lk in ctx.locks:
+        if lk.owner is not owner or lk.end < start or lk.start > end:
+            kept.append(lk)
+            continue
+        if lk.start < start:
+            kept.append(FileLock(owner, ofd, lk.type, lk.start, start - 1, lk.pid))
+        if lk.end > end:
+            kept.append(FileLock(owner, ofd, lk.type, end + 1, lk.end, lk.pid))
+    if type_ != F_UNLCK:
+        new = FileLock(owner, ofd, type_, start, end, pid)
+        for lk in list(kept):
+            if lk.owner is owner and lk.type == type_ and (lk.end + 1 >= new.start and new.end + 1 >= lk.start):
+                new.start, new.end = min(new.start, lk.start), max(new.end, lk.end)
+                kept.remove(lk)
+        kept.append(new)
+    kept.sort(key=lambda x: (x.start, x.end))
+    ctx.locks = kept
+
+
+def _wake_waiters(ctx: InodeLocks) -> None:
+    waiters, ctx.waiters = ctx.waiters, []
+    for task, wake in waiters:
+        wake(task)
+
+
+def _would_deadlock(owner: object, blocker: object) -> bool:
+    """Following who waits for whom from the blocker leads back to this owner (posix_locks_deadlock)."""
+    seen = 0
+    while blocker is not None and seen < 10:  # MAX_DEADLK_ITERATIONS
+        if blocker is owner:
+            return True
+        blocker = _BLOCKED_ON.get(id(blocker))
+        seen += 1
+    return False
+
+
+def set_lock(k: Kernel, t: Task, f, ofd: bool, wait: bool, type_: int, start: int, end: int):
+    """F_SETLK / F_SETLKW (and the OFD forms), as a generator: the lock is taken, changed or released;
+    EAGAIN when another owner holds a conflicting lock and wait is false; EBADF for a read lock on a file not
+    open for reading or a write lock on one not open for writing; EDEADLK for a POSIX wait that would deadlock;
+    a signal ends the wait (ERESTARTSYS)."""
+    from .files import O_ACCMODE, O_RDONLY, O_WRONLY
+    from .signal import ERESTARTSYS
+    from .task import WaitQueue
+
+    acc = f.flags & O_ACCMODE
+    if (type_ == F_RDLCK and acc == O_WRONLY) or (type_ == F_WRLCK and acc == O_RDONLY):
+        raise KernelError(E.EBADF)
+    if type_ not in (F_RDLCK, F_WRLCK, F_UNLCK):
+        raise KernelError(E.EINVAL)
+    owner = f if ofd else t.files
+    key = inode_key(f)
+    ctx = _INODES.setdefault(key, InodeLocks())
+    LOCKS_HELD[0] = True
+    while True:
+        blocker = None if type_ == F_UNLCK else next(
+            (lk for lk in ctx.locks if _conflicts(lk, owner, type_, start, end)), None)
+        if blocker is None:
+            break
+        if not wait:
+            raise KernelError(E.EAGAIN)
+        if not ofd and not blocker.ofd and _would_deadlock(owner, blocker.owner):
+            raise KernelError(E.EDEADLK)
+        if k.signal_pending(t):
+            raise KernelError(ERESTARTSYS)
+        if not ofd:
+            _BLOCKED_ON[id(owner)] = blocker.owner
+        ctx.waiters.append((t, k.sched.wake_task))
+        k.sched.sleep_on(t, WaitQueue("posix_lock"))
+        try:
+            yield
+        finally:
+            _BLOCKED_ON.pop(id(owner), None)
+            ctx.waiters = [w for w in ctx.waiters if w[0] is not t]
+    _apply(ctx, owner, ofd, type_, start, end, t.tgid)
+    f.has_locks = True
+    _wake_waiters(ctx)
+    if not ctx.locks and not ctx.waiters:
+        _INODES.pop(key, None)
+    LOCKS_HELD[0] = bool(_INODES)
+    return 0
+
+
+def _remove(f, match) -> None:
+    try:
+        key = inode_key(f)
+    except KernelError:
+        return
+    ctx = _INODES.get(key)
+    if ctx is None:
+        return
+    before = len(ctx.locks)
+    ctx.locks = [lk for lk in ctx.locks if not match(lk)]
+    if len(ctx.locks) != before:
+        _wake_waiters(ctx)
+    if not ctx.locks and not ctx.waiters:
+        _INODES.pop(key, None)
+    LOCKS_HELD[0] = bool(_INODES)
+
+
+def locks_remove_posix(files: object, f) -> None:
+    """Closing any descriptor of an inode drops every POSIX lock the process holds on it (fcntl(2): "If a
+    process closes any file descriptor referring to a file, then all of the process's locks on that file are
+    released")."""
+    _remove(f, lambda lk: not lk.ofd and lk.owner is files)
+
+
+def locks_remove_file(f) -> None:
+    """The open file's last reference went: its OFD locks go."""
+    _remove(f, lambda lk: lk.ofd and lk.owner is f)
