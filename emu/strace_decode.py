@@ -468,7 +468,7 @@ def siginfo_str(raw: bytes) -> str:
 
 def _gid_list(c: Ctx, p: int, n) -> str:
     """getgroups' list: [g1, g2] (16-bit gids for getgroups, 32-bit for getgroups32)."""
-    size = 2 if c.name == "getgroups" else 4
+    size = 2 if c.name in ("getgroups", "setgroups") else 4
     raw = c.mem.read(p, max(0, min(int(n or 0), 65536)) * size)
     if raw is None:
         return ptr(p)
@@ -1133,7 +1133,8 @@ DECODERS: dict = {
     "msgbuf": lambda c, arg: _msgbuf(c, arg) if not arg.out else _out(lambda c, arg, p: _msgbuf(c, arg))(c, arg),
     "rusage_full": _out_struct(72, lambda r: "{ru_utime={tv_sec=%d, tv_usec=%d}, ru_stime={tv_sec=%d, tv_usec=%d}, "
                                "..." % struct.unpack_from("<4i", r) + "}"),
-    "gid_list": _out(lambda c, arg, p: _gid_list(c, p, c.res)),
+    "gid_list": lambda c, arg: (_out(lambda c, arg, p: _gid_list(c, p, c.named(arg.param)))(c, arg) if arg.out
+                                else _gid_list(c, c.v(arg), c.named(arg.param))),
     "cpu_mask": lambda c, arg: (_out(lambda c, arg, p: _cpu_mask(c, p, c.res))(c, arg) if arg.out
                                 else _cpu_mask(c, c.v(arg), c.named(arg.param))),
     "sysinfo": _out_struct(64, lambda r: "{uptime=%d, loads=[%d, %d, %d], totalram=%d, freeram=%d, sharedram=%d, "

@@ -365,7 +365,7 @@ class Tracer:
                                                                                                  str(code))
             fields = f"si_code={code_s}"
             if code in (0, -6, -1):
-                fields += f", si_pid={info.get('pid', 0)}, si_uid={info.get('uid', self.k.uid)}"
+                fields += f", si_pid={info.get('pid', 0)}, si_uid={info.get('uid', self.k.cred(task).uid)}"
             if code == -1 and "value" in info:
                 fields += f", si_int={info['value']}, si_ptr={ptr(info['value'] & 0xFFFFFFFF)}"
         self.emit(task, f"--- {name} {{si_signo={name}, {fields}}} ---")
@@ -398,7 +398,8 @@ class Tracer:
         code = 1 if status & 0x7F == 0 else (3 if status & 0x80 else 2)
         st = str((status >> 8) & 0xFF) if code == 1 else signal_name(status & 0x7F)
         text = (f"--- {signal_name(sig)} {{si_signo={signal_name(sig)}, si_code={CLD_CODES[code]}, "
-                f"si_pid={self.pid_of(leader)}, si_uid={self.k.uid}, si_status={st}, si_utime=0, si_stime=0}} ---")
+                f"si_pid={self.pid_of(leader)}, si_uid={self.k.cred(leader).uid}, si_status={st}, si_utime=0, "
+                "si_stime=0} ---")
         self.sigchld.setdefault(parent.pid, []).append(text)
 
     # ---- faults ----------------------------------------------------------------------------------------------

@@ -111,11 +111,12 @@ def create_elf_tables(k: Kernel, mm: MM, image: ElfImageLike, bias: int, argv: l
     # AT_RANDOM: 16 bytes; derived from the program and its arguments so every run is the same.
     seed = hashlib.sha256(b"\0".join([image.path.encode()] + argv)).digest()[:16]
     random_addr = push_bytes(seed)
+    cred = k.cred(k.sched.current)  # the exec'ing task's (the first process's when there is none yet)
     auxv = [
         (AT_HWCAP, k.hwcap), (AT_PAGESZ, PAGE_SIZE), (AT_CLKTCK, 100),
         (AT_PHDR, image.phdr_vaddr + bias if image.phdr_vaddr else 0), (AT_PHENT, image.phentsize),
         (AT_PHNUM, image.phnum), (AT_BASE, 0), (AT_FLAGS, 0), (AT_ENTRY, image.entry + bias),
-        (AT_UID, k.uid), (AT_EUID, k.uid), (AT_GID, k.gid), (AT_EGID, k.gid), (AT_SECURE, 0),
+        (AT_UID, cred.uid), (AT_EUID, cred.euid), (AT_GID, cred.gid), (AT_EGID, cred.egid), (AT_SECURE, 0),
         (AT_RANDOM, random_addr), (AT_HWCAP2, 0), (AT_EXECFN, execfn_addr), (AT_PLATFORM, platform_addr),
         (AT_NULL, 0),
     ]

@@ -125,7 +125,7 @@ def copy_process(k: Kernel, parent: Task, flags: int, exit_signal: int, newsp: i
         raise
     child.blocked = parent.blocked
     child.timer_slack_ns = parent.timer_slack_ns
-    child.caps = parent.caps  # copy_creds
+    child.cred = parent.cred  # copy_creds: shared until either side changes its identity
     child.clear_child_tid = child_tidptr if flags & CLONE_CHILD_CLEARTID else 0
     child.set_child_tid = child_tidptr if flags & CLONE_CHILD_SETTID else 0
     if flags & CLONE_THREAD:

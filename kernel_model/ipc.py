@@ -194,16 +194,18 @@ class IpcNamespace:
         (CAP_IPC_OWNER)."""
         requested = (flag >> 6) | (flag >> 3) | flag
         granted = perm.mode
-        if self.k.uid in (perm.uid, perm.cuid):
+        c = self.k.cred(self.k.sched.current)
+        if c.euid in (perm.uid, perm.cuid):
             granted >>= 6
-        elif self.k.gid in (perm.gid, perm.cgid):
+        elif c.egid in (perm.gid, perm.cgid) or perm.gid in c.groups or perm.cgid in c.groups:
             granted >>= 3
-        if requested & ~granted & 0o7 and self.k.uid != 0:
+        if requested & ~granted & 0o7 and not c.capable(15):  # CAP_IPC_OWNER
             raise KernelError(E.EACCES)
 
     def owner_or_root(self, perm: IpcPerm) -> None:
         """IPC_SET and IPC_RMID: the owner, the creator or root (ipcctl_obtain_check): EPERM otherwise."""
-        if self.k.uid not in (0, perm.uid, perm.cuid):
+        c = self.k.cred(self.k.sched.current)
+        if c.euid not in (perm.uid, perm.cuid) and not c.capable(21):  # CAP_SYS_ADMIN
             raise KernelError(E.EPERM)
 
     def _get(self, ids: IpcIds, key: int, flags: int, create, check_existing) -> int:
@@ -218,7 +220,8 @@ class IpcNamespace:
                 return o.perm.id
             if not flags & IPC_CREAT:
                 raise KernelError(E.ENOENT)
-        perm = IpcPerm(key, self.k.uid, self.k.gid, self.k.uid, self.k.gid, flags & 0o777)
+        c = self.k.cred(self.k.sched.current)
+        perm = IpcPerm(key, c.euid, c.egid, c.euid, c.egid, flags & 0o777)
         o = create(perm)
         ids.add(perm, o)
         return perm.id

@@ -22,6 +22,7 @@ from .futex import FutexTable
 from .ipc import IpcNamespace
 from .vfs import Vfs
 from .mm import FAULT_NAMES, FaultAcct, FramePool, SegFault, StringTooLong
+from .cred import Cred, initial_cred
 from .sched import DEFAULT_QUANTUM, Scheduler
 from .tty import Tty
 from .syscalls import SYSCALL_TABLE
@@ -149,6 +150,7 @@ class Kernel:
         self.tty: Tty | None = None  # the controlling terminal's job control (kernel_model.tty)
         self.groups = sorted(set(os.getgroups()))  # supplementary groups, as the host user has them
         self.caps = _host_caps(self.uid)  # the first process's (effective, permitted, inheritable) capabilities
+        self.init_cred = initial_cred(self.uid, self.gid, self.groups, self.caps)
         self.new_tasks: list[Task] = []  # created during the current syscall, for the CPU binding
         self.warned: set[str] = set()
         self.rand_state = 0
@@ -180,6 +182,11 @@ class Kernel:
     def live_task_count(self) -> int:
         """Tasks not yet reaped."""
         return len(self.tasks)
+
+    def cred(self, task: Task | None) -> Cred:
+        """A task's credentials (current_cred); the initial ones for a task that has none of its own."""
+        c = task.cred if task is not None else None
+        return c if c is not None else self.init_cred
 
     def ppid_of(self, task: Task) -> int:
         """The parent's tgid as getppid and /proc show it: the shell that started the first process (its pid

@@ -285,17 +285,18 @@ def _status(k: Kernel, t: Task, d: str) -> None:
     pending = 0
     for s, _ in t.pending:
         pending |= 1 << (s - 1)
-    uid, gid = k.uid, k.gid
+    c = k.cred(t)
     status = [
         ("Name", t.comm), ("Umask", f"{t.fs.umask:04o}" if t.fs is not None else "0022"),
         ("State", f"{state} ({ {'R': 'running', 'S': 'sleeping', 'Z': 'zombie', 'T': 'stopped'}.get(state, 'dead')})"),
         ("Tgid", t.tgid), ("Ngid", 0), ("Pid", t.pid), ("PPid", k.ppid_of(t)), ("TracerPid", 0),
-        ("Uid", f"{uid}\t{uid}\t{uid}\t{uid}"), ("Gid", f"{gid}\t{gid}\t{gid}\t{gid}"),
-        ("FDSize", 64), ("Groups", " ".join(str(g) for g in k.groups)), ("VmPeak", f"{vm_kb:>8} kB"),
+        ("Uid", f"{c.uid}\t{c.euid}\t{c.suid}\t{c.fsuid}"), ("Gid", f"{c.gid}\t{c.egid}\t{c.sgid}\t{c.fsgid}"),
+        ("FDSize", 64), ("Groups", " ".join(str(g) for g in c.groups)), ("VmPeak", f"{vm_kb:>8} kB"),
         ("VmSize", f"{vm_kb:>8} kB"), ("VmLck", f"{lck_kb:>8} kB"), ("VmRSS", f"{rss_kb:>8} kB"),
         ("Threads", len(t.signal.threads) if t.signal is not None else 1),
         ("SigPnd", f"{pending:016x}"), ("SigBlk", f"{t.blocked:016x}"),
-        ("CapEff", f"{(t.caps or k.caps)[0]:016x}"), ("CapPrm", f"{(t.caps or k.caps)[1]:016x}"),
+        ("CapInh", f"{c.cap_inheritable:016x}"), ("CapPrm", f"{c.cap_permitted:016x}"),
+        ("CapEff", f"{c.cap_effective:016x}"),
     ]
     _write(os.path.join(d, "status"), "".join(f"{a}:\t{b}\n" for a, b in status))
 

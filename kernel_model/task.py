@@ -150,7 +150,7 @@ class Task:
         self.fork_ptes = 0  # page-table entries this task copied in fork
         self.fpu_reset = False  # exec: the extended CPU state starts afresh (flush_thread)
         self.sysvsem = None  # ipc.SemUndoList: SEM_UNDO adjustments, shared under CLONE_SYSVSEM
-        self.caps: tuple[int, int, int] | None = None  # (effective, permitted, inheritable); None: the kernel's
+        self.cred = None  # its kernel_model.cred.Cred (None: the kernel's initial one, Kernel.cred)
         # Signal frames and the x87/SSE state: the CPU side saves it when a frame is pushed and puts it back at
         # sigreturn (the kernel's fpstate on the signal stack), keyed by the frame's address.
         self.kind = "process"  # how it was created: init, fork, vfork, clone-thread, clone, ...

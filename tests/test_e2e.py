@@ -65,6 +65,7 @@ C_CASES = [
     ("pagemap", "pagemap", [], {}, REPO),
     ("fifo", "fifo", [], {}, REPO),
     ("locks", "locks", [], {}, REPO),
+    ("creds", "creds", [], {}, "/tmp"),
 ]
 
 # Programs whose native run changes the host (a /proc/sys write): run only under the emulator, compared with

@@ -162,7 +162,7 @@ def pipe_set_size(k, pipe: PipeBuffer, arg: int) -> int:
     size = 4096
     while size < arg:
         size <<= 1
-    if size > k.sysctl_int("fs/pipe-max-size") and not k.caps[0] & (1 << 24):  # CAP_SYS_RESOURCE
+    if size > k.sysctl_int("fs/pipe-max-size") and not k.cred(k.sched.current).capable(24):  # CAP_SYS_RESOURCE
         raise KernelError(E.EPERM)
     if (len(pipe.buf) + 4095) // 4096 > size // 4096:
         raise KernelError(E.EBUSY)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import struct
 
-from ..abi import E
+from ..abi import NR, E
 from ..files import KernelError
 from .table import syscall
 from .common import pid_target, s32
@@ -30,25 +30,207 @@ def sys_getppid(k, t, *_):
     return k.ppid_of(t)
 
 
-@syscall("getuid", "getuid32", "geteuid", "geteuid32", sig="", cls="creds,pure")
+@syscall("getuid", "getuid32", sig="", cls="creds,pure")
 def sys_getuid(k, t, *_):
-    """The host user's uid."""
-    return k.uid
+    """The real uid (16-bit getuid: ids above 65535 read as 65534, high2lowuid)."""
+    return _low(t, k.cred(t).uid, NR.getuid)
 
 
-@syscall("getgid", "getgid32", "getegid", "getegid32", sig="", cls="creds,pure")
+@syscall("geteuid", "geteuid32", sig="", cls="creds,pure")
+def sys_geteuid(k, t, *_):
+    """The effective uid."""
+    return _low(t, k.cred(t).euid, NR.geteuid)
+
+
+@syscall("getgid", "getgid32", sig="", cls="creds,pure")
 def sys_getgid(k, t, *_):
-    """The host user's gid."""
-    return k.gid
+    """The real gid."""
+    return _low(t, k.cred(t).gid, NR.getgid)
+
+
+@syscall("getegid", "getegid32", sig="", cls="creds,pure")
+def sys_getegid(k, t, *_):
+    """The effective gid."""
+    return _low(t, k.cred(t).egid, NR.getegid)
+
+
+OVERFLOW_ID = 65534  # overflowuid / overflowgid
+
+
+def _low(t, value: int, nr16: int) -> int:
+    """An id as the 16-bit call returns it (high2lowuid)."""
+    return (value if value < 0x10000 else OVERFLOW_ID) if t.regs.orig_ax == nr16 else value
+
+
+def _id_arg(t, v: int, nr16s) -> int:
+    """An id argument: -1 stays -1 ("unchanged"); a 16-bit call's 0xffff is -1 too (low2highuid)."""
+    if t.regs.orig_ax in nr16s:
+        v &= 0xFFFF
+        return -1 if v == 0xFFFF else v
+    return -1 if v == 0xFFFFFFFF else v
+
+
+def _commit(k, t, new) -> int:
+    """commit_creds, with the capability fix-ups of a uid change."""
+    from ..cred import fix_setuid
+
+    t.cred = fix_setuid(k.cred(t), new)
+    return 0
+
+
+@syscall("setuid", "setuid32", sig="uid uid", cls="creds")
+def sys_setuid(k, t, uid, *_):
+    """setuid(2): with CAP_SETUID all of real, effective, saved and fs uid; otherwise only the effective (and
+    fs) uid, to the real or saved one (EPERM otherwise); EINVAL for -1."""
+    c = k.cred(t)
+    uid = _id_arg(t, uid, (NR.setuid,))
+    if uid < 0:
+        raise KernelError(E.EINVAL)
+    if c.capable(7):  # CAP_SETUID
+        return _commit(k, t, c.change(uid=uid, euid=uid, suid=uid, fsuid=uid))
+    if uid not in (c.uid, c.suid):
+        raise KernelError(E.EPERM)
+    return _commit(k, t, c.change(euid=uid, fsuid=uid))
+
+
+@syscall("setgid", "setgid32", sig="gid gid", cls="creds")
+def sys_setgid(k, t, gid, *_):
+    """setgid(2), as setuid with CAP_SETGID."""
+    c = k.cred(t)
+    gid = _id_arg(t, gid, (NR.setgid,))
+    if gid < 0:
+        raise KernelError(E.EINVAL)
+    if c.capable(6):  # CAP_SETGID
+        return _commit(k, t, c.change(gid=gid, egid=gid, sgid=gid, fsgid=gid))
+    if gid not in (c.gid, c.sgid):
+        raise KernelError(E.EPERM)
+    return _commit(k, t, c.change(egid=gid, fsgid=gid))
+
+
+@syscall("setreuid", "setreuid32", sig="uid ruid, uid euid", cls="creds")
+def sys_setreuid(k, t, ruid, euid, *_):
+    """setreuid(2): an unprivileged caller may set the real uid to the real or effective one and the effective
+    to the real, effective or saved one; the saved uid follows the new effective one when the real uid is set
+    or the effective one changes away from the real (__sys_setreuid)."""
+    c = k.cred(t)
+    ruid, euid = (_id_arg(t, x, (NR.setreuid,)) for x in (ruid, euid))
+    priv = c.capable(7)
+    new_uid = c.uid if ruid < 0 else ruid
+    new_euid = c.euid if euid < 0 else euid
+    if not priv and ((ruid >= 0 and ruid not in (c.uid, c.euid))
+                     or (euid >= 0 and euid not in (c.uid, c.euid, c.suid))):
+        raise KernelError(E.EPERM)
+    suid = new_euid if ruid >= 0 or (euid >= 0 and euid != c.uid) else c.suid
+    return _commit(k, t, c.change(uid=new_uid, euid=new_euid, suid=suid, fsuid=new_euid))
+
+
+@syscall("setregid", "setregid32", sig="gid rgid, gid egid", cls="creds")
+def sys_setregid(k, t, rgid, egid, *_):
+    """setregid(2), as setreuid with CAP_SETGID."""
+    c = k.cred(t)
+    rgid, egid = (_id_arg(t, x, (NR.setregid,)) for x in (rgid, egid))
+    priv = c.capable(6)
+    new_gid = c.gid if rgid < 0 else rgid
+    new_egid = c.egid if egid < 0 else egid
+    if not priv and ((rgid >= 0 and rgid not in (c.gid, c.egid))
+                     or (egid >= 0 and egid not in (c.gid, c.egid, c.sgid))):
+        raise KernelError(E.EPERM)
+    sgid = new_egid if rgid >= 0 or (egid >= 0 and egid != c.gid) else c.sgid
+    return _commit(k, t, c.change(gid=new_gid, egid=new_egid, sgid=sgid, fsgid=new_egid))
+
+
+@syscall("setresuid", "setresuid32", sig="uid ruid, uid euid, uid suid", cls="creds")
+def sys_setresuid(k, t, ruid, euid, suid, *_):
+    """setresuid(2): each id that is not -1; an unprivileged caller only to one of its current three."""
+    c = k.cred(t)
+    ids = [_id_arg(t, x, (NR.setresuid,)) for x in (ruid, euid, suid)]
+    if not c.capable(7) and any(x >= 0 and x not in (c.uid, c.euid, c.suid) for x in ids):
+        raise KernelError(E.EPERM)
+    r, e, s_ = (old if x < 0 else x for x, old in zip(ids, (c.uid, c.euid, c.suid), strict=True))
+    return _commit(k, t, c.change(uid=r, euid=e, suid=s_, fsuid=e))
+
+
+@syscall("setresgid", "setresgid32", sig="gid rgid, gid egid, gid sgid", cls="creds")
+def sys_setresgid(k, t, rgid, egid, sgid, *_):
+    """setresgid(2), as setresuid with CAP_SETGID."""
+    c = k.cred(t)
+    ids = [_id_arg(t, x, (NR.setresgid,)) for x in (rgid, egid, sgid)]
+    if not c.capable(6) and any(x >= 0 and x not in (c.gid, c.egid, c.sgid) for x in ids):
+        raise KernelError(E.EPERM)
+    r, e, s_ = (old if x < 0 else x for x, old in zip(ids, (c.gid, c.egid, c.sgid), strict=True))
+    return _commit(k, t, c.change(gid=r, egid=e, sgid=s_, fsgid=e))
+
+
+@syscall("getresuid", "getresuid32", sig="out int_ptr ruid, out int_ptr euid, out int_ptr suid", cls="creds")
+def sys_getresuid(k, t, pr, pe, ps, *_):
+    """The real, effective and saved uids (16-bit for getresuid)."""
+    c = k.cred(t)
+    return _put_ids(k, t, (pr, pe, ps), (c.uid, c.euid, c.suid), t.regs.orig_ax == NR.getresuid)
+
+
+@syscall("getresgid", "getresgid32", sig="out int_ptr rgid, out int_ptr egid, out int_ptr sgid", cls="creds")
+def sys_getresgid(k, t, pr, pe, ps, *_):
+    """The real, effective and saved gids (16-bit for getresgid)."""
+    c = k.cred(t)
+    return _put_ids(k, t, (pr, pe, ps), (c.gid, c.egid, c.sgid), t.regs.orig_ax == NR.getresgid)
+
+
+def _put_ids(k, t, ptrs, ids, narrow: bool) -> int:
+    for p, v in zip(ptrs, ids, strict=True):
+        if narrow:
+            k.put_bytes(t, p, struct.pack("<H", v if v < 0x10000 else OVERFLOW_ID))
+        else:
+            k.put_u32(t, p, v)
+    return 0
+
+
+@syscall("setfsuid", "setfsuid32", sig="uid fsuid", cls="creds")
+def sys_setfsuid(k, t, fsuid, *_):
+    """setfsuid(2): returns the previous fs uid always; changes it to one of the four uids, or any with
+    CAP_SETUID."""
+    c = k.cred(t)
+    old = c.fsuid
+    v = _id_arg(t, fsuid, (NR.setfsuid,))
+    if v >= 0 and (v in (c.uid, c.euid, c.suid, c.fsuid) or c.capable(7)) and v != old:
+        _commit(k, t, c.change(fsuid=v))
+    return old
+
+
+@syscall("setfsgid", "setfsgid32", sig="gid fsgid", cls="creds")
+def sys_setfsgid(k, t, fsgid, *_):
+    """setfsgid(2), as setfsuid."""
+    c = k.cred(t)
+    old = c.fsgid
+    v = _id_arg(t, fsgid, (NR.setfsgid,))
+    if v >= 0 and (v in (c.gid, c.egid, c.sgid, c.fsgid) or c.capable(6)) and v != old:
+        t.cred = c.change(fsgid=v)
+    return old
+
+
+NGROUPS_MAX = 65536
+
+
+@syscall("setgroups", "setgroups32", sig="int size, gid_list(size) list", cls="creds")
+def sys_setgroups(k, t, size, lst, *_):
+    """setgroups(2): CAP_SETGID (EPERM), at most NGROUPS_MAX (EINVAL); 16-bit gids for setgroups."""
+    c = k.cred(t)
+    size = s32(size)
+    if not c.capable(6):
+        raise KernelError(E.EPERM)
+    if not 0 <= size <= NGROUPS_MAX:
+        raise KernelError(E.EINVAL)
+    wide = t.regs.orig_ax == NR.setgroups32
+    raw = k.get_bytes(t, lst, size * (4 if wide else 2)) if size else b""
+    groups = struct.unpack(f"<{size}{'I' if wide else 'H'}", raw)
+    t.cred = c.change(groups=tuple(sorted(set(groups))))
+    return 0
 
 
 @syscall("getgroups", "getgroups32", sig="int size, out gid_list(ret) list", cls="creds")
 def sys_getgroups(k, t, size, lst, *_):
     """The supplementary groups (the host user's, as uid and gid are): their number when size is 0, EINVAL when
     size is smaller than that (getgroups(2)); getgroups stores 16-bit gids, getgroups32 32-bit ones."""
-    from ..abi import NR
-
-    groups = k.groups
+    groups = k.cred(t).groups
     size = s32(size)
     if size < 0:
         raise KernelError(E.EINVAL)
@@ -167,7 +349,8 @@ def _cap_header(k, t, hdrp) -> tuple[int, int]:
 
 def task_caps(k, t) -> tuple[int, int, int]:
     """A task's (effective, permitted, inheritable) capability sets."""
-    return t.caps if t.caps is not None else k.caps
+    c = k.cred(t)
+    return c.cap_effective, c.cap_permitted, c.cap_inheritable
 
 
 @syscall("capget", sig="cap_header hdrp, out cap_data(hdrp) datap", cls="creds")
@@ -213,7 +396,7 @@ def sys_capset(k, t, hdrp, datap, *_):
         inh |= old_inh & ~0xFFFFFFFF
     if prm & ~old_prm or eff & ~prm or inh & ~(old_inh | old_prm):
         raise KernelError(E.EPERM)
-    t.caps = (eff, prm, inh)
+    t.cred = k.cred(t).change(cap_effective=eff, cap_permitted=prm, cap_inheritable=inh)
     return 0
 
 

@@ -161,7 +161,8 @@ def sys_shmctl(k, t, shmid, cmd, buf, *_):
         ns.shm_rmid(seg)
         return 0
     if cmd in (I.SHM_LOCK, I.SHM_UNLOCK):
-        if k.uid != 0 and k.uid not in (seg.perm.uid, seg.perm.cuid):
+        c = k.cred(t)
+        if c.euid != 0 and c.euid not in (seg.perm.uid, seg.perm.cuid):
             raise KernelError(E.EPERM)
         seg.perm.mode = seg.perm.mode | I.SHM_LOCKED if cmd == I.SHM_LOCK else seg.perm.mode & ~I.SHM_LOCKED
         return 0
@@ -421,7 +422,7 @@ def sys_msgctl(k, t, msqid, cmd, buf, *_):
     if cmd == I.IPC_SET:
         raw = k.get_bytes(t, buf, 88)
         qbytes = struct.unpack_from("<I", raw, 36 + 32)[0]
-        if qbytes > I.MSGMNB and not (k.caps[0] >> 24) & 1:  # CAP_SYS_RESOURCE
+        if qbytes > I.MSGMNB and not k.cred(t).capable(24):  # CAP_SYS_RESOURCE
             raise KernelError(E.EPERM)
         _set_perm(ns, q.perm, raw)
         q.qbytes = qbytes

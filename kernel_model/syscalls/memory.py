@@ -72,7 +72,7 @@ def _may_expand_vm(k, t, prot: int, shared: bool, growsdown: bool, npages_bytes:
 def _check_mlock_limit(k, t, more: int) -> None:
     """Locking more bytes than RLIMIT_MEMLOCK allows without CAP_IPC_LOCK (can_do_mlock, mlock_future_ok)."""
     limit = rlimit(t, RLIMIT_MEMLOCK)[0]
-    if k.uid != 0 and t.mm.locked_vm() + more > limit:
+    if not k.cred(t).capable(14) and t.mm.locked_vm() + more > limit:  # CAP_IPC_LOCK
         raise KernelError(E.EAGAIN if limit else E.EPERM)
 
 
@@ -250,7 +250,7 @@ def sys_madvise(k, t, addr, length, advice, *_):
     if advice not in known or advice in (MADV_MERGEABLE, MADV_UNMERGEABLE):
         raise KernelError(E.EINVAL)  # KSM is not built into the model
     if advice in (MADV_HWPOISON, MADV_SOFT_OFFLINE):
-        raise KernelError(E.EPERM if k.uid != 0 else E.EINVAL)
+        raise KernelError(E.EPERM if not k.cred(t).capable(14) else E.EINVAL)
     if addr & (PAGE_SIZE - 1):
         raise KernelError(E.EINVAL)
     end = page_up(addr + length)

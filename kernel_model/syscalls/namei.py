@@ -7,6 +7,7 @@ import os
 from ..abi import E
 from ..files import KernelError
 from .table import syscall
+from ..cred import check_create, own_new_file
 from .common import AT_FDCWD, host_call, s32
 
 
@@ -20,11 +21,15 @@ def sys_mkdir(k, t, path_ptr, mode, *_):
 def sys_mkdirat(k, t, dirfd, path_ptr, mode, *_):
     """mkdir relative to a directory descriptor."""
     path = k.get_path_at(t, dirfd, path_ptr, create=True, follow=False)
+    cred = k.cred(t)
+    if not os.path.lexists(path):
+        check_create(cred, path)
     old = os.umask(0)
     try:
         host_call(os.mkdir, path, mode & 0o7777 & ~t.fs.umask)
     finally:
         os.umask(old)
+    own_new_file(cred, path)
     return 0
 
 

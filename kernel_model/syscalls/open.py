@@ -11,6 +11,7 @@ from ..abi import NR, E
 from .. import procfs
 from ..files import O_CLOEXEC, KernelError, open_host
 from .table import syscall
+from ..cred import CAP_DAC_OVERRIDE, MAY_READ, MAY_WRITE, check_create, check_file, own_new_file
 from .common import (AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, CLOCK_REALTIME, RLIMIT_NOFILE, host_call,
                      rlimit, s32)
 
@@ -157,11 +158,21 @@ def _open(k, t, path, flags, mode=0o666):
             st = os.stat(path)
         except OSError:
             st = None
+        cred = k.cred(t)
+        if not cred.capable(CAP_DAC_OVERRIDE):  # the task's own identity, on top of the emulator's host check
+            acc = flags & 3
+            if st is not None and not flags & 0o10000000:
+                mask = (MAY_READ if acc in (0, 2) else 0) | (MAY_WRITE if acc in (1, 2) or flags & 0o1000 else 0)
+                check_file(cred, path, mask)
+            elif st is None and flags & 0o100:
+                check_create(cred, path)
         if st is not None and pystat.S_ISFIFO(st.st_mode) and not flags & 0o10000000:  # O_PATH opens no pipe
             if flags & 0o200000:
                 raise KernelError(E.ENOTDIR)  # O_DIRECTORY: checked before the FIFO is opened (do_open)
             return fifo_open(k, t, path, st, flags)  # a generator: the open may wait for the other side
         f = open_host(path, flags, mode, t.fs.umask)
+        if st is None:
+            own_new_file(cred, path)
         f.cache = k.page_cache
         if path.startswith(k.proc_dir):
             f.on_write = procfs.write_handler(k, t, path)

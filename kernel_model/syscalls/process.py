@@ -19,6 +19,7 @@ from ..task import SIG_IGN
 from .table import syscall
 from .common import s32
 from .identity import pack_rusage
+from ..cred import MAY_EXEC, check_file
 
 
 @syscall("exit", sig="int status", cls="process", ret="none")
@@ -144,6 +145,7 @@ def load_script_or_elf(k, t, path: str, filename: bytes, argv: list[bytes], dept
         raise KernelError(e.errno or E.ENOENT) from None
     if not os.access(path, os.X_OK) or os.path.isdir(path):
         raise KernelError(E.EACCES)
+    check_file(k.cred(t), path, MAY_EXEC)  # the task's own identity: a uid that dropped root may not run it
     if head.startswith(b"#!"):
         if depth >= 4:  # BINPRM_MAX_RECURSION
             raise KernelError(E.ELOOP)
@@ -202,7 +204,7 @@ def sys_waitid(k, t, which, upid, infop, options, rusage, *_):
     t.wait_rusage = (0, 0, 0, 0)
     cpid, status = yield from do_wait(k, t, pid, options)  # WSTOPPED (2) and WCONTINUED (8) as for wait4
     if infop:
-        k.put_bytes(t, infop, pack_siginfo_chld(cpid, status, k.uid))
+        k.put_bytes(t, infop, pack_siginfo_chld(cpid, status, k.cred(t).uid))
     if rusage:
         k.put_bytes(t, rusage, pack_rusage(*t.wait_rusage))
     return 0

@@ -279,6 +279,15 @@ def sys_rt_sigreturn(k, t, *_):
     return sigmod.sys_rt_sigreturn(k, t)
 
 
+def _may_kill(k, t, target, sig) -> bool:
+    """check_kill_permission: matching uids or CAP_KILL; SIGCONT within the session always."""
+    from ..cred import may_signal
+
+    if sig == SIG.SIGCONT and target.signal.sid == t.signal.sid:
+        return True
+    return may_signal(k.cred(t), k.cred(target))
+
+
 def _check_sig(sig):
     if not 0 <= sig <= sigmod.NSIG:
         raise KernelError(E.EINVAL)
@@ -300,10 +309,13 @@ def sys_kill(k, t, pid, sig, *_):
         targets = [x for x in leaders if x.signal.pgid == -pid]
     if not targets:
         raise KernelError(E.ESRCH)
-    for x in targets:
+    allowed = [x for x in targets if _may_kill(k, t, x, sig)]
+    if not allowed:
+        raise KernelError(E.EPERM)
+    for x in allowed:
         live = [th for th in x.signal.threads if th.is_alive()]
         if live:
-            k.send_signal(live[0], sig, {"signo": sig, "code": sigmod.SI_USER, "pid": t.tgid, "uid": k.uid},
+            k.send_signal(live[0], sig, {"signo": sig, "code": sigmod.SI_USER, "pid": t.tgid, "uid": k.cred(t).uid},
                           group=True)
     return 0
 
@@ -315,7 +327,9 @@ def sys_tkill(k, t, tid, sig, *_):
     target = k.tasks.get(tid)
     if target is None or not target.is_alive():
         raise KernelError(E.ESRCH)
-    k.send_signal(target, sig, {"signo": sig, "code": sigmod.SI_TKILL, "pid": t.tgid, "uid": k.uid})
+    if not _may_kill(k, t, target, sig):
+        raise KernelError(E.EPERM)
+    k.send_signal(target, sig, {"signo": sig, "code": sigmod.SI_TKILL, "pid": t.tgid, "uid": k.cred(t).uid})
     return 0
 
 
