@@ -27,6 +27,7 @@ class FutexTable:
         self.bitsets: dict[int, int] = {}  # task pid -> bitset it waits with
         self.keys: dict[int, tuple] = {}  # task pid -> key it waits on
         self.woken: set[int] = set()  # pids woken by FUTEX_WAKE / requeue, not by a signal or timeout
+        self.woken_by: dict[int, tuple] = {}  # pid -> the key whose wake woke it (futex_waitv's index)
 
     def key(self, task: Task, uaddr: int, private: bool) -> tuple:
         """A private futex is (mm, address); a shared one is the physical frame and offset (get_futex_key)."""
@@ -80,8 +81,14 @@ class FutexTable:
         for t in list(q.waiters):
             if woken >= n:
                 break
+            if t.pid in self.woken:
+                q.waiters.remove(t)  # a futex_waitv waiter already woken through another of its futexes
+                continue
             if self.bitsets.get(t.pid, FUTEX_BITSET_MATCH_ANY) & bitset:
                 self.woken.add(t.pid)
+                self.woken_by[t.pid] = key
+                if t in q.waiters:
+                    q.waiters.remove(t)
                 self.k.sched.wake_task(t)
                 woken += 1
         if not q.waiters:
@@ -114,6 +121,34 @@ class FutexTable:
         if not q1.waiters:
             self.queues.pop(key1, None)
         return woken + moved
+
+    def waitv(self, task: Task, futexes: list[tuple[int, int, bool]], timeout_ns: int | None):
+        """futex_waitv: queue on every (uaddr, val, private) futex, EAGAIN when one of them no longer holds its
+        value, then sleep until one is woken: its index; ETIMEDOUT, or ERESTARTSYS for a signal."""
+        keys = [self.key(task, uaddr, private) for uaddr, _, private in futexes]
+        for (uaddr, val, _), _key in zip(futexes, keys, strict=True):
+            if self.k.get_u32(task, uaddr) != val & 0xFFFFFFFF:
+                raise KernelError(E.EAGAIN)
+        queues = [self.queues.setdefault(key, WaitQueue("futex")) for key in keys]
+        for q in queues:
+            q.waiters.append(task)
+        self.k.sched.sleep_on(task, WaitQueue("futex_waitv"), timeout_ns)
+        task.wait_channel = f"futex_waitv {futexes[0][0]:#x}"
+        try:
+            yield
+        finally:
+            for key, q in zip(keys, queues, strict=True):
+                while task in q.waiters:
+                    q.waiters.remove(task)
+                if not q.waiters and self.queues.get(key) is q:
+                    del self.queues[key]
+        if task.pid in self.woken:
+            self.woken.discard(task.pid)
+            by = self.woken_by.pop(task.pid, None)
+            return keys.index(by) if by in keys else 0
+        if task.timed_out:
+            raise KernelError(E.ETIMEDOUT)
+        raise KernelError(512)  # ERESTARTSYS: a signal ended the wait
 
     def forget(self, task: Task) -> None:
         """Drop an exiting task's waiting state."""

@@ -122,3 +122,30 @@ def sys_futex(k, t, uaddr, op, val, utime, uaddr2, val3):
 def sys_futex_time64(k, t, uaddr, op, val, utime, uaddr2, val3):
     """futex with a struct __kernel_timespec timeout."""
     return (yield from _futex(k, t, uaddr, op, val, utime, uaddr2, val3, True))
+
+
+FUTEX_WAITV_MAX, FUTEX2_SIZE_U32, FUTEX2_PRIVATE = 128, 2, 128
+
+
+@syscall("futex_waitv", sig="ptr waiters, uint nr_futexes, uint flags, timespec64 timeout, enum(clock) clockid")
+def sys_futex_waitv(k, t, waiters, nr, flags, timeout, clockid, *_):
+    """Wait on up to 128 32-bit futexes at once (futex_waitv(2)): struct futex_waitv {u64 val; u64 uaddr;
+    u32 flags; u32 __reserved} each; an absolute timeout on CLOCK_MONOTONIC or CLOCK_REALTIME; returns the index
+    of the futex that was woken. EINVAL for bad counts, flags, sizes or clocks; EAGAIN when a value differs."""
+    if flags or not 0 < nr <= FUTEX_WAITV_MAX or not waiters:
+        raise KernelError(E.EINVAL)
+    to = None
+    if timeout:
+        if clockid not in (CLOCK_REALTIME, CLOCK_MONOTONIC):
+            raise KernelError(E.EINVAL)
+        to = _timeout(k, t, 0, timeout, True, clockid)
+    raw = k.get_bytes(t, waiters, 24 * nr)
+    futexes = []
+    for i in range(nr):
+        val, uaddr, fl, reserved = struct.unpack_from("<QQII", raw, 24 * i)
+        if reserved or fl & ~(FUTEX2_SIZE_U32 | FUTEX2_PRIVATE) or fl & 3 != FUTEX2_SIZE_U32:
+            raise KernelError(E.EINVAL)
+        if uaddr >> 32 or val >> 32:
+            raise KernelError(E.EINVAL)  # a 32-bit task's address and a 32-bit futex's value
+        futexes.append((uaddr, val, bool(fl & FUTEX2_PRIVATE)))
+    return (yield from k.futex.waitv(t, futexes, to))
