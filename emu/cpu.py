@@ -40,6 +40,8 @@ VDSO_VADDR = 0xFFFFD000
 # The same code the frames' retcode holds, at +0 and +16.
 VDSO_CODE = RETCODE_SIGRETURN.ljust(16, b"\x90") + RETCODE_RT
 GDT_ENTRIES = 32
+# The LDT (modify_ldt) shares the GDT's page: 256 entries from offset 0x800, named by GDT entry 16's selector.
+LDT_OFFSET, LDT_BYTES, LDT_SELECTOR = 0x800, 256 * 8, 16 * 8
 KERNEL_CS, KERNEL_DS = 0x60, 0x68  # GDT entries 12 and 13, as Linux i386
 PERMS_RX = UC_PROT_READ | UC_PROT_EXEC
 PERMS_RWX = PERMS_RX | UC_PROT_WRITE
@@ -139,6 +141,8 @@ class Cpu:
         self.cur_mm = None
         self.cur_gen = -1
         self.loaded_tls: list[bytes | None] = [None, None, None]
+        self.loaded_ldt = b""  # the LDT entries now in the GDT page (modify_ldt's, of the running mm)
+        self.ldtr_set = False
         self.fault: tuple | None = None  # (vaddr, access, maperr) of the last refused translation
         self.fault_bus = False  # ... and it was past the end of a mapped object: SIGBUS, not SIGSEGV
         self.trap: int | None = None
@@ -405,6 +409,8 @@ class Cpu:
                 self.k.emit("schedule", prev, task)
             if task.tls != self.loaded_tls:
                 task.tls_dirty = True
+        if task.mm.ldt or self.ldtr_set:
+            self.load_ldt(task.mm)  # before the selectors are loaded; its bytes live in the one GDT page
         if task.tls_dirty:
             self.load_tls(task)
         if task.regs_dirty:
@@ -417,6 +423,22 @@ class Cpu:
             self.cur_mm = mm
             self.cur_gen = mm.tlb_gen
             self.flush_tlb()
+
+    def load_ldt(self, mm) -> None:
+        """Make mm's local descriptor table the CPU's (load_mm_ldt): its entries at LDT_OFFSET of the GDT
+        page, and LDTR pointing there (null when the mm has none)."""
+        ldt = mm.ldt
+        if ldt != self.loaded_ldt:
+            frames = self.pool.frames
+            frames[self.gdt_frame, LDT_OFFSET:LDT_OFFSET + LDT_BYTES] = 0
+            if ldt:
+                frames[self.gdt_frame, LDT_OFFSET:LDT_OFFSET + len(ldt)] = list(ldt)
+            self.loaded_ldt = ldt
+        if ldt:
+            self.uc.reg_write(X.UC_X86_REG_LDTR, (LDT_SELECTOR, GDT_VADDR + LDT_OFFSET, len(ldt) - 1, 0x8200))
+        else:
+            self.uc.reg_write(X.UC_X86_REG_LDTR, (0, 0, 0, 0))
+        self.ldtr_set = bool(ldt)
 
     def load_tls(self, task) -> None:
         """Write the task's three TLS descriptors into GDT entries 6..8 (load_TLS)."""
@@ -550,6 +572,8 @@ class Cpu:
                 self._reg_write(self.counter.handle, X.UC_X86_REG_EAX, self._eax_ref)
         if task.mm is not None and (task.mm is not self.cur_mm or task.mm.tlb_gen != self.cur_gen) \
                 and self.cur is task:
+            if task.mm.ldt != self.loaded_ldt or self.ldtr_set:
+                self.load_ldt(task.mm)  # modify_ldt or exec changed it
             self.cur_mm = task.mm
             self.cur_gen = task.mm.tlb_gen
             self.flush_tlb()

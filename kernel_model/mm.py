@@ -245,6 +245,7 @@ class MM:
         self.start_stack = 0
         self.arg_start = self.arg_end = self.env_start = self.env_end = 0
         self.saved_auxv = b""  # the auxiliary vector exec gave the program (mm->saved_auxv, /proc/PID/auxv)
+        self.ldt = b""  # the local descriptor table (modify_ldt), 8 bytes per entry; copied at fork
         self.mmap_base = MMAP_BASE
         self.users = 1  # mm_users: tasks running in this mm (CLONE_VM shares it)
         self.tlb_gen = 0  # bumped whenever a cached translation may have gone stale
@@ -731,7 +732,7 @@ class MM:
         child.vmas = [v.copy(locked=False) for v in self.vmas if not v.dontfork]  # mlock is not inherited
         child._starts = [v.start for v in child.vmas]
         for name in ("start_brk", "brk", "start_stack", "arg_start", "arg_end", "env_start", "env_end",
-                     "mmap_base", "exe_path", "read_implies_exec", "saved_auxv"):
+                     "mmap_base", "exe_path", "read_implies_exec", "saved_auxv", "ldt"):
             setattr(child, name, getattr(self, name))
         child.guards = {a for a in self.guards if any(v.start <= a < v.end for v in child.vmas_in(a, a + 1))}
         try:

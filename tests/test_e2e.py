@@ -66,6 +66,7 @@ C_CASES = [
     ("fifo", "fifo", [], {}, REPO),
     ("locks", "locks", [], {}, REPO),
     ("creds", "creds", [], {}, "/tmp"),
+    ("ldt", "ldt", [], {}, REPO),
 ]
 
 # Programs whose native run changes the host (a /proc/sys write): run only under the emulator, compared with

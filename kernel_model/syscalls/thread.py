@@ -54,6 +54,54 @@ def sys_set_thread_area(k, t, u_info, *_):
     return 0
 
 
+LDT_ENTRIES = 256  # the model's LDT holds 256 descriptors (Linux: 8192); it shares the GDT's page
+
+
+@syscall("modify_ldt", sig="int func, ptr ptr, size bytecount")
+def sys_modify_ldt(k, t, func, ptr, bytecount, *_):
+    """The process's local descriptor table (arch/x86/kernel/ldt.c): func 0 reads it (the bytes copied),
+    2 reads the default LDT (zeros), 1 and 0x11 write one struct user_desc entry (the old mode 1 clears the
+    useable bit and treats base 0 / limit 0 as empty). Segment registers pick LDT entries with selector bit 2."""
+    from ..kernel import user_desc_to_gdt
+
+    mm = t.mm
+    if func == 0:  # read_ldt: 0 without an LDT, else bytecount (at most 64 KiB), zero-filled past the entries
+        if not mm.ldt:
+            return 0
+        n = min(bytecount, 8192 * 8)
+        k.put_bytes(t, ptr, bytes(mm.ldt[:n]).ljust(n, b"\0"))
+        return n
+    if func == 2:
+        n = min(bytecount, 5 * 8)
+        k.put_bytes(t, ptr, bytes(n))
+        return n
+    if func not in (1, 0x11):
+        raise KernelError(E.ENOSYS)
+    if bytecount != 16:
+        raise KernelError(E.EINVAL)
+    info = bytearray(k.get_bytes(t, ptr, 16))
+    entry, base, limit, bits = struct.unpack_from("<IIII", info)
+    if entry >= LDT_ENTRIES:
+        raise KernelError(E.EINVAL)
+    if (bits >> 1) & 3 == 3 and (func == 1 or not (bits >> 5) & 1):
+        raise KernelError(E.EINVAL)  # "contents == 3" is only allowed for a not-present entry in the new mode
+    if func == 1:
+        bits &= ~(1 << 6)  # oldmode: no useable bit
+    if base == 0 and limit == 0 and (func == 1 or bits & 0x7F in (0x28, 0)):
+        desc = bytes(8)
+    else:
+        struct.pack_into("<I", info, 12, bits)
+        desc = user_desc_to_gdt(bytes(info))
+    ldt = bytearray(mm.ldt)
+    if len(ldt) < (entry + 1) * 8:
+        ldt.extend(bytes((entry + 1) * 8 - len(ldt)))
+    ldt[entry * 8:entry * 8 + 8] = desc
+    mm.ldt = bytes(ldt)  # a new value: the CPU side loads it on the way back to user mode
+    mm.tlb_gen += 1
+    t.tls_dirty = True  # leave the fast return path, so the segment state is reloaded
+    return 0
+
+
 @syscall("get_thread_area", sig="out user_desc u_info")
 def sys_get_thread_area(k, t, u_info, *_):
     """Read back a TLS descriptor as a struct user_desc."""
