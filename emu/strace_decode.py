@@ -184,6 +184,9 @@ ENUM_SETS: dict[str, tuple[dict[int, str], str]] = {
     "arch_prctl": (ARCH_PRCTL, "ARCH_???"),
     "itimer": (ITIMERS, "ITIMER_???"),
     "rusage_who": ({0: "RUSAGE_SELF", 0xFFFFFFFF: "RUSAGE_CHILDREN", 1: "RUSAGE_THREAD"}, "RUSAGE_???"),
+    "prio_which": ({0: "PRIO_PROCESS", 1: "PRIO_PGRP", 2: "PRIO_USER"}, "PRIO_???"),
+    "sched_policy": ({0: "SCHED_OTHER", 1: "SCHED_FIFO", 2: "SCHED_RR", 3: "SCHED_BATCH", 5: "SCHED_IDLE",
+                      6: "SCHED_DEADLINE"}, "SCHED_???"),
 }
 
 

@@ -125,6 +125,9 @@ def copy_process(k: Kernel, parent: Task, flags: int, exit_signal: int, newsp: i
         raise
     child.blocked = parent.blocked
     child.timer_slack_ns = parent.timer_slack_ns
+    child.nice = parent.nice
+    child.no_new_privs = parent.no_new_privs
+    child.sched_policy = parent.sched_policy
     child.cred = parent.cred  # copy_creds: shared until either side changes its identity
     child.clear_child_tid = child_tidptr if flags & CLONE_CHILD_CLEARTID else 0
     child.set_child_tid = child_tidptr if flags & CLONE_CHILD_SETTID else 0
@@ -227,7 +230,7 @@ def copy_signal(flags: int, parent: Task, child: Task) -> None:
     else:
         ps = parent.signal
         child.signal = SignalStruct(rlimits=dict(ps.rlimits), pgid=ps.pgid, sid=ps.sid,
-                                    oom_score_adj=ps.oom_score_adj)
+                                    oom_score_adj=ps.oom_score_adj, personality=ps.personality)
 
 
 def copy_thread(k: Kernel, flags: int, parent: Task, child: Task, newsp: int, regs: PtRegs, tls: int) -> None:

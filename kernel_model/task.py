@@ -90,6 +90,7 @@ class SignalStruct:
     sid: int = 0
     oom_score_adj: int = 0  # /proc/PID/oom_score_adj, inherited at fork
     is_child_subreaper: bool = False  # PR_SET_CHILD_SUBREAPER
+    personality: int = 0  # personality(2), inherited at fork and kept across exec
     # CPU time (ns) of the group's exited threads, and of its reaped children (signal_struct's utime, stime,
     # cutime, cstime), and their fault and switch counts for getrusage
     utime: int = 0
@@ -132,6 +133,9 @@ class Task:
         self.saved_sigmask: int | None = None  # sigsuspend's mask to restore after the handler
         self.pdeath_signal = 0  # PR_SET_PDEATHSIG: sent when the parent thread exits; cleared by fork
         self.timer_slack_ns = 50_000  # PR_SET_TIMERSLACK (inherited at fork)
+        self.no_new_privs = False  # PR_SET_NO_NEW_PRIVS (inherited at fork, kept across exec)
+        self.nice = 0  # setpriority/nice (inherited at fork; the model's scheduler does not weigh it)
+        self.sched_policy = (0, 0)  # (policy, static priority) of sched_setscheduler, inherited at fork
         self.sigwait = 0  # signals rt_sigtimedwait is waiting for (they wake the task even when blocked)
         # (utime ns, stime ns, minflt, nvcsw) of the child the last wait reported, for wait4's rusage
         self.wait_rusage: tuple[int, int, int, int] = (0, 0, 0, 0)

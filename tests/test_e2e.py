@@ -67,6 +67,7 @@ C_CASES = [
     ("locks", "locks", [], {}, REPO),
     ("creds", "creds", [], {}, "/tmp"),
     ("ldt", "ldt", [], {}, REPO),
+    ("sched_prio", "sched_prio", [], {}, REPO),
 ]
 
 # Programs whose native run changes the host (a /proc/sys write): run only under the emulator, compared with

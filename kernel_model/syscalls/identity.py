@@ -290,11 +290,12 @@ def sys_uname(k, t, buf, *_):
 
 PR_SET_PDEATHSIG, PR_GET_PDEATHSIG, PR_GET_DUMPABLE, PR_SET_DUMPABLE, PR_SET_NAME, PR_GET_NAME = 1, 2, 3, 4, 15, 16
 PR_SET_TIMERSLACK, PR_GET_TIMERSLACK, PR_SET_CHILD_SUBREAPER, PR_GET_CHILD_SUBREAPER = 29, 30, 36, 37
+PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS, PR_GET_TID_ADDRESS = 38, 39, 40
 DEFAULT_TIMER_SLACK_NS = 50_000  # init_task.timer_slack_ns
 
 
 @syscall("prctl", sig="prctl_option option, out prctl_arg(option) arg2", cls="creds", ret="prctl")
-def sys_prctl(k, t, option, arg2, *_):
+def sys_prctl(k, t, option, arg2, *args):
     """The task name, dumpable flag, parent-death signal, child subreaper and timer slack; other options are
     -EINVAL (as unknown ones), with a line on stderr the first time."""
     if option == PR_SET_NAME:
@@ -320,6 +321,16 @@ def sys_prctl(k, t, option, arg2, *_):
         return 0
     if option == PR_GET_CHILD_SUBREAPER:
         k.put_u32(t, arg2, int(t.signal.is_child_subreaper))
+        return 0
+    if option == PR_SET_NO_NEW_PRIVS:  # one way: "once set, this bit cannot be unset"
+        if arg2 != 1 or any(args[:3]):
+            return -E.EINVAL
+        t.no_new_privs = True
+        return 0
+    if option == PR_GET_NO_NEW_PRIVS:
+        return -E.EINVAL if arg2 or any(args[:3]) else int(t.no_new_privs)
+    if option == PR_GET_TID_ADDRESS:
+        k.put_u32(t, arg2, t.clear_child_tid)
         return 0
     if option == PR_SET_TIMERSLACK:  # the slack is recorded; the model's timers expire without it
         t.timer_slack_ns = arg2 if arg2 else DEFAULT_TIMER_SLACK_NS

@@ -61,3 +61,169 @@ def sys_sysinfo(k, t, info, *_):
                          (shared + cached) * scale, 0, 0, 0, min(len(k.tasks), 0xFFFF), 0, 0, 0, unit)
     k.put_bytes(t, info, fields.ljust(64, b"\0"))
     return 0
+
+
+SCHED_OTHER, SCHED_FIFO, SCHED_RR, SCHED_BATCH, SCHED_IDLE = 0, 1, 2, 3, 5
+SCHED_RESET_ON_FORK = 0x40000000
+PRIO_PROCESS, PRIO_PGRP, PRIO_USER = 0, 1, 2
+CAP_SYS_NICE = 23
+RR_INTERVAL_NS = 100_000_000  # sched_rr_timeslice: 100 ms
+
+
+def _prio_targets(k, t, which: int, who: int) -> list:
+    """The processes getpriority/setpriority mean: one pid, a process group, or a user's (EINVAL otherwise)."""
+    live = [x for x in k.tasks.values() if x.is_alive()]
+    if which == PRIO_PROCESS:
+        return [pid_target(k, t, who)] if who else [t]
+    if which == PRIO_PGRP:
+        pg = who or t.signal.pgid
+        return [x for x in live if x.signal.pgid == pg]
+    if which == PRIO_USER:
+        uid = who or k.cred(t).uid
+        return [x for x in live if k.cred(x).uid == uid]
+    raise KernelError(E.EINVAL)
+
+
+@syscall("getpriority", sig="enum(prio_which) which, int who")
+def sys_getpriority(k, t, which, who, *_):
+    """The best (lowest) nice value of the targets, as the kernel returns it: 20 - nice, so 1..40 (the C
+    library turns it back); ESRCH when none match."""
+    targets = _prio_targets(k, t, which, s32(who))
+    if not targets:
+        raise KernelError(E.ESRCH)
+    return 20 - min(x.nice for x in targets)
+
+
+def _set_nice(k, t, target, nice: int) -> None:
+    nice = max(-20, min(19, nice))
+    if nice < target.nice and not k.cred(t).capable(CAP_SYS_NICE):
+        raise KernelError(E.EACCES)  # can_nice: lowering the nice value needs CAP_SYS_NICE (or RLIMIT_NICE)
+    c, tc = k.cred(t), k.cred(target)
+    if c.euid not in (tc.euid, tc.uid) and not c.capable(CAP_SYS_NICE):
+        raise KernelError(E.EPERM)
+    target.nice = nice
+
+
+@syscall("setpriority", sig="enum(prio_which) which, int who, int prio")
+def sys_setpriority(k, t, which, who, prio, *_):
+    """Set the nice value (-20..19, clamped) of the targets; the model's scheduler does not weigh it."""
+    targets = _prio_targets(k, t, which, s32(who))
+    if not targets:
+        raise KernelError(E.ESRCH)
+    for x in targets:
+        _set_nice(k, t, x, s32(prio))
+    return 0
+
+
+@syscall("nice", sig="int inc")
+def sys_nice(k, t, inc, *_):
+    """Add inc to the nice value (EPERM to lower it without CAP_SYS_NICE); 0."""
+    try:
+        _set_nice(k, t, t, t.nice + s32(inc))
+    except KernelError as e:
+        if e.errno == E.EACCES:
+            raise KernelError(E.EPERM) from None
+        raise
+    return 0
+
+
+@syscall("sched_getscheduler", sig="pid pid")
+def sys_sched_getscheduler(k, t, pid, *_):
+    """The policy (SCHED_OTHER unless set)."""
+    if s32(pid) < 0:
+        raise KernelError(E.EINVAL)
+    return pid_target(k, t, pid).sched_policy[0]
+
+
+def _policy_param(k, t, policy: int, param: int) -> tuple[int, int]:
+    prio = struct.unpack("<i", k.get_bytes(t, param, 4))[0]
+    policy &= ~SCHED_RESET_ON_FORK
+    if policy in (SCHED_FIFO, SCHED_RR):
+        if not 1 <= prio <= 99:
+            raise KernelError(E.EINVAL)
+        if not k.cred(t).capable(CAP_SYS_NICE):
+            raise KernelError(E.EPERM)
+    elif policy in (SCHED_OTHER, SCHED_BATCH, SCHED_IDLE):
+        if prio != 0:
+            raise KernelError(E.EINVAL)
+    else:
+        raise KernelError(E.EINVAL)
+    return policy, prio
+
+
+@syscall("sched_setscheduler", sig="pid pid, enum(sched_policy) policy, ptr param")
+def sys_sched_setscheduler(k, t, pid, policy, param, *_):
+    """Set the policy and static priority (recorded; the model's round-robin scheduler runs every policy
+    alike). EINVAL for a bad policy or priority, EPERM for a real-time policy without CAP_SYS_NICE."""
+    if s32(pid) < 0 or not param:
+        raise KernelError(E.EINVAL)
+    target = pid_target(k, t, pid)
+    target.sched_policy = _policy_param(k, t, s32(policy), param)
+    return 0
+
+
+@syscall("sched_setparam", sig="pid pid, ptr param")
+def sys_sched_setparam(k, t, pid, param, *_):
+    """Set the static priority within the current policy."""
+    if s32(pid) < 0 or not param:
+        raise KernelError(E.EINVAL)
+    target = pid_target(k, t, pid)
+    target.sched_policy = _policy_param(k, t, target.sched_policy[0], param)
+    return 0
+
+
+@syscall("sched_getparam", sig="pid pid, out int_ptr param")
+def sys_sched_getparam(k, t, pid, param, *_):
+    """The static priority (0 for SCHED_OTHER)."""
+    if s32(pid) < 0 or not param:
+        raise KernelError(E.EINVAL)
+    k.put_u32(t, param, pid_target(k, t, pid).sched_policy[1])
+    return 0
+
+
+@syscall("sched_get_priority_max", sig="enum(sched_policy) policy")
+def sys_sched_get_priority_max(k, t, policy, *_):
+    """99 for the real-time policies, 0 for the others; EINVAL for an unknown one."""
+    if policy in (SCHED_FIFO, SCHED_RR):
+        return 99
+    if policy in (SCHED_OTHER, SCHED_BATCH, SCHED_IDLE, 6):
+        return 0
+    raise KernelError(E.EINVAL)
+
+
+@syscall("sched_get_priority_min", sig="enum(sched_policy) policy")
+def sys_sched_get_priority_min(k, t, policy, *_):
+    """1 for the real-time policies, 0 for the others."""
+    if policy in (SCHED_FIFO, SCHED_RR):
+        return 1
+    if policy in (SCHED_OTHER, SCHED_BATCH, SCHED_IDLE, 6):
+        return 0
+    raise KernelError(E.EINVAL)
+
+
+@syscall("sched_rr_get_interval", sig="pid pid, out timespec tp")
+@syscall("sched_rr_get_interval_time64", sig="pid pid, out timespec64 tp")
+def sys_sched_rr_get_interval(k, t, pid, tp, *_):
+    """The round-robin time slice: 100 ms for SCHED_RR, 0 for SCHED_FIFO (sched_rr_get_interval)."""
+    from ..abi import NR
+
+    if s32(pid) < 0:
+        raise KernelError(E.EINVAL)
+    target = pid_target(k, t, pid)
+    ns = 0 if target.sched_policy[0] == SCHED_FIFO else RR_INTERVAL_NS
+    fmt = "<qq" if t.regs.orig_ax == NR.sched_rr_get_interval_time64 else "<iI"
+    k.put_bytes(t, tp, struct.pack(fmt, ns // 10**9, ns % 10**9))
+    return 0
+
+
+PER_LINUX = 0
+
+
+@syscall("personality", sig="hex persona")
+def sys_personality(k, t, persona, *_):
+    """The execution domain (PER_LINUX and its flags, recorded per process and kept across exec);
+    0xffffffff only asks. Returns the previous one."""
+    old = t.signal.personality
+    if persona != 0xFFFFFFFF:
+        t.signal.personality = persona
+    return old
