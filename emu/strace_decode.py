@@ -158,6 +158,7 @@ ITIMERS = {0: "ITIMER_REAL", 1: "ITIMER_VIRTUAL", 2: "ITIMER_PROF"}
 
 #: `flags(NAME)` in a signature: NAME -> (bits in strace's order, text for 0).
 FLAG_SETS: dict[str, tuple[list[tuple[int, str]], str]] = {
+    "flock": ([(1, "LOCK_SH"), (2, "LOCK_EX"), (4, "LOCK_NB"), (8, "LOCK_UN")], "0"),
     "wait": (WAIT_OPTS, "0"),
     "mremap": (MREMAP, "0"),
     "at": (AT_FLAGS, "0"),

@@ -185,6 +185,23 @@ class FileObject(MemObject):
                 self.pool.frames[f, in_page:in_page + n] = np.frombuffer(data, np.uint8, n, pos - offset)
             pos += n
 
+    def zeroed(self, offset: int, length: int) -> None:
+        """fallocate punched a hole or zeroed a range of the host file: the cached bytes there read as zeros."""
+        end = offset + length
+        for idx, f in self.pages.items():
+            start = idx << PAGE_SHIFT
+            lo, hi = max(offset, start), min(end, start + PAGE_SIZE)
+            if lo < hi:
+                self.pool.frames[f, lo - start:hi - start] = 0
+
+    def reread(self) -> None:
+        """The host file's contents moved (fallocate's collapse or insert): every cached page is read again."""
+        for idx, f in self.pages.items():
+            data = os.pread(self.fd, PAGE_SIZE, idx << PAGE_SHIFT)
+            self.pool.frames[f, :] = 0
+            if data:
+                self.pool.frames[f, :len(data)] = np.frombuffer(data, np.uint8)
+
     def truncated(self, size: int) -> None:
         """The host file was cut to size: cached bytes past it read as zeros (truncate_pagecache, without the
         unmapping: a page already mapped stays mapped)."""
@@ -249,6 +266,21 @@ class PageCache:
             obj = self.lookup(fd)
             if obj is not None:
                 obj.writeback()
+
+    def zero_range(self, fd: int, offset: int, length: int) -> None:
+        """A hole punched or a range zeroed on the host file: write back first (done by the caller), then the
+        cached pages follow."""
+        if self.objects:
+            obj = self.lookup(fd)
+            if obj is not None:
+                obj.zeroed(offset, length)
+
+    def reread(self, fd: int) -> None:
+        """The host file's contents moved: the cached pages are read again (after a writeback by the caller)."""
+        if self.objects:
+            obj = self.lookup(fd)
+            if obj is not None:
+                obj.reread()
 
     def truncate(self, fd: int, size: int) -> None:
         """ftruncate changed the size: write back what stays, zero what went."""

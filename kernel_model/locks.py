@@ -43,7 +43,8 @@ class InodeLocks:
     """struct file_lock_context: an inode's locks and the queue of tasks waiting for them."""
 
     locks: list[FileLock] = field(default_factory=list)
-    waiters: list = field(default_factory=list)  # (task, wake) of tasks sleeping in F_SETLKW
+    waiters: list = field(default_factory=list)  # (task, wake) of tasks sleeping in F_SETLKW or flock
+    flocks: list[tuple[object, int]] = field(default_factory=list)  # flock(2): (open file, F_RDLCK/F_WRLCK)
 
 
 _INODES: dict[tuple[int, int], InodeLocks] = {}
@@ -178,7 +179,7 @@ def set_lock(k: Kernel, t: Task, f, ofd: bool, wait: bool, type_: int, start: in
     _apply(ctx, owner, ofd, type_, start, end, t.tgid)
     f.has_locks = True
     _wake_waiters(ctx)
-    if not ctx.locks and not ctx.waiters:
+    if not ctx.locks and not ctx.waiters and not ctx.flocks:
         _INODES.pop(key, None)
     LOCKS_HELD[0] = bool(_INODES)
     return 0
@@ -192,11 +193,12 @@ def _remove(f, match) -> None:
     ctx = _INODES.get(key)
     if ctx is None:
         return
-    before = len(ctx.locks)
+    before = len(ctx.locks) + len(ctx.flocks)
     ctx.locks = [lk for lk in ctx.locks if not match(lk)]
-    if len(ctx.locks) != before:
+    ctx.flocks = [(o, ty) for o, ty in ctx.flocks if not match(FileLock(o, True, ty, 0, OFFSET_MAX, 0))]
+    if len(ctx.locks) + len(ctx.flocks) != before:
         _wake_waiters(ctx)
-    if not ctx.locks and not ctx.waiters:
+    if not ctx.locks and not ctx.waiters and not ctx.flocks:
         _INODES.pop(key, None)
     LOCKS_HELD[0] = bool(_INODES)
 
@@ -211,3 +213,43 @@ def locks_remove_posix(files: object, f) -> None:
 def locks_remove_file(f) -> None:
     """The open file's last reference went: its OFD locks go."""
     _remove(f, lambda lk: lk.ofd and lk.owner is f)
+
+
+LOCK_SH, LOCK_EX, LOCK_NB, LOCK_UN = 1, 2, 4, 8
+
+
+def flock_file(k: Kernel, t: Task, f, op: int):
+    """flock(2), as a generator: a shared or exclusive lock of the whole file owned by the open file
+    (dup and fork share it), independent of fcntl locks; converting releases first; EWOULDBLOCK with LOCK_NB
+    when another open file holds a conflicting one; a signal ends the wait (EINTR, as flock_lock_inode_wait)."""
+    from .task import WaitQueue
+
+    kind = op & ~LOCK_NB
+    if kind not in (LOCK_SH, LOCK_EX, LOCK_UN):
+        raise KernelError(E.EINVAL)
+    key = inode_key(f)
+    ctx = _INODES.setdefault(key, InodeLocks())
+    LOCKS_HELD[0] = True
+    mine = [x for x in ctx.flocks if x[0] is f]
+    if mine:  # a conversion (or an unlock) drops the old lock first, and lets waiters see it
+        ctx.flocks = [x for x in ctx.flocks if x[0] is not f]
+        _wake_waiters(ctx)
+    if kind != LOCK_UN:
+        type_ = F_WRLCK if kind == LOCK_EX else F_RDLCK
+        while any(o is not f and F_WRLCK in (ty, type_) for o, ty in ctx.flocks):
+            if op & LOCK_NB:
+                raise KernelError(E.EAGAIN)
+            if k.signal_pending(t):
+                raise KernelError(E.EINTR)
+            ctx.waiters.append((t, k.sched.wake_task))
+            k.sched.sleep_on(t, WaitQueue("flock"))
+            try:
+                yield
+            finally:
+                ctx.waiters = [w for w in ctx.waiters if w[0] is not t]
+        ctx.flocks.append((f, type_))
+        f.has_locks = True
+    if not ctx.locks and not ctx.waiters and not ctx.flocks:
+        _INODES.pop(key, None)
+    LOCKS_HELD[0] = bool(_INODES)
+    return 0

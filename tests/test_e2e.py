@@ -68,6 +68,7 @@ C_CASES = [
     ("creds", "creds", [], {}, "/tmp"),
     ("ldt", "ldt", [], {}, REPO),
     ("sched_prio", "sched_prio", [], {}, REPO),
+    ("flock_falloc", "flock_falloc", [], {}, REPO),
 ]
 
 # Programs whose native run changes the host (a /proc/sys write): run only under the emulator, compared with

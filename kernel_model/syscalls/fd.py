@@ -186,3 +186,11 @@ def sys_ioctl(k, t, fd, cmd, arg, *_):
     except (OSError, termios.error) as e:
         err = e.args[0] if e.args and isinstance(e.args[0], int) else E.EINVAL
         raise KernelError(err) from None
+
+
+@syscall("flock", sig="fd fd, flags(flock) operation", cls="desc")
+def sys_flock(k, t, fd, op, *_):
+    """BSD whole-file locks (fs/locks.c flock), owned by the open file description."""
+    from .. import locks
+
+    return locks.flock_file(k, t, t.files.get(fd), op)

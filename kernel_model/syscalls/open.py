@@ -303,3 +303,55 @@ def sys_umask(k, t, mask, *_):
     """Set the umask, return the old one."""
     old, t.fs.umask = t.fs.umask, mask & 0o777
     return old
+
+
+FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_COLLAPSE_RANGE = 0x01, 0x02, 0x08
+FALLOC_FL_ZERO_RANGE, FALLOC_FL_INSERT_RANGE = 0x10, 0x20
+
+
+@syscall("fallocate", sig="fd fd, hex mode, loff offset, loff len", cls="desc")
+def sys_fallocate(k, t, fd, mode, off_lo, off_hi, len_lo, len_hi):
+    """Allocate, punch or zero a range of a host file (vfs_fallocate checks, then the host's fallocate):
+    EINVAL for a negative offset, a length <= 0 or bad mode combinations, EBADF unless open for writing,
+    ESPIPE on a pipe, ENODEV on other non-regular files, EFBIG past the largest offset. The page cache follows
+    a punched or zeroed range."""
+    import ctypes
+
+    from ..files import O_ACCMODE, O_RDONLY, PipeEnd
+
+    f = t.files.get(fd)
+    offset = off_lo | off_hi << 32
+    length = len_lo | len_hi << 32
+    if offset >> 63 or length >> 63 or length == 0:
+        raise KernelError(E.EINVAL)
+    known = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_ZERO_RANGE | \
+        FALLOC_FL_INSERT_RANGE
+    if mode & ~known:
+        raise KernelError(E.EOPNOTSUPP)
+    if mode & FALLOC_FL_PUNCH_HOLE and mode & FALLOC_FL_ZERO_RANGE:
+        raise KernelError(E.EOPNOTSUPP)  # "Punch hole and zero range are mutually exclusive"
+    if mode & FALLOC_FL_PUNCH_HOLE and not mode & FALLOC_FL_KEEP_SIZE:
+        raise KernelError(E.EOPNOTSUPP)  # "Punch hole must have keep size set"
+    if mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE) and mode & ~(FALLOC_FL_COLLAPSE_RANGE
+                                                                               | FALLOC_FL_INSERT_RANGE):
+        raise KernelError(E.EINVAL)  # collapse and insert go alone
+    if (f.flags & O_ACCMODE) == O_RDONLY:
+        raise KernelError(E.EBADF)
+    if isinstance(f, PipeEnd):
+        raise KernelError(E.ESPIPE)
+    if not hasattr(f, "fd"):
+        raise KernelError(E.ENODEV)
+    if not getattr(f, "regular", False):
+        raise KernelError(E.ENODEV)
+    if offset + length > (1 << 63) - 1:
+        raise KernelError(E.EFBIG)
+    k.page_cache.sync(f.fd)
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.fallocate64.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+    if libc.fallocate64(f.fd, mode, offset, length) != 0:
+        raise KernelError(ctypes.get_errno() or E.EIO)
+    if mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE):
+        k.page_cache.zero_range(f.fd, offset, length)
+    elif mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE):
+        k.page_cache.reread(f.fd)  # the file's contents moved
+    return 0
