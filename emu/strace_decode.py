@@ -159,6 +159,10 @@ ITIMERS = {0: "ITIMER_REAL", 1: "ITIMER_VIRTUAL", 2: "ITIMER_PROF"}
 #: `flags(NAME)` in a signature: NAME -> (bits in strace's order, text for 0).
 FLAG_SETS: dict[str, tuple[list[tuple[int, str]], str]] = {
     "flock": ([(1, "LOCK_SH"), (2, "LOCK_EX"), (4, "LOCK_NB"), (8, "LOCK_UN")], "0"),
+    "efd": ([(0o2000000, "EFD_CLOEXEC"), (0o4000, "EFD_NONBLOCK"), (1, "EFD_SEMAPHORE")], "0"),
+    "tfd": ([(0o2000000, "TFD_CLOEXEC"), (0o4000, "TFD_NONBLOCK")], "0"),
+    "tfd_settime": ([(1, "TFD_TIMER_ABSTIME"), (2, "TFD_TIMER_CANCEL_ON_SET")], "0"),
+    "epoll_create": ([(0o2000000, "EPOLL_CLOEXEC")], "0"),
     "wait": (WAIT_OPTS, "0"),
     "mremap": (MREMAP, "0"),
     "at": (AT_FLAGS, "0"),
@@ -186,6 +190,7 @@ ENUM_SETS: dict[str, tuple[dict[int, str], str]] = {
     "itimer": (ITIMERS, "ITIMER_???"),
     "rusage_who": ({0: "RUSAGE_SELF", 0xFFFFFFFF: "RUSAGE_CHILDREN", 1: "RUSAGE_THREAD"}, "RUSAGE_???"),
     "prio_which": ({0: "PRIO_PROCESS", 1: "PRIO_PGRP", 2: "PRIO_USER"}, "PRIO_???"),
+    "epoll_ctl": ({1: "EPOLL_CTL_ADD", 2: "EPOLL_CTL_DEL", 3: "EPOLL_CTL_MOD"}, "EPOLL_CTL_???"),
     "sched_policy": ({0: "SCHED_OTHER", 1: "SCHED_FIFO", 2: "SCHED_RR", 3: "SCHED_BATCH", 5: "SCHED_IDLE",
                       6: "SCHED_DEADLINE"}, "SCHED_???"),
 }
@@ -468,6 +473,33 @@ def siginfo_str(raw: bytes) -> str:
     if code in (-1, -2, -3):
         text += f", si_int={value}, si_ptr={ptr(value & 0xFFFFFFFF)}"
     return text + "}"
+
+
+def _itimerspec_str(wide: bool):
+    fmt = "<qqqq" if wide else "<iIiI"
+
+    def fmt_fn(r: bytes) -> str:
+        a, b, v, w = struct.unpack(fmt, r)
+        return f"{{it_interval={{tv_sec={a}, tv_nsec={b}}}, it_value={{tv_sec={v}, tv_nsec={w}}}}}"
+    return fmt_fn
+
+
+EPOLL_EVENTS = [(0x1, "EPOLLIN"), (0x2, "EPOLLPRI"), (0x4, "EPOLLOUT"), (0x8, "EPOLLERR"), (0x10, "EPOLLHUP"),
+                (0x40, "EPOLLRDNORM"), (0x80, "EPOLLRDBAND"), (0x100, "EPOLLWRNORM"), (0x200, "EPOLLWRBAND"),
+                (0x2000, "EPOLLRDHUP"), (1 << 28, "EPOLLEXCLUSIVE"), (1 << 29, "EPOLLWAKEUP"),
+                (1 << 30, "EPOLLONESHOT"), (1 << 31, "EPOLLET")]
+
+
+def _epoll_event_str(r: bytes) -> str:
+    ev, data = struct.unpack("<IQ", r)
+    return f"{{events={flags_str(ev, EPOLL_EVENTS, '0')}, data={{u32={data & 0xFFFFFFFF}, u64={data}}}}}"
+
+
+def _epoll_events(c: Ctx, p: int, n) -> str:
+    raw = c.mem.read(p, max(0, min(int(n or 0), 1024)) * 12)
+    if raw is None:
+        return ptr(p)
+    return "[" + ", ".join(_epoll_event_str(raw[i:i + 12]) for i in range(0, len(raw), 12)) + "]"
 
 
 def _gid_list(c: Ctx, p: int, n) -> str:
@@ -1144,6 +1176,12 @@ DECODERS: dict = {
     "sysinfo": _out_struct(64, lambda r: "{uptime=%d, loads=[%d, %d, %d], totalram=%d, freeram=%d, sharedram=%d, "
                            "bufferram=%d, totalswap=%d, freeswap=%d, procs=%d, totalhigh=%d, freehigh=%d, "
                            "mem_unit=%d}" % struct.unpack_from("<i3I6IH2x3I", r)),
+    "itimerspec": lambda c, arg: (_out_struct(16, _itimerspec_str(False)) if arg.out
+                                  else _in_struct(16, _itimerspec_str(False)))(c, arg),
+    "itimerspec64": lambda c, arg: (_out_struct(32, _itimerspec_str(True)) if arg.out
+                                    else _in_struct(32, _itimerspec_str(True)))(c, arg),
+    "epoll_event": lambda c, arg: struct_or_ptr(c.mem, c.v(arg), 12, _epoll_event_str) if c.v(arg) else "NULL",
+    "epoll_events": _out(lambda c, arg, p: _epoll_events(c, p, c.res)),
     "tms": _out_struct(16, lambda r: "{tms_utime=%d, tms_stime=%d, tms_cutime=%d, tms_cstime=%d}"
                        % struct.unpack_from("<4I", r)),
     "mincore_vec": _out(lambda c, arg, p: (lambda raw: ptr(p) if raw is None else "[" + ", ".join(

@@ -487,4 +487,8 @@ def _fput(f: File) -> None:
             from .locks import locks_remove_file
 
             locks_remove_file(f)  # its OFD locks
+        if getattr(f, "epitems", None):
+            from .eventfd import eventpoll_release
+
+            eventpoll_release(f)
         f.release()

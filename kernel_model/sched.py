@@ -87,7 +87,11 @@ class Scheduler:
             self.enqueue(task)
 
     def wake_up(self, wq: WaitQueue, n: int | None = None) -> int:
-        """Wake up to n waiters of wq (all when n is None) in FIFO order; return how many woke (__wake_up)."""
+        """Wake up to n waiters of wq (all when n is None) in FIFO order; return how many woke (__wake_up).
+        The queue's callbacks run first (an epoll watching the file learns that it may be ready)."""
+        if wq.callbacks:
+            for cb in list(wq.callbacks):
+                cb()
         woken = 0
         while wq.waiters and (n is None or woken < n):
             t = wq.waiters.pop(0)

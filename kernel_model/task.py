@@ -24,11 +24,12 @@ GDT_ENTRY_TLS_MIN, GDT_ENTRY_TLS_ENTRIES = 6, 3
 class WaitQueue:
     """A wait_queue_head: tasks sleeping until someone wakes the queue."""
 
-    __slots__ = ("waiters", "name")
+    __slots__ = ("waiters", "name", "callbacks")
 
     def __init__(self, name: str = "") -> None:
         self.waiters: list[Task] = []
         self.name = name
+        self.callbacks: list = []  # called at each wake-up (epoll's ep_poll_callback entries)
 
 
 class Completion:

@@ -69,6 +69,7 @@ C_CASES = [
     ("ldt", "ldt", [], {}, REPO),
     ("sched_prio", "sched_prio", [], {}, REPO),
     ("flock_falloc", "flock_falloc", [], {}, REPO),
+    ("eventfds", "eventfds", [], {}, REPO),
 ]
 
 # Programs whose native run changes the host (a /proc/sys write): run only under the emulator, compared with

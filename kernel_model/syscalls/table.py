@@ -51,6 +51,7 @@ ARG_TYPES: dict[str, int] = {
     "mincore_vec": 1, "statfs": 1, "statfs64": 1, "cap_header": 1, "cap_data": 1,
     "ipc_key": 1, "ipc_flags": 1, "ipc_cmd": 1, "ipc_call": 1, "sembuf": 1, "msgbuf": 1, "rusage_full": 1,
     "tms": 1, "siginfo_user": 1, "cpu_mask": 1, "sysinfo": 1, "gid_list": 1, "mknod_mode": 1, "mknod_dev": 1,
+    "itimerspec": 1, "itimerspec64": 1, "epoll_event": 1, "epoll_events": 1,
 }
 
 #: Result kinds that need no decoder of their own.
