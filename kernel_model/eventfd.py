@@ -44,7 +44,7 @@ class EventFd(File):
             return None
         value = 1 if self.semaphore else self.count
         self.count -= value
-        self.k.sched.wake_up(self.wq)
+        self.k.sched.wake_up(self.wq, key=POLLOUT | POLLWRNORM)
         return struct.pack("<Q", value)
 
     def write(self, data: bytes) -> int | None:
@@ -58,7 +58,7 @@ class EventFd(File):
             return None
         self.count += value
         if value:
-            self.k.sched.wake_up(self.wq)
+            self.k.sched.wake_up(self.wq, key=POLLIN | POLLRDNORM)
         return 8
 
     def poll(self) -> int:
@@ -145,7 +145,7 @@ class TimerFd(File):
         else:
             self.deadline = None
             self.timer = None
-        self.k.sched.wake_up(self.wq)
+        self.k.sched.wake_up(self.wq, key=POLLIN | POLLRDNORM)
 
     def read(self, n: int) -> bytes | None:
         """timerfd_read: EINVAL for less than 8 bytes; None (block) until an expiration."""
@@ -191,10 +191,17 @@ class EpItem:
         self.ready = False
         self.callback = self._wakeup
 
-    def _wakeup(self) -> None:
-        """ep_poll_callback: the file's queue was woken, so it may have events: onto the ready list."""
-        if self.events & ~EP_PRIVATE_BITS:
-            self.ep.make_ready(self)
+    def _wakeup(self, key: int = 0) -> bool:
+        """ep_poll_callback: the file's queue was woken, so it may have events: onto the ready list, unless the
+        wake-up's key names events the item does not want. True for an EPOLLEXCLUSIVE item that woke a waiter
+        of its epoll (the wake-up then goes to nobody else exclusive)."""
+        if not self.events & ~EP_PRIVATE_BITS:
+            return False
+        if key and not key & self.events:
+            return False
+        had_waiters = bool(self.ep.wq.waiters)
+        self.ep.make_ready(self)
+        return bool(self.events & EPOLLEXCLUSIVE) and had_waiters
 
 
 class EpollFile(File):

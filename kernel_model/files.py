@@ -309,10 +309,22 @@ class PipeBuffer:
         self.readers = 0
         self.writers = 0
         self.r_counter = self.w_counter = 0  # opens ever made of each side (fifo_open waits for a change)
+        self.first_off = 0  # bytes already read from the first page buffer (the data starts there)
         self.on_unused = None  # a FIFO's: called when the last reader and writer have closed
         self.wq = WaitQueue("pipe")
         PipeBuffer._ino += 1
         self.ino = 0x10000 + PipeBuffer._ino
+
+
+PAGE = 4096
+
+
+def _pipe_slots(p) -> int:
+    """Page buffers the pipe's data occupies (its ring's head - tail): the data is packed from first_off."""
+    return (p.first_off + len(p.buf) + PAGE - 1) // PAGE if p.buf else 0
+
+
+PipeBuffer.slots = _pipe_slots
 
 
 class PipeEnd(File):
@@ -338,9 +350,12 @@ class PipeEnd(File):
         p = self.pipe
         if not p.buf:
             return b"" if p.writers == 0 else None
+        before = p.slots()
         data = bytes(p.buf[:n])
         del p.buf[:n]
-        self.wake(p.wq)
+        p.first_off = (p.first_off + len(data)) % PAGE if p.buf else 0
+        if p.slots() < before:  # a page buffer went free: writers (pipe_read wakes wr_wait with EPOLLOUT)
+            self.wake(p.wq, key=POLLOUT | POLLWRNORM)
         return data
 
     def write(self, data: bytes) -> int | None:
@@ -349,18 +364,18 @@ class PipeEnd(File):
         p = self.pipe
         if p.readers == 0:
             raise KernelError(E.EPIPE)
-        room = p.capacity - len(p.buf)
+        room = p.capacity - p.first_off - len(p.buf)  # the last page's tail and the free page buffers
         if room <= 0 or (len(data) <= PIPE_BUF and room < len(data)):
             return None  # writes of up to PIPE_BUF bytes are atomic: wait for room for all of it
         n = min(room, len(data))
         p.buf += data[:n]
-        self.wake(p.wq)
+        self.wake(p.wq, key=POLLIN | POLLRDNORM)
         return n
 
     def poll(self) -> int:
         p = self.pipe
         if self.writer:
-            mask = POLLOUT | POLLWRNORM if len(p.buf) < p.capacity else 0
+            mask = POLLOUT | POLLWRNORM if p.slots() < p.capacity // PAGE else 0  # !pipe_full
             return mask | (POLLERR if p.readers == 0 else 0)
         mask = POLLIN | POLLRDNORM if p.buf else 0
         return mask | (POLLHUP if p.writers == 0 else 0)
@@ -381,7 +396,7 @@ class PipeEnd(File):
             p.writers -= 1
         if not self.writer or self.rdwr:
             p.readers -= 1
-        self.wake(p.wq)
+        self.wake(p.wq, key=POLLHUP | POLLERR)
         if p.readers == 0 and p.writers == 0 and p.on_unused is not None:
             p.on_unused()  # a FIFO's buffer goes with its last opener (free_pipe_info)
 
