@@ -606,16 +606,37 @@ def _maps(mm) -> str:
 
 
 
-class ProcMemFile(File):
+class _AddressSpaceFile(File):
+    """A /proc/PID file whose offsets are virtual addresses of the task's mm (mem, pagemap): its own position,
+    moved with SEEK_SET and SEEK_CUR (mem_lseek), and the stat of its placeholder."""
+
+    entry = ""
+
+    def __init__(self, k: Kernel, t: Task, flags: int) -> None:
+        super().__init__(f"/proc/{t.tgid}/{self.entry}", flags)
+        self.k, self.task, self.mm = k, t, t.mm
+        self.pos = 0
+        self.regular = False
+
+    def lseek(self, offset: int, whence: int) -> int:
+        if whence == os.SEEK_SET:
+            self.pos = offset
+        elif whence == os.SEEK_CUR:
+            self.pos += offset
+        else:
+            raise KernelError(E.EINVAL)
+        return self.pos
+
+    def stat(self) -> dict[str, int]:
+        return stat_fields(os.stat(os.path.join(self.k.proc_dir, str(self.task.tgid), self.entry)))
+
+
+class ProcMemFile(_AddressSpaceFile):
     """/proc/PID/mem: the task's address space at file offset = virtual address, read and written through the
     model's page tables (mem_rw / access_remote_vm: a read or write stops at the first inaccessible page, and is
     EIO when it could do nothing; once the process has gone, 0). Never the emulator's memory."""
 
-    def __init__(self, k: Kernel, t: Task, flags: int) -> None:
-        super().__init__(f"/proc/{t.tgid}/mem", flags)
-        self.k, self.task, self.mm = k, t, t.mm
-        self.pos = 0
-        self.regular = False
+    entry = "mem"
 
     def _access(self, n: int, offset: int, data: bytes | None) -> bytes | int:
         from .mm import SegFault
@@ -657,35 +678,18 @@ class ProcMemFile(File):
     def pwrite(self, data: bytes, offset: int) -> int:
         return self._access(len(data), offset, data)
 
-    def lseek(self, offset: int, whence: int) -> int:
-        """SEEK_SET and SEEK_CUR (mem_lseek); positions are addresses."""
-        if whence == os.SEEK_SET:
-            self.pos = offset
-        elif whence == os.SEEK_CUR:
-            self.pos += offset
-        else:
-            raise KernelError(E.EINVAL)
-        return self.pos
-
-    def stat(self) -> dict[str, int]:
-        return stat_fields(os.stat(os.path.join(self.k.proc_dir, str(self.task.tgid), "mem")))
-
 
 PM_PRESENT, PM_FILE, PM_MMAP_EXCLUSIVE, PM_SOFT_DIRTY = 1 << 63, 1 << 61, 1 << 56, 1 << 55
 PM_PFN_MASK = (1 << 55) - 1
 
 
-class PagemapFile(File):
+class PagemapFile(_AddressSpaceFile):
     """/proc/PID/pagemap (fs/proc/task_mmu.c, pagemap_read): one 64-bit entry per virtual page, at file offset
     vpn * 8, from the model's page tables: bit 63 present, bits 0-54 the frame number (the caller is root, so
     it is shown), bit 61 a file page or shared anonymous page, bit 56 mapped by this process alone, bit 55
     soft-dirty (the page was written). Offsets and counts must be multiples of 8 (EINVAL)."""
 
-    def __init__(self, k: Kernel, t: Task, flags: int) -> None:
-        super().__init__(f"/proc/{t.tgid}/pagemap", flags)
-        self.k, self.task, self.mm = k, t, t.mm
-        self.pos = 0
-        self.regular = False
+    entry = "pagemap"
 
     def _entries(self, n: int, offset: int) -> bytes:
         from .mm import PTE_D, PTE_FRAME, PTE_P, TASK_SIZE
@@ -727,16 +731,3 @@ class PagemapFile(File):
 
     def pread(self, n: int, offset: int) -> bytes:
         return self._entries(n, offset)
-
-    def lseek(self, offset: int, whence: int) -> int:
-        """SEEK_SET and SEEK_CUR (mem_lseek, which pagemap shares)."""
-        if whence == os.SEEK_SET:
-            self.pos = offset
-        elif whence == os.SEEK_CUR:
-            self.pos += offset
-        else:
-            raise KernelError(E.EINVAL)
-        return self.pos
-
-    def stat(self) -> dict[str, int]:
-        return stat_fields(os.stat(os.path.join(self.k.proc_dir, str(self.task.tgid), "pagemap")))

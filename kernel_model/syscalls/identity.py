@@ -107,58 +107,55 @@ def sys_setgid(k, t, gid, *_):
     return _commit(k, t, c.change(egid=gid, fsgid=gid))
 
 
+def _setre(k, t, r, e, nr16, cap: int, names: tuple[str, str, str, str]) -> int:
+    """__sys_setreuid / __sys_setregid: an unprivileged caller may set the real id to the real or effective one
+    and the effective to the real, effective or saved one; the saved id follows the new effective one when the
+    real id is set or the effective one changes away from the real."""
+    c = k.cred(t)
+    real, eff, saved, fs = (getattr(c, n) for n in names)
+    r, e = (_id_arg(t, x, (nr16,)) for x in (r, e))
+    if not c.capable(cap) and ((r >= 0 and r not in (real, eff)) or (e >= 0 and e not in (real, eff, saved))):
+        raise KernelError(E.EPERM)
+    new_real = real if r < 0 else r
+    new_eff = eff if e < 0 else e
+    new_saved = new_eff if r >= 0 or (e >= 0 and e != real) else saved
+    return _commit(k, t, c.change(**dict(zip(names, (new_real, new_eff, new_saved, new_eff), strict=True))))
+
+
 @syscall("setreuid", "setreuid32", sig="uid ruid, uid euid", cls="creds")
 def sys_setreuid(k, t, ruid, euid, *_):
-    """setreuid(2): an unprivileged caller may set the real uid to the real or effective one and the effective
-    to the real, effective or saved one; the saved uid follows the new effective one when the real uid is set
-    or the effective one changes away from the real (__sys_setreuid)."""
-    c = k.cred(t)
-    ruid, euid = (_id_arg(t, x, (NR.setreuid,)) for x in (ruid, euid))
-    priv = c.capable(7)
-    new_uid = c.uid if ruid < 0 else ruid
-    new_euid = c.euid if euid < 0 else euid
-    if not priv and ((ruid >= 0 and ruid not in (c.uid, c.euid))
-                     or (euid >= 0 and euid not in (c.uid, c.euid, c.suid))):
-        raise KernelError(E.EPERM)
-    suid = new_euid if ruid >= 0 or (euid >= 0 and euid != c.uid) else c.suid
-    return _commit(k, t, c.change(uid=new_uid, euid=new_euid, suid=suid, fsuid=new_euid))
+    """setreuid(2), with CAP_SETUID for any ids."""
+    return _setre(k, t, ruid, euid, NR.setreuid, 7, ("uid", "euid", "suid", "fsuid"))
 
 
 @syscall("setregid", "setregid32", sig="gid rgid, gid egid", cls="creds")
 def sys_setregid(k, t, rgid, egid, *_):
-    """setregid(2), as setreuid with CAP_SETGID."""
+    """setregid(2), with CAP_SETGID for any ids."""
+    return _setre(k, t, rgid, egid, NR.setregid, 6, ("gid", "egid", "sgid", "fsgid"))
+
+
+def _setres(k, t, args, nr16, cap: int, names: tuple[str, str, str, str]) -> int:
+    """__sys_setresuid / __sys_setresgid: each id that is not -1; an unprivileged caller only to one of its
+    current three; the fs id follows the effective one."""
     c = k.cred(t)
-    rgid, egid = (_id_arg(t, x, (NR.setregid,)) for x in (rgid, egid))
-    priv = c.capable(6)
-    new_gid = c.gid if rgid < 0 else rgid
-    new_egid = c.egid if egid < 0 else egid
-    if not priv and ((rgid >= 0 and rgid not in (c.gid, c.egid))
-                     or (egid >= 0 and egid not in (c.gid, c.egid, c.sgid))):
+    cur = tuple(getattr(c, n) for n in names[:3])
+    ids = [_id_arg(t, x, (nr16,)) for x in args]
+    if not c.capable(cap) and any(x >= 0 and x not in cur for x in ids):
         raise KernelError(E.EPERM)
-    sgid = new_egid if rgid >= 0 or (egid >= 0 and egid != c.gid) else c.sgid
-    return _commit(k, t, c.change(gid=new_gid, egid=new_egid, sgid=sgid, fsgid=new_egid))
+    r, e, s_ = (old if x < 0 else x for x, old in zip(ids, cur, strict=True))
+    return _commit(k, t, c.change(**dict(zip(names, (r, e, s_, e), strict=True))))
 
 
 @syscall("setresuid", "setresuid32", sig="uid ruid, uid euid, uid suid", cls="creds")
 def sys_setresuid(k, t, ruid, euid, suid, *_):
-    """setresuid(2): each id that is not -1; an unprivileged caller only to one of its current three."""
-    c = k.cred(t)
-    ids = [_id_arg(t, x, (NR.setresuid,)) for x in (ruid, euid, suid)]
-    if not c.capable(7) and any(x >= 0 and x not in (c.uid, c.euid, c.suid) for x in ids):
-        raise KernelError(E.EPERM)
-    r, e, s_ = (old if x < 0 else x for x, old in zip(ids, (c.uid, c.euid, c.suid), strict=True))
-    return _commit(k, t, c.change(uid=r, euid=e, suid=s_, fsuid=e))
+    """setresuid(2), with CAP_SETUID for any ids."""
+    return _setres(k, t, (ruid, euid, suid), NR.setresuid, 7, ("uid", "euid", "suid", "fsuid"))
 
 
 @syscall("setresgid", "setresgid32", sig="gid rgid, gid egid, gid sgid", cls="creds")
 def sys_setresgid(k, t, rgid, egid, sgid, *_):
-    """setresgid(2), as setresuid with CAP_SETGID."""
-    c = k.cred(t)
-    ids = [_id_arg(t, x, (NR.setresgid,)) for x in (rgid, egid, sgid)]
-    if not c.capable(6) and any(x >= 0 and x not in (c.gid, c.egid, c.sgid) for x in ids):
-        raise KernelError(E.EPERM)
-    r, e, s_ = (old if x < 0 else x for x, old in zip(ids, (c.gid, c.egid, c.sgid), strict=True))
-    return _commit(k, t, c.change(gid=r, egid=e, sgid=s_, fsgid=e))
+    """setresgid(2), with CAP_SETGID for any ids."""
+    return _setres(k, t, (rgid, egid, sgid), NR.setresgid, 6, ("gid", "egid", "sgid", "fsgid"))
 
 
 @syscall("getresuid", "getresuid32", sig="out int_ptr ruid, out int_ptr euid, out int_ptr suid", cls="creds")
