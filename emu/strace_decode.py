@@ -163,6 +163,7 @@ FLAG_SETS: dict[str, tuple[list[tuple[int, str]], str]] = {
     "tfd": ([(0o2000000, "TFD_CLOEXEC"), (0o4000, "TFD_NONBLOCK")], "0"),
     "tfd_settime": ([(1, "TFD_TIMER_ABSTIME"), (2, "TFD_TIMER_CANCEL_ON_SET")], "0"),
     "epoll_create": ([(0o2000000, "EPOLL_CLOEXEC")], "0"),
+    "sfd": ([(0o2000000, "SFD_CLOEXEC"), (0o4000, "SFD_NONBLOCK")], "0"),
     "wait": (WAIT_OPTS, "0"),
     "mremap": (MREMAP, "0"),
     "at": (AT_FLAGS, "0"),

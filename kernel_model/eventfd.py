@@ -173,6 +173,66 @@ class TimerFd(File):
             self.timer.cancel()
 
 
+class SignalFd(File):
+    """A signalfd (fs/signalfd.c): reading takes the caller's pending signals of the mask, as struct
+    signalfd_siginfo, instead of delivering them; readable while one is pending."""
+
+    def __init__(self, k: Kernel, mask: int, flags: int) -> None:
+        super().__init__("anon_inode:[signalfd]", O_RDWR | flags)
+        self.k = k
+        self.mask = mask
+        self.wq: WaitQueue | None = None  # the sighand's signalfd_wqh, once a task used it
+
+    def _reader(self):
+        return self.k.sched.current
+
+    def read(self, n: int) -> bytes | None:
+        """signalfd_read: EINVAL for less than one 128-byte record; as many pending signals as fit; None (block)
+        while none is pending."""
+        from .signal import dequeue_signal
+
+        if n < 128:
+            raise KernelError(E.EINVAL)
+        t = self._reader()
+        self.wq = t.sighand.signalfd_wq
+        out = []
+        while len(out) < n // 128:
+            got = dequeue_signal(t, self.mask)
+            if got is None:
+                break
+            out.append(_signalfd_siginfo(*got))
+        return b"".join(out) if out else None
+
+    def poll(self) -> int:
+        t = self._reader()
+        if t is None:
+            return 0
+        pending = 0
+        for s, _ in t.pending + (t.signal.shared_pending if t.signal is not None else []):
+            pending |= 1 << (s - 1)
+        return POLLIN | POLLRDNORM if pending & self.mask else 0
+
+    def waitqueue(self):
+        t = self._reader()
+        if t is not None:
+            self.wq = t.sighand.signalfd_wq
+        return self.wq
+
+    def write(self, data: bytes) -> int | None:
+        raise KernelError(E.EINVAL)
+
+    def stat(self) -> dict[str, int]:
+        return _anon_stat(0x7D000000 + id(self) % 0xFFFFFF)
+
+
+def _signalfd_siginfo(sig: int, info: dict) -> bytes:
+    """struct signalfd_siginfo (128 bytes) from a queued signal's fields (signalfd_copyinfo)."""
+    rec = struct.pack("<IiiIIiIIIIiiQQQQ", sig, info.get("errno", 0), info.get("code", 0), info.get("pid", 0),
+                      info.get("uid", 0), 0, 0, 0, 0, 0, info.get("status", 0), info.get("value", 0),
+                      info.get("value", 0) & 0xFFFFFFFF, 0, 0, info.get("addr", 0))
+    return rec.ljust(128, b"\0")
+
+
 # ---- epoll -------------------------------------------------------------------------------------------
 
 EPOLLIN, EPOLLPRI, EPOLLOUT, EPOLLERR, EPOLLHUP = 0x1, 0x2, 0x4, 0x8, 0x10

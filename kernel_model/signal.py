@@ -108,6 +108,9 @@ def send_signal(k: Kernel, task: Task, sig: int, info: dict | None = None, group
         raise KernelError(E.EAGAIN)
     queue.append((sig, info))
     k.emit("signal_send", task, sig, info)
+    sfd = task.sighand.signalfd_wq
+    if sfd.waiters or sfd.callbacks:
+        k.sched.wake_up(sfd, key=0x1)  # signalfd_notify: readers and pollers of a signalfd look again
     handler = task.sighand.handler(sig)
     if sig == SIG.SIGKILL or (handler == SIG_DFL and sig not in DEFAULT_IGNORE and sig not in STOP_SIGNALS
                               and not task.blocked & sigmask(sig) and not group_blocks_all(task, sig)

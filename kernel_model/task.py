@@ -62,6 +62,8 @@ class SigHand:
     # sig -> (handler, flags, restorer, mask)
     actions: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
     users: int = 1
+    # signalfd_wqh: woken when a signal is queued to a task using these actions (signalfds read through it)
+    signalfd_wq: WaitQueue = field(default_factory=lambda: WaitQueue("signalfd"))
 
     def copy(self) -> SigHand:
         """A private copy (copy_sighand without CLONE_SIGHAND)."""

@@ -70,6 +70,7 @@ C_CASES = [
     ("sched_prio", "sched_prio", [], {}, REPO),
     ("flock_falloc", "flock_falloc", [], {}, REPO),
     ("eventfds", "eventfds", [], {}, REPO),
+    ("signalfd", "signalfd", [], {}, REPO),
 ]
 
 # Programs whose native run changes the host (a /proc/sys write): run only under the emulator, compared with

@@ -6,8 +6,9 @@ from __future__ import annotations
 import struct
 
 from ..abi import NR, E
-from ..eventfd import (EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, EPOLLEXCLUSIVE, EpollFile, EventFd,
+from ..eventfd import (EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, EPOLLEXCLUSIVE, EpollFile, EventFd, SignalFd,
                        TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET, TimerFd)
+from ..signal import UNBLOCKABLE
 from ..files import O_CLOEXEC, O_NONBLOCK, TTY_POLL_NS, HostFile, KernelError
 from .table import syscall
 from .common import RLIMIT_NOFILE, rlimit, s32, timespec_arg
@@ -208,3 +209,26 @@ def sys_epoll_pwait2(k, t, epfd, events, maxevents, timeout, sigmask, sigsetsize
     to = timespec_arg(k, t, timeout, True)
     return (yield from _with_mask(k, t, sigmask, sigsetsize, _epoll_wait(k, t, epfd, events, maxevents, to)))
 
+
+
+@syscall("signalfd", sig="fd fd, sigset(sizemask) mask, size sizemask", cls="desc,signal")
+def sys_signalfd(k, t, fd, mask, sizemask, *_):
+    """signalfd(fd, mask, size) = signalfd4(fd, mask, size, 0)."""
+    return sys_signalfd4(k, t, fd, mask, sizemask, 0)
+
+
+@syscall("signalfd4", sig="fd fd, sigset(sizemask) mask, size sizemask, flags(sfd) flags", cls="desc,signal")
+def sys_signalfd4(k, t, fd, mask, sizemask, flags, *_):
+    """A descriptor to read the caller's signals of mask from (fd -1), or a new mask for an existing signalfd
+    (EINVAL if fd is another file); SIGKILL and SIGSTOP are never taken; SFD_CLOEXEC, SFD_NONBLOCK."""
+    if flags & ~(O_CLOEXEC | O_NONBLOCK) or sizemask != 8:
+        raise KernelError(E.EINVAL)
+    bits = struct.unpack("<Q", k.get_bytes(t, mask, 8))[0] & ~UNBLOCKABLE
+    if s32(fd) != -1:
+        f = t.files.get(fd)
+        if not isinstance(f, SignalFd):
+            raise KernelError(E.EINVAL)
+        f.mask = bits
+        k.sched.wake_up(t.sighand.signalfd_wq)
+        return fd
+    return _install(k, t, SignalFd(k, bits, flags & O_NONBLOCK), flags)
