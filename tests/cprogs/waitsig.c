@@ -132,7 +132,7 @@ int main(void)
     stopped_nowait();
     queued_values();
     pid_t p = fork();
-    if (p == 0) { volatile unsigned x = 1; for (int i = 0; i < 3000000; i++) x *= 3; _exit(0); }
+    if (p == 0) { volatile unsigned x = 1; for (int i = 0; i < 10000000; i++) x *= 3; _exit(0); } /* ~10 ms natively: several ticks of CPU-time sampling */
     struct rusage ru;
     int st;
     wait4(p, &st, 0, &ru);
