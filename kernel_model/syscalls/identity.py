@@ -78,33 +78,30 @@ def _commit(k, t, new) -> int:
     return 0
 
 
+def _setxid(k, t, v, nr16, cap: int, names: tuple[str, str, str, str]) -> int:
+    """__sys_setuid / __sys_setgid: with the capability all four ids; otherwise only the effective (and fs) id,
+    to the real or saved one (EPERM otherwise); EINVAL for -1."""
+    c = k.cred(t)
+    v = _id_arg(t, v, (nr16,))
+    if v < 0:
+        raise KernelError(E.EINVAL)
+    if c.capable(cap):
+        return _commit(k, t, c.change(**dict.fromkeys(names, v)))
+    if v not in (getattr(c, names[0]), getattr(c, names[2])):
+        raise KernelError(E.EPERM)
+    return _commit(k, t, c.change(**{names[1]: v, names[3]: v}))
+
+
 @syscall("setuid", "setuid32", sig="uid uid", cls="creds")
 def sys_setuid(k, t, uid, *_):
-    """setuid(2): with CAP_SETUID all of real, effective, saved and fs uid; otherwise only the effective (and
-    fs) uid, to the real or saved one (EPERM otherwise); EINVAL for -1."""
-    c = k.cred(t)
-    uid = _id_arg(t, uid, (NR.setuid,))
-    if uid < 0:
-        raise KernelError(E.EINVAL)
-    if c.capable(7):  # CAP_SETUID
-        return _commit(k, t, c.change(uid=uid, euid=uid, suid=uid, fsuid=uid))
-    if uid not in (c.uid, c.suid):
-        raise KernelError(E.EPERM)
-    return _commit(k, t, c.change(euid=uid, fsuid=uid))
+    """setuid(2), with CAP_SETUID for all of real, effective, saved and fs uid."""
+    return _setxid(k, t, uid, NR.setuid, 7, ("uid", "euid", "suid", "fsuid"))
 
 
 @syscall("setgid", "setgid32", sig="gid gid", cls="creds")
 def sys_setgid(k, t, gid, *_):
-    """setgid(2), as setuid with CAP_SETGID."""
-    c = k.cred(t)
-    gid = _id_arg(t, gid, (NR.setgid,))
-    if gid < 0:
-        raise KernelError(E.EINVAL)
-    if c.capable(6):  # CAP_SETGID
-        return _commit(k, t, c.change(gid=gid, egid=gid, sgid=gid, fsgid=gid))
-    if gid not in (c.gid, c.sgid):
-        raise KernelError(E.EPERM)
-    return _commit(k, t, c.change(egid=gid, fsgid=gid))
+    """setgid(2), with CAP_SETGID for all of real, effective, saved and fs gid."""
+    return _setxid(k, t, gid, NR.setgid, 6, ("gid", "egid", "sgid", "fsgid"))
 
 
 def _setre(k, t, r, e, nr16, cap: int, names: tuple[str, str, str, str]) -> int:
