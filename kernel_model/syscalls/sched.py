@@ -48,17 +48,16 @@ def sys_getcpu(k, t, cpu, node, tcache, *_):
 
 @syscall("sysinfo", sig="out sysinfo info")
 def sys_sysinfo(k, t, info, *_):
-    """struct sysinfo (do_sysinfo): uptime on the boot clock, load averages of 0, the frame pool as RAM (page
-    cache and shared memory as shared RAM), no swap, and the number of tasks."""
+    """struct sysinfo (do_sysinfo): uptime on the boot clock, load averages of 0, the frame pool as RAM (SysV
+    shared memory as shared RAM: NR_SHMEM), no buffers, no swap, and the number of tasks."""
     pool = k.pool
     total, free = pool.nframes, len(pool.free)
     shared = sum(len(s.obj.pages) for s in k.ipc.shm.objects.values())
-    cached = sum(len(o.pages) for o in k.page_cache.objects.values())
     unit = 1 if total * 4096 < 1 << 32 else 4096  # compat: scale to pages when the byte counts overflow 32 bits
     scale = 4096 // unit
     uptime = k.now_ns(7) // 10**9  # CLOCK_BOOTTIME
     fields = struct.pack("<i3I6IHH3I", s32(uptime & 0xFFFFFFFF), 0, 0, 0, total * scale, free * scale,
-                         (shared + cached) * scale, 0, 0, 0, min(len(k.tasks), 0xFFFF), 0, 0, 0, unit)
+                         shared * scale, 0, 0, 0, min(len(k.tasks), 0xFFFF), 0, 0, 0, unit)
     k.put_bytes(t, info, fields.ljust(64, b"\0"))
     return 0
 
