@@ -156,6 +156,236 @@ PRCTL = {1: "PR_SET_PDEATHSIG", 2: "PR_GET_PDEATHSIG", 3: "PR_GET_DUMPABLE", 4: 
 DUMPABLE = {0: "SUID_DUMP_DISABLE", 1: "SUID_DUMP_USER", 2: "SUID_DUMP_ROOT"}
 ITIMERS = {0: "ITIMER_REAL", 1: "ITIMER_VIRTUAL", 2: "ITIMER_PROF"}
 
+# ---- sockets ------------------------------------------------------------------------------------------------
+
+AF_NAMES = {0: "AF_UNSPEC", 1: "AF_UNIX", 2: "AF_INET", 3: "AF_AX25", 4: "AF_IPX", 5: "AF_APPLETALK",
+            9: "AF_X25", 10: "AF_INET6", 16: "AF_NETLINK", 17: "AF_PACKET", 38: "AF_ALG", 40: "AF_VSOCK"}
+SOCK_TYPES = {1: "SOCK_STREAM", 2: "SOCK_DGRAM", 3: "SOCK_RAW", 4: "SOCK_RDM", 5: "SOCK_SEQPACKET",
+              6: "SOCK_DCCP", 10: "SOCK_PACKET"}
+IPPROTOS = {0: "IPPROTO_IP", 1: "IPPROTO_ICMP", 6: "IPPROTO_TCP", 17: "IPPROTO_UDP", 41: "IPPROTO_IPV6",
+            255: "IPPROTO_RAW"}
+MSG_FLAGS = [(0x1, "MSG_OOB"), (0x2, "MSG_PEEK"), (0x4, "MSG_DONTROUTE"), (0x8, "MSG_CTRUNC"),
+             (0x10, "MSG_PROXY"), (0x20, "MSG_TRUNC"), (0x40, "MSG_DONTWAIT"), (0x80, "MSG_EOR"),
+             (0x100, "MSG_WAITALL"), (0x200, "MSG_FIN"), (0x400, "MSG_SYN"), (0x800, "MSG_CONFIRM"),
+             (0x1000, "MSG_RST"), (0x2000, "MSG_ERRQUEUE"), (0x4000, "MSG_NOSIGNAL"), (0x8000, "MSG_MORE"),
+             (0x10000, "MSG_WAITFORONE"), (0x20000000, "MSG_FASTOPEN"), (0x40000000, "MSG_CMSG_CLOEXEC")]
+SOL_NAMES = {0: "SOL_IP", 1: "SOL_SOCKET", 6: "SOL_TCP", 17: "SOL_UDP", 41: "SOL_IPV6"}
+SO_NAMES = {1: "SO_DEBUG", 2: "SO_REUSEADDR", 3: "SO_TYPE", 4: "SO_ERROR", 5: "SO_DONTROUTE", 6: "SO_BROADCAST",
+            7: "SO_SNDBUF", 8: "SO_RCVBUF", 9: "SO_KEEPALIVE", 10: "SO_OOBINLINE", 11: "SO_NO_CHECK",
+            12: "SO_PRIORITY", 13: "SO_LINGER", 14: "SO_BSDCOMPAT", 15: "SO_REUSEPORT", 16: "SO_PASSCRED",
+            17: "SO_PEERCRED", 18: "SO_RCVLOWAT", 19: "SO_SNDLOWAT", 20: "SO_RCVTIMEO_OLD", 21: "SO_SNDTIMEO_OLD",
+            30: "SO_ACCEPTCONN", 31: "SO_PEERSEC", 32: "SO_SNDBUFFORCE", 33: "SO_RCVBUFFORCE", 38: "SO_PROTOCOL",
+            39: "SO_DOMAIN", 66: "SO_RCVTIMEO_NEW", 67: "SO_SNDTIMEO_NEW"}
+TCP_OPTS = {1: "TCP_NODELAY", 2: "TCP_MAXSEG", 3: "TCP_CORK", 4: "TCP_KEEPIDLE", 5: "TCP_KEEPINTVL",
+            6: "TCP_KEEPCNT", 9: "TCP_DEFER_ACCEPT", 12: "TCP_QUICKACK", 18: "TCP_USER_TIMEOUT"}
+IP_OPTS = {1: "IP_TOS", 2: "IP_TTL", 3: "IP_HDRINCL", 8: "IP_RECVTTL", 10: "IP_MTU_DISCOVER", 11: "IP_RECVERR",
+           32: "IP_MULTICAST_IF", 33: "IP_MULTICAST_TTL"}
+IPV6_OPTS = {16: "IPV6_UNICAST_HOPS", 18: "IPV6_MULTICAST_HOPS", 19: "IPV6_MULTICAST_LOOP", 26: "IPV6_V6ONLY"}
+SOCKETCALL_NAMES = {1: "SYS_SOCKET", 2: "SYS_BIND", 3: "SYS_CONNECT", 4: "SYS_LISTEN", 5: "SYS_ACCEPT",
+                    6: "SYS_GETSOCKNAME", 7: "SYS_GETPEERNAME", 8: "SYS_SOCKETPAIR", 9: "SYS_SEND", 10: "SYS_RECV",
+                    11: "SYS_SENDTO", 12: "SYS_RECVFROM", 13: "SYS_SHUTDOWN", 14: "SYS_SETSOCKOPT",
+                    15: "SYS_GETSOCKOPT", 16: "SYS_SENDMSG", 17: "SYS_RECVMSG", 18: "SYS_ACCEPT4",
+                    19: "SYS_RECVMMSG", 20: "SYS_SENDMMSG"}
+
+
+def _sock_type(v: int) -> str:
+    text = xlat(v & 0xF, SOCK_TYPES, "SOCK_???")
+    for bit, name in ((0o2000000, "SOCK_CLOEXEC"), (0o4000, "SOCK_NONBLOCK")):
+        if v & bit:
+            text += "|" + name
+    rest = v & ~0xF & ~0o2004000
+    return text + (f"|{rest:#x}" if rest else "")
+
+
+def _sock_proto(c: Ctx, arg) -> str:
+    v = c.v(arg)
+    if c.named(arg.param) in (2, 10):
+        return xlat(v, IPPROTOS, "IPPROTO_???")
+    return str(s32(v))
+
+
+def sockaddr_str(raw: bytes) -> str:
+    """A socket address as strace prints it: {sa_family=AF_UNIX, sun_path="..."} and the inet forms."""
+    if len(raw) < 2:
+        return "{sa_family=???}" if raw else "{}"
+    fam = struct.unpack_from("<H", raw)[0]
+    head = "sa_family=" + xlat(fam, AF_NAMES, "AF_???")
+    if fam == 1:
+        if len(raw) == 2:
+            return "{" + head + "}"
+        path = raw[2:]
+        if path[:1] == b"\0":
+            return "{%s, sun_path=@%s}" % (head, quote(path[1:], False))
+        return "{%s, sun_path=%s}" % (head, quote(path.split(b"\0", 1)[0], False))
+    if fam == 2 and len(raw) >= 8:
+        port = struct.unpack_from(">H", raw, 2)[0]
+        return '{%s, sin_port=htons(%d), sin_addr=inet_addr("%s")}' % (head, port, ".".join(map(str, raw[4:8])))
+    if fam == 10 and len(raw) >= 24:
+        import ipaddress
+
+        port, flow = struct.unpack_from(">HI", raw, 2)
+        addr = ipaddress.IPv6Address(bytes(raw[8:24]))
+        scope = struct.unpack_from("<I", raw, 24)[0] if len(raw) >= 28 else 0
+        return ('{%s, sin6_port=htons(%d), sin6_flowinfo=htonl(%d), inet_pton(AF_INET6, "%s", &sin6_addr), '
+                'sin6_scope_id=%d}' % (head, port, flow, addr.compressed, scope))
+    return "{%s, sa_data=%s}" % (head, quote(raw[2:], False))
+
+
+def _sockaddr_in(c: Ctx, arg) -> str:
+    p = c.v(arg)
+    n = s32(c.named(arg.param))
+    if not p:
+        return "NULL"
+    if n <= 0 or n > 128:
+        return ptr(p)
+    raw = c.mem.read(p, n)
+    return ptr(p) if raw is None else sockaddr_str(raw)
+
+
+def _capture_socklen(c: Ctx, arg) -> None:
+    lenarg = c.sig.arg(arg.param) if arg.param else arg
+    p = c.v(lenarg)
+    c.saved["socklen"] = c.mem.u32(p) if p else None
+
+
+def _sockaddr_out(c: Ctx, arg) -> str:
+    p = c.v(arg)
+    if not p:
+        return "NULL"
+    if c.failed:
+        return ptr(p)
+    lp = c.named(arg.param)
+    given = c.saved.get("socklen")
+    now = c.mem.u32(lp) if lp else None
+    if given is None or now is None:
+        return ptr(p)
+    raw = c.mem.read(p, min(s32(given), now)) if min(s32(given), now) > 0 else b""
+    return ptr(p) if raw is None else sockaddr_str(raw)
+
+
+def _socklen_out(c: Ctx, arg) -> str:
+    p = c.v(arg)
+    if not p:
+        return "NULL"
+    given = c.saved.get("socklen")
+    now = c.mem.u32(p)
+    if c.failed or now is None:
+        return ptr(p) if given is None else f"[{given}]"
+    return f"[{now}]" if given in (None, now) else f"[{given} => {now}]"
+
+
+def _sockpair(c: Ctx, arg, p) -> str:
+    raw = c.mem.read(p, 8)
+    return ptr(p) if raw is None else "[%d, %d]" % struct.unpack("<ii", raw)
+
+
+def _msghdr_str(c: Ctx, p: int, out: bool, count: int | None) -> str:
+    raw = c.mem.read(p, 28)
+    if raw is None:
+        return ptr(p)
+    name, namelen, iov, iovlen, control, controllen, flags = struct.unpack("<7I", raw)
+    parts = []
+    if name and namelen:
+        nraw = c.mem.read(name, min(namelen, 128))
+        parts.append("msg_name=" + (sockaddr_str(nraw) if nraw is not None else ptr(name)))
+    else:
+        parts.append("msg_name=NULL" if not name else f"msg_name={ptr(name)}")
+    parts.append(f"msg_namelen={namelen}")
+    parts.append("msg_iov=" + iovec_str(c, iov, iovlen, count))
+    parts.append(f"msg_iovlen={iovlen}")
+    if control and controllen:
+        parts.append("msg_control=" + _cmsgs_str(c, control, controllen))
+    parts.append(f"msg_controllen={controllen}")
+    parts.append("msg_flags=" + flags_str(flags, MSG_FLAGS))
+    return "{" + ", ".join(parts) + "}"
+
+
+def _cmsgs_str(c: Ctx, p: int, n: int) -> str:
+    raw = c.mem.read(p, min(n, 4096))
+    if raw is None:
+        return ptr(p)
+    out, off = [], 0
+    while off + 12 <= len(raw):
+        clen, level, ctype = struct.unpack_from("<Iii", raw, off)
+        if clen < 12:
+            break
+        body = raw[off + 12:off + clen]
+        lv = SOL_NAMES.get(level, str(level))
+        if level == 1 and ctype == 1:
+            data = "[" + ", ".join(str(v) for (v,) in struct.iter_unpack("<i", body[:len(body) // 4 * 4])) + "]"
+            tname = "SCM_RIGHTS"
+        elif level == 1 and ctype == 2 and len(body) >= 12:
+            data = "{pid=%d, uid=%d, gid=%d}" % struct.unpack_from("<iII", body)
+            tname = "SCM_CREDENTIALS"
+        else:
+            data, tname = quote(body, False), str(ctype)
+        out.append(f"{{cmsg_len={clen}, cmsg_level={lv}, cmsg_type={tname}, cmsg_data={data}}}")
+        off += (clen + 3) & ~3
+    return "[" + ", ".join(out) + "]"
+
+
+def _msghdr(c: Ctx, arg) -> str:
+    p = c.v(arg)
+    if arg.out:
+        if c.failed or not p:
+            return ptr(p)
+        return _msghdr_str(c, p, True, c.res)
+    return _msghdr_str(c, p, False, None)
+
+
+def _mmsghdr(c: Ctx, arg) -> str:
+    p = c.v(arg)
+    n = c.named(arg.param)
+    if arg.out and (c.failed or not p):
+        return ptr(p)
+    if arg.out:
+        n = c.res
+    items = []
+    for i in range(min(n, 16)):
+        hdr = p + 32 * i
+        mlen = c.mem.u32(hdr + 28)
+        items.append("{msg_hdr=%s, msg_len=%s}" % (_msghdr_str(c, hdr, arg.out, mlen if arg.out else None),
+                                                   mlen if mlen is not None else "?"))
+    return "[" + ", ".join(items) + ("...]" if n > 16 else "]")
+
+
+def _sockopt_name(c: Ctx, arg) -> str:
+    level = c.named(arg.param)
+    table = {1: SO_NAMES, 6: TCP_OPTS, 0: IP_OPTS, 41: IPV6_OPTS}.get(level)
+    v = c.v(arg)
+    return xlat(v, table, "???") if table else str(v)
+
+
+def _sockopt_value(c: Ctx, p: int, n: int) -> str:
+    if n == 4:
+        v = c.mem.u32(p)
+        return ptr(p) if v is None else f"[{s32(v)}]"
+    return buf_arg(c.mem, p, n)
+
+
+def _sockopt_val(c: Ctx, arg) -> str:
+    p = c.v(arg)
+    if not p:
+        return "NULL"
+    return _sockopt_value(c, p, s32(c.named(arg.param)))
+
+
+def _sockopt_val_out(c: Ctx, arg) -> str:
+    p = c.v(arg)
+    if c.failed or not p:
+        return ptr(p)
+    n = c.mem.u32(c.named(arg.param))
+    if n == 12 and c.a[1] == 1 and c.a[2] == 17:  # SOL_SOCKET, SO_PEERCRED: a struct ucred
+        raw = c.mem.read(p, 12)
+        if raw is not None:
+            return "{pid=%d, uid=%d, gid=%d}" % struct.unpack("<iII", raw)
+    return ptr(p) if n is None else _sockopt_value(c, p, n)
+
+
+def _socketcall_args(c: Ctx, arg) -> str:
+    return ptr(c.v(arg))
+
+
 #: `flags(NAME)` in a signature: NAME -> (bits in strace's order, text for 0).
 FLAG_SETS: dict[str, tuple[list[tuple[int, str]], str]] = {
     "flock": ([(1, "LOCK_SH"), (2, "LOCK_EX"), (4, "LOCK_NB"), (8, "LOCK_UN")], "0"),
@@ -177,6 +407,8 @@ FLAG_SETS: dict[str, tuple[list[tuple[int, str]], str]] = {
     "msync": ([(1, "MS_ASYNC"), (2, "MS_INVALIDATE"), (4, "MS_SYNC")], "0"),
     "mlockall": ([(1, "MCL_CURRENT"), (2, "MCL_FUTURE"), (4, "MCL_ONFAULT")], "0"),
     "mlock2": ([(1, "MLOCK_ONFAULT")], "0"),
+    "msg": (MSG_FLAGS, "0"),
+    "sock": ([(0o2000000, "SOCK_CLOEXEC"), (0o4000, "SOCK_NONBLOCK")], "0"),
 }
 
 #: `enum(NAME)` in a signature: NAME -> (value -> name, strace's comment for an unknown value).
@@ -192,6 +424,9 @@ ENUM_SETS: dict[str, tuple[dict[int, str], str]] = {
     "rusage_who": ({0: "RUSAGE_SELF", 0xFFFFFFFF: "RUSAGE_CHILDREN", 1: "RUSAGE_THREAD"}, "RUSAGE_???"),
     "prio_which": ({0: "PRIO_PROCESS", 1: "PRIO_PGRP", 2: "PRIO_USER"}, "PRIO_???"),
     "epoll_ctl": ({1: "EPOLL_CTL_ADD", 2: "EPOLL_CTL_DEL", 3: "EPOLL_CTL_MOD"}, "EPOLL_CTL_???"),
+    "af": (AF_NAMES, "AF_???"),
+    "sol": (SOL_NAMES, "SOL_???"),
+    "shutdown": ({0: "SHUT_RD", 1: "SHUT_WR", 2: "SHUT_RDWR"}, "SHUT_???"),
     "sched_policy": ({0: "SCHED_OTHER", 1: "SCHED_FIFO", 2: "SCHED_RR", 3: "SCHED_BATCH", 5: "SCHED_IDLE",
                       6: "SCHED_DEADLINE"}, "SCHED_???"),
 }
@@ -1185,6 +1420,20 @@ DECODERS: dict = {
     "epoll_events": _out(lambda c, arg, p: _epoll_events(c, p, c.res)),
     "tms": _out_struct(16, lambda r: "{tms_utime=%d, tms_stime=%d, tms_cutime=%d, tms_cstime=%d}"
                        % struct.unpack_from("<4I", r)),
+    "sock_type": lambda c, arg: _sock_type(c.v(arg)),
+    "sock_proto": _sock_proto,
+    "sockaddr": _sockaddr_in,
+    "sockaddr_out": (_sockaddr_out, _capture_socklen),
+    "socklen_ptr": (_socklen_out, _capture_socklen),
+    "sockpair": _out(_sockpair),
+    "msghdr": _msghdr,
+    "msghdr_out": _msghdr,
+    "mmsghdr": _mmsghdr,
+    "sockopt_name": _sockopt_name,
+    "sockopt_val": _sockopt_val,
+    "sockopt_val_out": (_sockopt_val_out, _capture_socklen),
+    "socketcall_call": lambda c, arg: xlat(c.v(arg), SOCKETCALL_NAMES, "SYS_???"),
+    "socketcall_args": _socketcall_args,
     "mincore_vec": _out(lambda c, arg, p: (lambda raw: ptr(p) if raw is None else "[" + ", ".join(
         str(b & 1) for b in raw) + "]")(c.mem.read(p, (c.named(arg.param) + 4095) >> 12))),
 }

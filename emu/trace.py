@@ -17,7 +17,8 @@ from kernel_model.abi import SYSCALL_NAMES, signal_name
 from kernel_model.mm import FAULT_NAMES, TASK_SIZE
 from kernel_model.ptregs import PT_REGS_FIELDS
 from kernel_model.syscalls.table import CLASSES as TRACE_CLASSES
-from kernel_model.syscalls.table import SIGNATURES
+from kernel_model.syscalls.table import SIGNATURES, SUBCALL_SIGNATURES
+from kernel_model.syscalls.socket import SOCKETCALLS
 
 from .strace_decode import (
     CLD_CODES, SEGV_CODES, Ctx, Mem, build_spec, exit_line, ptr, quote, result_str, s32, str_arg,
@@ -26,13 +27,15 @@ from .strace_decode import (
 
 RESULT_COLUMN = 39  # strace pads `name(args)` to this column before " = "
 
+ALL_SIGNATURES = {**SIGNATURES, **SUBCALL_SIGNATURES}
+
 #: strace's trace classes (`-e trace=%desc`), from the signatures: class -> the implemented syscalls in it.
 CLASSES: dict[str, frozenset[str]] = {
-    cls: frozenset(name for name, sig in SIGNATURES.items() if cls in sig.classes) for cls in TRACE_CLASSES
+    cls: frozenset(name for name, sig in ALL_SIGNATURES.items() if cls in sig.classes) for cls in TRACE_CLASSES
 }
 
 #: name -> the decoding spec built from its signature (see strace_decode.build_spec).
-SPECS: dict[str, list] = {name: build_spec(sig) for name, sig in SIGNATURES.items()}
+SPECS: dict[str, list] = {name: build_spec(sig) for name, sig in ALL_SIGNATURES.items()}
 
 NO_RETURN = frozenset(name for name, sig in SIGNATURES.items() if sig.ret == "none")
 
@@ -229,9 +232,16 @@ class Tracer:
 
     def on_enter(self, task, nr, name) -> None:
         r = task.regs
+        args = (r.bx, r.cx, r.dx, r.si, r.di, r.bp)
+        if name == "socketcall" and r.bx in SOCKETCALLS:
+            # strace shows a socketcall as the call it makes, with that call's arguments from the array
+            sub, n = SOCKETCALLS[r.bx][0], SOCKETCALLS[r.bx][2]
+            vals = [Mem(task).u32(r.cx + 4 * i) for i in range(n)]
+            if None not in vals:
+                name, args = sub, tuple(vals) + (0,) * (6 - n)
         spec = SPECS.get(name)
         shown = self.names is None or name in self.names
-        ctx = Ctx(self, task, (r.bx, r.cx, r.dx, r.si, r.di, r.bp), SIGNATURES.get(name), name)
+        ctx = Ctx(self, task, args, ALL_SIGNATURES.get(name), name)
         pend = Pending(nr, name, ctx, spec, shown)
         self.pending[task.pid] = pend
         if not shown:
@@ -305,7 +315,7 @@ class Tracer:
                 self._write(rest + ")")
             elif pend.started:
                 self._close_open()
-                self._write(self.prefix(task) + f"<... {name} resumed>" + rest + ")")
+                self._write(self.prefix(task) + f"<... {pend.name} resumed>" + rest + ")")
             else:
                 self._close_open()
                 parts = pend.entry_parts + ([rest] if rest else [])

@@ -26,7 +26,7 @@ import shutil
 import struct
 from typing import TYPE_CHECKING
 
-from . import ipc
+from . import ipc, net
 from .abi import E
 from .files import File, KernelError, stat_fields
 from .mm import MAX_MAP_COUNT, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE
@@ -150,6 +150,11 @@ def default_sysctls(k: Kernel) -> dict[str, str]:
         "vm/max_map_count": str(MAX_MAP_COUNT), "vm/overcommit_memory": "0", "vm/overcommit_ratio": "50",
         "vm/mmap_min_addr": "65536", "vm/drop_caches": "0", "kernel/core_pattern": "core",
         "fs/pipe-max-size": "1048576", "fs/pipe-user-pages-soft": "16384", "fs/pipe-user-pages-hard": "0",
+        "fs/lease-break-time": "45", "net/core/somaxconn": str(net.SOMAXCONN),
+        "net/core/wmem_max": str(net.WMEM_MAX), "net/core/rmem_max": str(net.RMEM_MAX),
+        "net/core/wmem_default": str(net.WMEM_DEFAULT), "net/core/rmem_default": str(net.RMEM_DEFAULT),
+        "net/unix/max_dgram_qlen": str(net.MAX_DGRAM_QLEN),
+        "net/ipv4/ip_local_port_range": f"{net.EPHEMERAL_LOW}\t{net.EPHEMERAL_HIGH}",
     }
 
 
@@ -158,7 +163,9 @@ WRITABLE = {"kernel/shmmax": 1, "kernel/shmall": 1, "kernel/shmmni": 1, "kernel/
             "kernel/msgmni": 1, "kernel/sem": 4, "vm/max_map_count": 1, "vm/overcommit_memory": 1,
             "vm/overcommit_ratio": 1, "kernel/pid_max": 1, "kernel/threads-max": 1, "kernel/hostname": 0,
             "vm/drop_caches": 1, "kernel/core_pattern": 0, "fs/pipe-max-size": 1, "fs/pipe-user-pages-soft": 1,
-            "fs/pipe-user-pages-hard": 1}
+            "fs/pipe-user-pages-hard": 1, "fs/lease-break-time": 1, "net/core/somaxconn": 1, "net/core/wmem_max": 1,
+            "net/core/rmem_max": 1, "net/core/wmem_default": 1, "net/core/rmem_default": 1,
+            "net/unix/max_dgram_qlen": 1, "net/ipv4/ip_local_port_range": 2}
 
 
 def _sys(k: Kernel, root: str) -> None:

@@ -28,5 +28,6 @@ export DIRS=${DIRS:-"fork vfork clone clone3 wait wait4 waitpid waitid execve ex
   sched_setaffinity sched_getscheduler sched_setscheduler sched_getparam sched_setparam sched_get_priority_max
   sched_get_priority_min sched_rr_get_interval getpriority setpriority nice personality modify_ldt capget capset
   setuid setgid setreuid setregid setresuid setresgid getresuid getresgid setfsuid setfsgid getgroups setgroups
-  getuid geteuid getgid getegid prctl"}
+  getuid geteuid getgid getegid prctl accept4 getsockopt setsockopt getsockname getpeername sendto recvfrom sendmmsg
+  recvmmsg socketcall inotify"}
 exec bash "$runner" "$@"

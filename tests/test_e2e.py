@@ -71,6 +71,7 @@ C_CASES = [
     ("flock_falloc", "flock_falloc", [], {}, REPO),
     ("eventfds", "eventfds", [], {}, REPO),
     ("signalfd", "signalfd", [], {}, REPO),
+    ("sockets", "sockets", [], {}, REPO),
 ]
 
 # Programs whose native run changes the host (a /proc/sys write): run only under the emulator, compared with

@@ -10,6 +10,8 @@ from ..files import O_ACCMODE, O_CLOEXEC, O_NONBLOCK, KernelError, PipeBuffer, P
 from .common import RLIMIT_NOFILE, rlimit
 from .table import syscall
 from ..tty import FIONREAD, tty_ioctl
+from ..net import Socket
+from .socket import sock_ioctl
 
 
 F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC = 0, 1, 2, 3, 4, 1030
@@ -176,6 +178,8 @@ def sys_ioctl(k, t, fd, cmd, arg, *_):
     """Terminal ioctls on a tty (kernel_model.tty: termios and window size on the host terminal, job control in
     the model); -ENOTTY elsewhere."""
     f = t.files.get(fd)
+    if isinstance(f, Socket):
+        return sock_ioctl(k, t, f, cmd, arg)
     if isinstance(f, PipeEnd) and cmd == FIONREAD:  # pipe_ioctl: the bytes waiting in the pipe
         k.put_u32(t, arg, len(f.pipe.buf))
         return 0

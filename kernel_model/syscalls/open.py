@@ -234,13 +234,14 @@ def sys_mknod(k, t, path_ptr, mode, dev, *_):
 
 @syscall("mknodat", sig="dirfd dirfd, path pathname, mknod_mode mode, mknod_dev(mode) dev", cls="desc,file")
 def sys_mknodat(k, t, dirfd, path_ptr, mode, dev, *_):
-    """Make a FIFO or an empty regular file (do_mknodat); the FIFO opens as a pipe of the model. Device nodes
-    and socket files are not modelled: EPERM, as for a process without CAP_MKNOD."""
+    """Make a FIFO, a socket node or an empty regular file (do_mknodat); the FIFO opens as a pipe of the model,
+    the socket node is a name no socket is bound to (connect: ECONNREFUSED). Device nodes are not modelled:
+    EPERM, as for a process without CAP_MKNOD."""
     kind = mode & S_IFMT
     if kind not in (0, S_IFREG, S_IFIFO, S_IFCHR, S_IFBLK, S_IFSOCK):
         raise KernelError(E.EINVAL)
-    if kind in (S_IFCHR, S_IFBLK, S_IFSOCK):
-        k.warn_once("mknod", "mknod of a device node or socket is not modelled (-EPERM)")
+    if kind in (S_IFCHR, S_IFBLK):
+        k.warn_once("mknod", "mknod of a device node is not modelled (-EPERM)")
         raise KernelError(E.EPERM)
     path = k.get_path_at(t, dirfd, path_ptr, create=True)
     if os.path.lexists(path):
@@ -248,6 +249,8 @@ def sys_mknodat(k, t, dirfd, path_ptr, mode, dev, *_):
     perm = mode & 0o7777 & ~t.fs.umask
     if kind == S_IFIFO:
         host_call(os.mkfifo, path, perm)
+    elif kind == S_IFSOCK:
+        host_call(os.mknod, path, S_IFSOCK | perm)  # needs no privilege on Linux, as a FIFO does not
     else:
         fd = host_call(os.open, path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, perm)
         os.close(fd)

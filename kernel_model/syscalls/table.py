@@ -52,6 +52,9 @@ ARG_TYPES: dict[str, int] = {
     "ipc_key": 1, "ipc_flags": 1, "ipc_cmd": 1, "ipc_call": 1, "sembuf": 1, "msgbuf": 1, "rusage_full": 1,
     "tms": 1, "siginfo_user": 1, "cpu_mask": 1, "sysinfo": 1, "gid_list": 1, "mknod_mode": 1, "mknod_dev": 1,
     "itimerspec": 1, "itimerspec64": 1, "epoll_event": 1, "epoll_events": 1,
+    "sock_type": 1, "sock_proto": 1, "sockaddr": 1, "sockaddr_out": 1, "socklen_ptr": 1, "sockpair": 1,
+    "msghdr": 1, "msghdr_out": 1, "mmsghdr": 1, "sockopt_name": 1, "sockopt_val": 1, "sockopt_val_out": 1,
+    "socketcall_call": 1, "socketcall_args": 1,
 }
 
 #: Result kinds that need no decoder of their own.
@@ -157,6 +160,21 @@ def syscall(*names: str, sig: str, cls: str = "", ret: str = "int", order: str |
 
 
 _KNOWN_NAMES = frozenset(SYSCALL_NAMES.values())
+
+#: Calls i386 reaches only through a multiplexer (socketcall's accept, send, recv): name -> signature, so a
+#: tracer decodes them as strace does.
+SUBCALL_SIGNATURES: dict[str, Signature] = {}
+
+
+def subcall(name: str, sig: str, cls: str = "", ret: str = "int"):
+    """Give a multiplexed call without its own i386 number a signature (the handler is the multiplexer's)."""
+    if name in _KNOWN_NAMES:
+        raise ValueError(f"{name!r} has its own number; register it with @syscall")
+    SUBCALL_SIGNATURES[name] = parse_signature(sig, cls, ret)
+
+    def deco(fn):
+        return fn
+    return deco
 
 
 def sys_ni_syscall(k, t, *args) -> int:
