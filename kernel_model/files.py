@@ -502,6 +502,10 @@ def _fput(f: File) -> None:
             from .locks import locks_remove_file
 
             locks_remove_file(f)  # its OFD locks
+        if getattr(f, "fasync_cb", None):
+            from .fcntl import fasync_release
+
+            fasync_release(f)
         if getattr(f, "epitems", None):
             from .eventfd import eventpoll_release
 

@@ -211,8 +211,10 @@ def locks_remove_posix(files: object, f) -> None:
 
 
 def locks_remove_file(f) -> None:
-    """The open file's last reference went: its OFD locks go."""
+    """The open file's last reference went: its OFD locks and its lease go."""
     _remove(f, lambda lk: lk.ofd and lk.owner is f)
+    if _LEASES:
+        locks_remove_lease(getattr(f, "lease_sched", None), f)
 
 
 LOCK_SH, LOCK_EX, LOCK_NB, LOCK_UN = 1, 2, 4, 8
@@ -253,3 +255,196 @@ def flock_file(k: Kernel, t: Task, f, op: int):
         _INODES.pop(key, None)
     LOCKS_HELD[0] = bool(_INODES)
     return 0
+
+
+# ---- leases (fcntl F_SETLEASE) ---------------------------------------------------------------------------
+
+CAP_LEASE = 28
+
+
+@dataclass
+class Lease:
+    """A lease (a FL_LEASE file_lock): the open file holding it, its type, and while another process's open
+    breaks it, the type it must come down to (F_UNLCK or F_RDLCK) and when it will be taken away."""
+
+    file: object
+    type: int
+    breaking: int | None = None
+    deadline: int = 0
+
+
+@dataclass
+class InodeLeases:
+    leases: list[Lease] = field(default_factory=list)
+    wq: object = None
+
+
+_LEASES: dict[tuple[int, int], InodeLeases] = {}
+
+
+def _open_modes(k: Kernel, key: tuple[int, int]) -> list:
+    """The open files of the model on the inode (its i_readcount and i_writecount, counted from them)."""
+    seen, out = set(), []
+    for task in k.tasks.values():
+        files = getattr(task, "files", None)
+        if files is None or id(files) in seen:
+            continue
+        seen.add(id(files))
+        for f, _ in files.fds.values():
+            if id(f) in seen or getattr(f, "fd", None) is None or not getattr(f, "regular", True):
+                continue
+            seen.add(id(f))
+            try:
+                if inode_key(f) == key:
+                    out.append(f)
+            except KernelError:
+                continue
+    return out
+
+
+def leases_exist() -> bool:
+    """Whether any lease is held: opens and truncates look for ones to break only then."""
+    return bool(_LEASES)
+
+
+def fcntl_getlease(f) -> int:
+    """F_GETLEASE: the lease this open file holds, or while it is being broken the type it must come down to."""
+    try:
+        ctx = _LEASES.get(inode_key(f))
+    except KernelError:
+        return F_UNLCK
+    for lease in ctx.leases if ctx else ():
+        if lease.file is f:
+            return lease.breaking if lease.breaking is not None else lease.type
+    return F_UNLCK
+
+
+def fcntl_setlease(k: Kernel, t: Task, f, fd: int, arg: int) -> int:
+    """Take, change or drop a lease on a regular file (fcntl_setlease / generic_add_lease): EACCES unless the
+    caller owns the file or has CAP_LEASE; EAGAIN for a read lease on a file open for writing, a write lease on
+    a file open anywhere else, a lease that conflicts with another file's, or a downgrade a pending break
+    forbids; EINVAL for another type. The holder is made the file's owner, so a break sends it SIGIO (or the
+    F_SETSIG signal)."""
+    from .fcntl import F_OWNER_PID, fown
+    from .task import WaitQueue
+
+    import stat as pystat
+
+    if arg not in (F_RDLCK, F_WRLCK, F_UNLCK):
+        raise KernelError(E.EINVAL)
+    fdno = getattr(f, "fd", None)
+    if fdno is None:
+        raise KernelError(E.EINVAL)
+    st = os.fstat(fdno)
+    if not pystat.S_ISREG(st.st_mode):
+        raise KernelError(E.EINVAL)
+    cred = k.cred(t)
+    if cred.fsuid != st.st_uid and not cred.capable(CAP_LEASE):
+        raise KernelError(E.EACCES)
+    key = (st.st_dev, st.st_ino)
+    ctx = _LEASES.get(key)
+    mine = next((x for x in ctx.leases if x.file is f), None) if ctx else None
+    if arg == F_UNLCK:
+        if mine is None:
+            raise KernelError(E.EAGAIN)  # generic_delete_lease found nothing to drop
+        ctx.leases.remove(mine)
+        k.sched.wake_up(ctx.wq)
+        if not ctx.leases:
+            _LEASES.pop(key, None)
+        return 0
+    if mine is not None and mine.breaking is not None:
+        if arg == F_WRLCK or mine.breaking == F_UNLCK:
+            raise KernelError(E.EAGAIN)  # the breaker's open is for writing (or a write lease is being broken)
+    acc = f.flags & 3
+    opens = _open_modes(k, key)
+    writers = sum(1 for x in opens if x.flags & 3 in (1, 2))
+    readers = sum(1 for x in opens if x.flags & 3 in (0, 2))
+    if arg == F_RDLCK and writers:
+        raise KernelError(E.EAGAIN)
+    if arg == F_WRLCK and (writers != (1 if acc in (1, 2) else 0) or
+                           readers != (1 if acc in (0, 2) else 0) or len(opens) > 1):
+        raise KernelError(E.EAGAIN)
+    others = [x for x in ctx.leases if x.file is not f] if ctx else []
+    if others and (arg == F_WRLCK or any(x.type == F_WRLCK or x.breaking is not None for x in others)):
+        raise KernelError(E.EAGAIN)
+    if ctx is None:
+        ctx = _LEASES[key] = InodeLeases(wq=WaitQueue("lease"))
+    if mine is None:
+        ctx.leases.append(Lease(f, arg))
+        f.has_locks = True
+    else:
+        mine.type = arg
+        if mine.breaking is not None and arg <= mine.breaking:
+            mine.breaking = None
+        k.sched.wake_up(ctx.wq)
+    o = fown(f)
+    o.type, o.pid = F_OWNER_PID, t.tgid  # lease_setup: __f_setown(filp, task_pid(current), PIDTYPE_TGID)
+    f.lease_fd = fd
+    f.lease_sched = k.sched
+    return 0
+
+
+def break_lease(k: Kernel, t: Task, path: str, want_write: bool, nonblock: bool, opener=None):
+    """An open (or truncate) that conflicts with another file's lease (__break_lease), as a generator: the
+    holders are told (SIGIO or their F_SETSIG signal), then the caller waits until they give the lease up or
+    down, or until /proc/sys/fs/lease-break-time seconds pass and it is taken from them; EWOULDBLOCK for a
+    non-blocking open, EINTR-like restart for a signal."""
+    if not _LEASES:
+        return
+    try:
+        st = os.stat(path)
+    except OSError:
+        return
+    key = (st.st_dev, st.st_ino)
+    ctx = _LEASES.get(key)
+    if ctx is None:
+        return
+    target = F_UNLCK if want_write else F_RDLCK
+    from .fcntl import POLL_MSG, send_sigio
+    from .signal import ERESTARTSYS
+
+    def conflicting():
+        return [x for x in ctx.leases if x.file is not opener and (x.type == F_WRLCK or want_write)]
+
+    if not conflicting():
+        return
+    now = k.sched.now()
+    for lease in conflicting():
+        if lease.breaking is None or (target == F_UNLCK and lease.breaking != F_UNLCK):
+            first = lease.breaking is None
+            lease.breaking = target
+            if first:
+                lease.deadline = now + k.sysctl_int("fs/lease-break-time") * 10**9
+                send_sigio(k, lease.file, getattr(lease.file, "lease_fd", 0), POLL_MSG)
+    if nonblock:
+        raise KernelError(E.EAGAIN)
+    while True:
+        pending = conflicting()
+        if not pending:
+            return
+        left = min(x.deadline for x in pending) - k.sched.now()
+        if left <= 0:  # time_out_leases: the holders lose what they did not give up
+            for lease in pending:
+                if lease.breaking == F_UNLCK:
+                    ctx.leases.remove(lease)
+                else:
+                    lease.type, lease.breaking = F_RDLCK, None
+            if not ctx.leases:
+                _LEASES.pop(key, None)
+            return
+        if k.signal_pending(t):
+            raise KernelError(ERESTARTSYS)
+        k.sched.sleep_on(t, ctx.wq, left)
+        yield
+
+
+def locks_remove_lease(k_sched, f) -> None:
+    """The open file's last reference went: its lease goes, and openers waiting for it go on."""
+    for key, ctx in list(_LEASES.items()):
+        held = [x for x in ctx.leases if x.file is f]
+        if held:
+            ctx.leases = [x for x in ctx.leases if x.file is not f]
+            if k_sched is not None:
+                k_sched.wake_up(ctx.wq)
+            if not ctx.leases:
+                _LEASES.pop(key, None)

@@ -68,6 +68,8 @@ def pack_siginfo(info: dict) -> bytes:
     head = struct.pack("<iii", signo, info.get("errno", 0), code)
     if "addr" in info:  # a fault
         body = struct.pack("<I", info["addr"] & 0xFFFFFFFF)
+    elif "band" in info:  # SIGPOLL's layout: si_band, si_fd (send_sigio)
+        body = struct.pack("<ii", info["band"], info["fd"])
     elif signo == SIG.SIGCHLD and "status" in info:
         body = struct.pack("<iIiii", info.get("pid", 0), info.get("uid", 0), info["status"], 0, 0)
     else:

@@ -72,6 +72,7 @@ C_CASES = [
     ("eventfds", "eventfds", [], {}, REPO),
     ("signalfd", "signalfd", [], {}, REPO),
     ("sockets", "sockets", [], {}, REPO),
+    ("sigio_lease", "sigio_lease", [], {}, REPO),
 ]
 
 # Programs whose native run changes the host (a /proc/sys write): run only under the emulator, compared with

@@ -7,7 +7,8 @@ import termios
 
 from ..abi import E
 from ..files import O_ACCMODE, O_CLOEXEC, O_NONBLOCK, KernelError, PipeBuffer, PipeEnd
-from .common import RLIMIT_NOFILE, rlimit
+from .common import RLIMIT_NOFILE, rlimit, s32
+from .. import fcntl as fasync
 from .table import syscall
 from ..tty import FIONREAD, tty_ioctl
 from ..net import Socket
@@ -106,8 +107,22 @@ def sys_fcntl(k, t, fd, cmd, arg, *_):
     if cmd == F_GETFL:
         return f.flags
     if cmd == F_SETFL:
+        if (arg ^ f.flags) & fasync.O_ASYNC:
+            fasync.fasync_helper(k, f, fd, bool(arg & fasync.O_ASYNC))
         f.flags = (f.flags & O_ACCMODE) | (arg & ~O_ACCMODE)
         return 0
+    if cmd in (F_SETOWN, F_GETOWN, F_SETOWN_EX, F_GETOWN_EX, F_SETSIG, F_GETSIG):
+        return do_fcntl_owner(k, t, f, cmd, arg)
+    if cmd in (F_SETLEASE, F_GETLEASE):
+        from .. import locks
+
+        if cmd == F_GETLEASE:
+            return locks.fcntl_getlease(f)
+        return locks.fcntl_setlease(k, t, f, fd, s32(arg))
+    if cmd == F_CREATED_QUERY:
+        return int(getattr(f, "created", False))  # FMODE_CREATED: this open made the file
+    if cmd == F_DUPFD_QUERY:
+        return int(files.fds.get(arg, [None])[0] is f)
     if cmd in LOCK_CMDS:
         return do_fcntl_lock(k, t, f, cmd, arg)
     if cmd in (F_SETPIPE_SZ, F_GETPIPE_SZ):
@@ -115,6 +130,41 @@ def sys_fcntl(k, t, fd, cmd, arg, *_):
             raise KernelError(E.EBADF)  # pipe_fcntl: "not a pipe"
         return pipe_set_size(k, f.pipe, arg) if cmd == F_SETPIPE_SZ else f.pipe.capacity
     raise KernelError(E.EINVAL)
+
+
+F_SETOWN, F_GETOWN, F_SETSIG, F_GETSIG, F_SETOWN_EX, F_GETOWN_EX = 8, 9, 10, 11, 15, 16
+F_SETLEASE, F_GETLEASE, F_DUPFD_QUERY, F_CREATED_QUERY = 1024, 1025, 1027, 1028
+F_OWNER_TYPES = (fasync.F_OWNER_TID, fasync.F_OWNER_PID, fasync.F_OWNER_PGRP)
+
+
+def do_fcntl_owner(k, t, f, cmd, arg):
+    """The file's owner and signal for O_ASYNC and leases (f_setown, f_getown_ex, F_SETSIG): F_SETOWN takes a
+    pid or a negated process group, F_SETOWN_EX a struct f_owner_ex; F_SETSIG a signal number (0: SIGIO)."""
+    if cmd == F_SETOWN:
+        who = s32(arg)
+        if who < 0:
+            fasync.f_setown(k, f, fasync.F_OWNER_PGRP, -who)
+        else:
+            fasync.f_setown(k, f, fasync.F_OWNER_PID, who)
+        return 0
+    if cmd == F_GETOWN:
+        return fasync.f_getown(f)
+    if cmd == F_SETOWN_EX:
+        type_, pid = struct.unpack("<ii", k.get_bytes(t, arg, 8))
+        if type_ not in F_OWNER_TYPES:
+            raise KernelError(E.EINVAL)
+        fasync.f_setown(k, f, type_, pid)
+        return 0
+    if cmd == F_GETOWN_EX:
+        o = fasync.fown(f)
+        k.put_bytes(t, arg, struct.pack("<ii", o.type, o.pid))
+        return 0
+    if cmd == F_SETSIG:
+        if arg > 64:
+            raise KernelError(E.EINVAL)  # fcntl(2): "EINVAL ... the value specified in arg is not a valid signal"
+        fasync.fown(f).signum = arg
+        return 0
+    return fasync.fown(f).signum  # F_GETSIG
 
 
 F_GETLK, F_SETLK, F_SETLKW, F_GETLK64, F_SETLK64, F_SETLKW64 = 5, 6, 7, 12, 13, 14

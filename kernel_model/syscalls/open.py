@@ -11,6 +11,7 @@ from ..abi import NR, E
 from .. import procfs
 from ..files import O_CLOEXEC, KernelError, open_host
 from .table import syscall
+from .. import locks
 from ..cred import CAP_DAC_OVERRIDE, MAY_READ, MAY_WRITE, check_create, check_file, own_new_file
 from .common import (AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, CLOCK_REALTIME, RLIMIT_NOFILE, host_call,
                      rlimit, s32)
@@ -56,6 +57,37 @@ def sys_fchmod(k, t, fd, mode, *_):
 def sys_fchmodat(k, t, dirfd, path_ptr, mode, *_):
     """chmod relative to a directory descriptor."""
     host_call(os.chmod, k.get_path_at(t, dirfd, path_ptr), mode & 0o7777)
+    return 0
+
+
+@syscall("truncate", sig="path path, off length", cls="file")
+@syscall("truncate64", sig="path path, loff length", cls="file")
+def sys_truncate(k, t, path_ptr, lo, hi, *_):
+    """Set a named file's size (do_sys_truncate): EISDIR for a directory, EINVAL for a negative length or a
+    non-regular file, EACCES without write permission; it breaks a lease held on the file first."""
+    path = k.get_path(t, path_ptr)
+    length = lo | (hi << 32) if t.regs.orig_ax == NR.truncate64 else s32(lo)
+    if length < 0 or length >> 63:
+        raise KernelError(E.EINVAL)
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise KernelError(e.errno or E.ENOENT) from None
+    if pystat.S_ISDIR(st.st_mode):
+        raise KernelError(E.EISDIR)
+    if not pystat.S_ISREG(st.st_mode):
+        raise KernelError(E.EINVAL)
+    cred = k.cred(t)
+    if not cred.capable(CAP_DAC_OVERRIDE):
+        check_file(cred, path, MAY_WRITE)
+    if locks.leases_exist():
+        yield from locks.break_lease(k, t, path, True, False)
+    fd = host_call(os.open, path, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        k.page_cache.truncate(fd, length)
+        host_call(os.ftruncate, fd, length)
+    finally:
+        os.close(fd)
     return 0
 
 
@@ -170,17 +202,36 @@ def _open(k, t, path, flags, mode=0o666):
             if flags & 0o200000:
                 raise KernelError(E.ENOTDIR)  # O_DIRECTORY: checked before the FIFO is opened (do_open)
             return fifo_open(k, t, path, st, flags)  # a generator: the open may wait for the other side
-        f = open_host(path, flags, mode, t.fs.umask)
-        if st is None:
-            own_new_file(cred, path)
-        f.cache = k.page_cache
-        if path.startswith(k.proc_dir):
-            f.on_write = procfs.write_handler(k, t, path)
+        if locks.leases_exist() and st is not None and pystat.S_ISREG(st.st_mode) and not flags & 0o10000000:
+            return _open_breaking_lease(k, t, path, flags, mode, st)  # a generator: the open may wait
+        f = _open_host_file(k, t, path, flags, mode, st)
+    return _install_opened(t, f, flags)
+
+
+def _open_host_file(k, t, path, flags, mode, st):
+    f = open_host(path, flags, mode, t.fs.umask)
+    if st is None:
+        own_new_file(k.cred(t), path)
+        f.created = bool(flags & 0o100)  # FMODE_CREATED (fcntl F_CREATED_QUERY)
+    f.cache = k.page_cache
+    if path.startswith(k.proc_dir):
+        f.on_write = procfs.write_handler(k, t, path)
+    return f
+
+
+def _install_opened(t, f, flags):
     try:
         return t.files.install(f, cloexec=bool(flags & O_CLOEXEC), limit=rlimit(t, RLIMIT_NOFILE)[0])
     except KernelError:
         f.release()
         raise
+
+
+def _open_breaking_lease(k, t, path, flags, mode, st):
+    """An open of a leased file: break the leases it conflicts with first (break_lease in do_dentry_open)."""
+    want_write = flags & 3 in (1, 2) or bool(flags & 0o1000)
+    yield from locks.break_lease(k, t, path, want_write, bool(flags & 0o4000))
+    return _install_opened(t, _open_host_file(k, t, path, flags, mode, st), flags)
 
 
 def fifo_open(k, t, path, st, flags):
