@@ -538,6 +538,8 @@ class Cpu:
             task.insns += n
             self.total_insns += n
             sched.advance(int((self.cost.cycles(task) - self.slice_start_cycles) / self.cost.frequency_ghz))
+            if task.signal is not None and task.signal.cpu_itimers:
+                k.run_posix_cpu_timers(task)
             if err is not None or self.trap is not None:
                 self._guest_fault(task, err)
             elif task.state == RUNNING and not self.stop_reason:

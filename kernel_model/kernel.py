@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from . import exec as binfmt
-from .abi import E
+from .abi import SIG, E
 from . import procfs, signal
 from .exit import do_group_exit, signal_status
 from .files import FdTable, HostFile, KernelError
@@ -199,6 +199,53 @@ class Kernel:
             return p.tgid
         return self.first_pid - 1 if leader is self.init_task else 1
 
+    def process_times(self, task: Task) -> tuple[int, int]:
+        """(user, system) ns of a whole process: its live threads and the exited ones' times kept by
+        __exit_signal (thread_group_cputime)."""
+        group = task.signal
+        user, system = group.utime, group.stime
+        for th in group.threads:
+            u, s = self.times_of(th)
+            user += u
+            system += s
+        return user, system
+
+    def cpu_clock(self, clk: int, task: Task | None) -> int:
+        """A CPU-time clock id of another thread or process (clock_getcpuclockid, pthread_getcpuclockid): ~pid
+        << 3 | per-thread << 2 | which (0 PROF: user + system, 1 VIRT: user, 2 SCHED); pid 0 is the caller. EINVAL
+        for a bad id or a task that does not exist (posix_cpu_clock_get's lookup)."""
+        which, per_thread, pid = clk & 3, bool(clk & 4), ~(clk >> 3)
+        if which == 3:
+            raise KernelError(E.EINVAL)
+        task = task or self.sched.current
+        if pid:
+            task = self.tasks.get(pid)
+            if task is None or task.signal is None or (not per_thread and task.group_leader is not task):
+                raise KernelError(E.EINVAL)
+        if task is None:
+            return 0
+        user, system = self.times_of(task) if per_thread else self.process_times(task)
+        return user if which == 1 else user + system
+
+    def run_posix_cpu_timers(self, task: Task) -> None:
+        """After a slice: fire the process's ITIMER_VIRTUAL (user time) and ITIMER_PROF (user + system time)
+        when its CPU time reaches them (check_process_timers), re-arming periodic ones."""
+        group = task.signal
+        if group is None or not group.cpu_itimers:
+            return
+        user, system = self.process_times(task)
+        for which, (expires, interval) in list(group.cpu_itimers.items()):
+            now = user if which == 1 else user + system
+            if now < expires:
+                continue
+            sig = SIG.SIGVTALRM if which == 1 else SIG.SIGPROF
+            self.send_signal(task.group_leader, sig, {"signo": sig, "code": 0x80}, group=True)
+            if interval:
+                expires += interval * max(1, (now - expires) // interval + 1)
+                group.cpu_itimers[which] = (expires, interval)
+            else:
+                del group.cpu_itimers[which]
+
     def times_of(self, task: Task) -> tuple[int, int]:
         """(user, system) nanoseconds of CPU time a task has used (task_cputime)."""
         return self.task_times(task) if self.task_times is not None else (0, 0)
@@ -373,8 +420,10 @@ class Kernel:
         VIRTUAL_EPOCH_NS), so guest timing is reproducible. CLOCK_PROCESS_CPUTIME_ID and
         CLOCK_THREAD_CPUTIME_ID are the task's modelled CPU time (user + system, from the cycle model) in both
         modes: the emulator's own CPU time is not the guest's."""
+        if clk >= 1 << 31:
+            return self.cpu_clock(clk - (1 << 32), task)
         if clk not in POSIX_CLOCKS:
-            raise KernelError(E.EINVAL)  # other processes' CPU clocks (negative clock ids) are not modelled
+            raise KernelError(E.EINVAL)
         if clk in (2, 3):
             if task is None:
                 task = self.sched.current
@@ -382,8 +431,7 @@ class Kernel:
                 return 0
             if clk == 3 or task.signal is None:
                 return sum(self.times_of(task))
-            group = task.signal  # the live threads, and the exited ones' times kept by __exit_signal
-            return sum(sum(self.times_of(th)) for th in group.threads) + group.utime + group.stime
+            return sum(self.process_times(task))
         if self.virtual_time:
             mono = self.sched.clock_ns + (self.slice_ns() if self.slice_ns else 0)
             return VIRTUAL_EPOCH_NS + mono if clk in (0, 5, 8, 11) else mono  # REALTIME, *_COARSE, *_ALARM, TAI

@@ -112,7 +112,7 @@ class NetNamespace:
         self.unix_inodes: dict[tuple[int, int], Socket] = {}  # (dev, ino) of a bound socket node -> socket
         self.unix_abstract: dict[bytes, Socket] = {}
         self.autobind_next = 1
-        self.ports: dict[tuple[int, int], list[Socket]] = {}  # (type, port) -> sockets bound there
+        self.ports: dict[tuple[int, int], list[Socket]] = {}  # (protocol, port) -> sockets bound there
         self.ephemeral_next = EPHEMERAL_LOW
         self.noted_inet = False
 
@@ -127,13 +127,13 @@ class NetNamespace:
         sock.addr = name
         sock.bound_key = ("abstract", name)
 
-    def ephemeral_port(self, type_: int) -> int:
+    def ephemeral_port(self, proto: int) -> int:
         """The next free port of the local range, in order (the model's deterministic inet_csk_get_port)."""
         span = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1
         for _ in range(span):
             port = self.ephemeral_next
             self.ephemeral_next = EPHEMERAL_LOW + (port + 1 - EPHEMERAL_LOW) % span
-            if (type_, port) not in self.ports:
+            if (proto, port) not in self.ports:
                 return port
         raise KernelError(E.EADDRINUSE)
 
@@ -192,6 +192,9 @@ class Socket(File):
         self.reset_pending = False  # TCP: the peer closed; the next send is answered by a reset
         self.dead = False
         self.peer_addr = None  # the name of the socket connected to, as getpeername reports it
+        self.cork = bytearray()  # MSG_MORE: data held back until a send without it
+        self.wait_on = None  # the queue a blocked send waits on (a full datagram receiver's: peer_wait)
+        self.groups: set[bytes] = set()  # multicast groups joined (IP_ADD_MEMBERSHIP, MCAST_JOIN_GROUP)
         uid = k.init_cred.fsuid if hasattr(k, "init_cred") else os.getuid()
         self.owner = (uid, os.getgid())
 
@@ -308,6 +311,8 @@ class Socket(File):
     def recv_once(self, n: int, flags: int, res: RecvResult | None = None) -> RecvResult | None:
         """Take what is queued without sleeping; None when the caller must wait (unix_stream_read_generic,
         unix_dgram_recvmsg, tcp_recvmsg, udp_recvmsg). A stream read adds to res (MSG_WAITALL collects)."""
+        if self.type == SOCK_RAW:
+            self._no_raw_packets()
         if flags & MSG_ERRQUEUE:
             raise KernelError(E.EAGAIN)
         if flags & MSG_OOB:
@@ -317,6 +322,11 @@ class Socket(File):
         if self.type == SOCK_STREAM:
             return self._stream_recv(n, flags, res or RecvResult())
         return self._dgram_recv(n, flags)
+
+    def _no_raw_packets(self) -> None:
+        self.k.warn_once("rawsock", "raw IP sockets carry no packets in the model: sending or receiving on one "
+                         "fails (-EOPNOTSUPP)")
+        raise KernelError(E.EOPNOTSUPP)
 
     def _take_error(self) -> int:
         err, self.err = self.err, 0
@@ -411,6 +421,8 @@ class Socket(File):
                   cred=None) -> int | None:
         """Queue as much of data as room allows without sleeping; None when the caller must wait. dest is a
         datagram's resolved target (None: the peer)."""
+        if self.type == SOCK_RAW:
+            self._no_raw_packets()
         err = self._take_error() if not self.unix or self.type != SOCK_DGRAM else 0
         if err:
             raise KernelError(err)
@@ -475,6 +487,7 @@ class Socket(File):
                 raise KernelError(E.EPIPE)
             if other is not self and other.peer is not self and len(other.rcvq) > self.k.sysctl_int(
                     "net/unix/max_dgram_qlen"):
+                self.wait_on = other.wq  # unix_wait_for_peer: woken when it reads or goes away
                 return None  # unix_recvq_full: wait for the receiver
         if self.wmem >= self.sndbuf:
             return None

@@ -86,6 +86,8 @@ class SignalStruct:
     stop_report: int = 0  # wait status to report to the parent once: stopped (sig << 8 | 0x7f) or continued
     real_timer: tuple[int, int] | None = None  # ITIMER_REAL: (deadline ns on sched.now(), interval ns)
     real_timer_handle: object = None  # its sched.Timer, cancelled when re-armed or when the process ends
+    # ITIMER_VIRTUAL (1) and ITIMER_PROF (2): which -> (expiry in process CPU ns, interval ns)
+    cpu_itimers: dict[int, tuple[int, int]] = field(default_factory=dict)
     shared_pending: list[tuple[int, dict]] = field(default_factory=list)  # (sig, siginfo fields)
     wait_chldexit: WaitQueue = field(default_factory=lambda: WaitQueue("wait_chldexit"))
     rlimits: dict[int, tuple[int, int]] = field(default_factory=dict)

@@ -111,7 +111,8 @@ def sys_sched_yield(k, t, *_):
     return 0
 
 
-ITIMER_REAL = 0
+ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF = 0, 1, 2
+TICK_NSEC = 4_000_000  # one jiffy at CONFIG_HZ=250, the i386 default (and this machine's kernel)
 
 
 def _real_timer_fire(k, group):
@@ -166,27 +167,65 @@ def _pack_itimerval(interval_ns, value_ns):
                        value_ns // 10**9, (value_ns % 10**9) // 1000)
 
 
+def _sampled_cputime(k, t, which) -> int:
+    """The process's user (ITIMER_VIRTUAL) or user + system (ITIMER_PROF) time as the interval timers see it:
+    sampled at tick granularity, as Linux's tick-based cputime accounting is."""
+    user, system = k.process_times(t)
+    now = user if which == ITIMER_VIRTUAL else user + system
+    return now - now % TICK_NSEC
+
+
+def _cpu_timer(k, t, which):
+    """(time left, interval) of ITIMER_VIRTUAL or ITIMER_PROF."""
+    timer = t.signal.cpu_itimers.get(which)
+    if timer is None:
+        return 0, 0
+    return max(timer[0] - _sampled_cputime(k, t, which), 1000), timer[1]  # an expiry not yet fired shows 1 us
+
+
+def _set_cpu_timer(k, t, which, value_ns, interval_ns):
+    """Arm ITIMER_VIRTUAL or ITIMER_PROF (set_cpu_itimer): it fires when the process has used value_ns more of
+    its CPU time; kernel_model.kernel.run_posix_cpu_timers checks it after every slice."""
+    old = _cpu_timer(k, t, which)
+    if value_ns:
+        # set_cpu_itimer: "nval += TICK_NSEC", so the first expiry is at least value_ns of CPU time away
+        t.signal.cpu_itimers[which] = (_sampled_cputime(k, t, which) + value_ns + TICK_NSEC, interval_ns)
+    else:
+        t.signal.cpu_itimers.pop(which, None)
+    return old
+
+
 @syscall("setitimer", sig="enum(itimer) which, itimerval new_value, out itimerval old_value")
 def sys_setitimer(k, t, which, new, old, *_):
-    """ITIMER_REAL on the scheduler's clock (the virtual and profiling timers are not modelled)."""
-    if which != ITIMER_REAL:
-        k.warn_once(f"itimer{which}", f"setitimer({which}) is not modelled (-EINVAL)")
+    """Arm an interval timer (do_setitimer): ITIMER_REAL on the scheduler's clock, ITIMER_VIRTUAL and ITIMER_PROF
+    on the process's CPU time from the cycle model; EINVAL for another timer or a bad timeval; a NULL new_value
+    disarms (as Linux allows)."""
+    if which not in (ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF):
         raise KernelError(E.EINVAL)
     isec, iusec, vsec, vusec = struct.unpack("<iiii", k.get_bytes(t, new, 16)) if new else (0, 0, 0, 0)
     if min(isec, iusec, vsec, vusec) < 0 or iusec >= 10**6 or vusec >= 10**6:
         raise KernelError(E.EINVAL)
-    remaining, interval = _set_real_timer(k, t, vsec * 10**9 + vusec * 1000, isec * 10**9 + iusec * 1000)
     if old:
-        k.put_bytes(t, old, _pack_itimerval(interval, remaining))
+        k.get_bytes(t, old, 16)  # EFAULT before the timer changes
+    value, interval = vsec * 10**9 + vusec * 1000, isec * 10**9 + iusec * 1000
+    if which == ITIMER_REAL:
+        remaining, old_interval = _set_real_timer(k, t, value, interval)
+    else:
+        remaining, old_interval = _set_cpu_timer(k, t, which, value, interval)
+    if old:
+        k.put_bytes(t, old, _pack_itimerval(old_interval, remaining))
     return 0
 
 
 @syscall("getitimer", sig="enum(itimer) which, out itimerval curr_value")
 def sys_getitimer(k, t, which, cur, *_):
-    """The time left on ITIMER_REAL."""
-    if which != ITIMER_REAL:
+    """The time left on an interval timer and its interval."""
+    if which not in (ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF):
         raise KernelError(E.EINVAL)
-    rt = t.signal.real_timer
-    remaining = max(0, rt[0] - k.sched.now()) if rt else 0
-    k.put_bytes(t, cur, _pack_itimerval(rt[1] if rt else 0, remaining))
+    if which == ITIMER_REAL:
+        rt = t.signal.real_timer
+        remaining, interval = (max(0, rt[0] - k.sched.now()), rt[1]) if rt else (0, 0)
+    else:
+        remaining, interval = _cpu_timer(k, t, which)
+    k.put_bytes(t, cur, _pack_itimerval(interval, remaining))
     return 0

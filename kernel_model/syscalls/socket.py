@@ -10,7 +10,7 @@ import stat as pystat
 import struct
 
 from ..abi import NR, SIG, E
-from ..files import O_CLOEXEC, O_NONBLOCK, POLLIN, POLLOUT, KernelError, _fput
+from ..files import O_CLOEXEC, O_NONBLOCK, O_PATH, POLLIN, POLLOUT, KernelError, _fput
 from .. import net
 from ..net import (AF_INET, AF_INET6, AF_UNIX, AF_UNSPEC, CONNECTED, CONNECTING, LISTENING, MSG_CMSG_CLOEXEC,
                    MSG_CTRUNC, MSG_DONTWAIT, MSG_NOSIGNAL, MSG_PEEK, MSG_TRUNC, MSG_WAITALL, MSG_WAITFORONE,
@@ -24,6 +24,7 @@ SOCK_NONBLOCK, SOCK_CLOEXEC = O_NONBLOCK, O_CLOEXEC
 SOCKADDR_MAX = 128  # sizeof(struct sockaddr_storage)
 CAP_NET_BIND_SERVICE, CAP_NET_RAW, CAP_SETUID, CAP_SETGID, CAP_SYS_ADMIN, CAP_NET_ADMIN = 10, 13, 7, 6, 21, 12
 PROT_SOCK = 1024
+IPPROTO_UDPLITE = 136
 UIO_MAXIOV = 1024
 
 
@@ -33,6 +34,8 @@ UIO_MAXIOV = 1024
 def sockfd_lookup(t, fd: int) -> Socket:
     """The socket at fd: EBADF for no descriptor, ENOTSOCK for another kind of file (sockfd_lookup)."""
     f = t.files.get(fd)
+    if f.flags & O_PATH:
+        raise KernelError(E.EBADF)  # an O_PATH descriptor is not usable for I/O (fdget)
     if not isinstance(f, Socket):
         raise KernelError(E.ENOTSOCK)
     return f
@@ -48,13 +51,12 @@ def move_addr_to_kernel(k, t, ptr: int, alen: int) -> bytes:
 
 def move_addr_to_user(k, t, raw: bytes, ptr: int, lenptr: int) -> None:
     """Copy a name out truncated to the caller's length, and store its full length (move_addr_to_user)."""
-    if not lenptr:
-        return
     ulen = s32(k.get_u32(t, lenptr))
     if ulen < 0:
         raise KernelError(E.EINVAL)
-    if ulen and ptr:
-        k.put_bytes(t, ptr, raw[:ulen])
+    n = min(ulen, len(raw))
+    if n:
+        k.put_bytes(t, ptr, raw[:n])
     k.put_u32(t, lenptr, len(raw))
 
 
@@ -207,8 +209,8 @@ def inet_bind(k, t, sock: Socket, name, reuse_check: bool = True) -> None:
     if port and port < PROT_SOCK and not k.cred(t).capable(CAP_NET_BIND_SERVICE):
         raise KernelError(E.EACCES)
     if port == 0:
-        port = k.net.ephemeral_port(sock.type)
-    key = (sock.type, port)
+        port = k.net.ephemeral_port(sock.protocol)
+    key = (sock.protocol, port)
     users = k.net.ports.get(key, [])
     for other in users:
         if not _same_host(other.addr[0], host):
@@ -236,7 +238,7 @@ def inet_lookup(k, sock: Socket, name, listening: bool) -> Socket | None:
     """The socket a packet to (host, port) reaches: a listener for TCP, a bound UDP socket, else None."""
     host, port = name
     best = None
-    for other in k.net.ports.get((sock.type, port), []):
+    for other in k.net.ports.get((sock.protocol, port), []):
         if other.dead or (listening and other.state != LISTENING):
             continue
         if other.family == AF_INET and sock.family == AF_INET6 and host[:12] != V4MAPPED and not _wild(host):
@@ -304,15 +306,17 @@ def sock_create(k, t, family: int, type_: int, protocol: int) -> Socket:
     elif family in (AF_INET, AF_INET6):
         wanted = {SOCK_STREAM: net.IPPROTO_TCP, SOCK_DGRAM: net.IPPROTO_UDP}
         if kind == SOCK_RAW:
-            if not k.cred(t).capable(CAP_NET_RAW) or protocol == 0:
-                raise KernelError(E.EPROTONOSUPPORT if protocol == 0 else E.EPERM)
-            k.warn_once("rawsock", "raw IP sockets are not modelled (-EPROTONOSUPPORT)")
-            raise KernelError(E.EPROTONOSUPPORT)
+            if protocol == 0 or protocol > 255:
+                raise KernelError(E.EPROTONOSUPPORT)  # inet_create: a raw socket names its protocol
+            if not k.cred(t).capable(CAP_NET_RAW):
+                raise KernelError(E.EPERM)
+            _note_inet(k)
+            return Socket(k, family, kind, protocol, flags & SOCK_NONBLOCK)
         if kind not in wanted:
             raise KernelError(E.ESOCKTNOSUPPORT if kind != SOCK_SEQPACKET else E.EPROTONOSUPPORT)
-        if protocol not in (0, wanted[kind]):
+        if protocol not in (0, wanted[kind]) and not (kind == SOCK_DGRAM and protocol == IPPROTO_UDPLITE):
             raise KernelError(E.EPROTONOSUPPORT)
-        protocol = wanted[kind]
+        protocol = protocol or wanted[kind]  # UDP-Lite is UDP on the loopback (no partial checksums to apply)
         _note_inet(k)
     else:
         k.warn_once(f"af{family}", f"socket family {family} is not modelled (-EAFNOSUPPORT)")
@@ -389,7 +393,7 @@ def sys_listen(k, t, fd, backlog, *_):
     somax = k.sysctl_int("net/core/somaxconn")
     if backlog < 0 or backlog > somax:
         backlog = somax
-    if sock.type == SOCK_DGRAM:
+    if sock.type not in (SOCK_STREAM, SOCK_SEQPACKET):
         raise KernelError(E.EOPNOTSUPP)
     if sock.state not in (UNCONNECTED, LISTENING):
         raise KernelError(E.EINVAL)
@@ -503,7 +507,7 @@ def inet_connect(k, t, sock: Socket, raw: bytes, flags: int):
     """TCP: reach a listener on the loopback (ECONNREFUSED without one; EINPROGRESS when non-blocking, as the
     handshake is asynchronous); UDP: set the default destination (AF_UNSPEC drops it)."""
     name = inet_name(sock.family, raw, for_bind=False)
-    if sock.type == SOCK_DGRAM:
+    if sock.type != SOCK_STREAM:
         if name is None:
             sock.peer, sock.peer_addr, sock.state = None, None, UNCONNECTED
             return 0
@@ -588,7 +592,7 @@ def do_accept(k, t, fd, addr, lenptr, flags):
     if flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK):
         raise KernelError(E.EINVAL)
     sock = sockfd_lookup(t, fd)
-    if sock.type == SOCK_DGRAM:
+    if sock.type not in (SOCK_STREAM, SOCK_SEQPACKET):
         raise KernelError(E.EOPNOTSUPP)
     if sock.state != LISTENING:
         raise KernelError(E.EINVAL)
@@ -722,7 +726,11 @@ def scm_send(k, t, sock: Socket, control: bytes):
 
 def do_sendmsg(k, t, sock: Socket, data: bytes, raw_addr: bytes | None, control: bytes, flags: int):
     """Send one message, sleeping for room (sock_sendmsg): a stream takes as much as it can and then waits for
-    the rest; EPIPE raises SIGPIPE unless MSG_NOSIGNAL."""
+    the rest; EPIPE raises SIGPIPE unless MSG_NOSIGNAL. On the loopback MSG_MORE holds the data back (the cork)
+    until a send without it; a datagram to a named AF_UNIX socket looks the name up again after each wait, as
+    the receiver may have gone and another bound it (unix_dgram_sendmsg's restart)."""
+    if flags & net.MSG_OOB and sock.type != SOCK_STREAM:
+        raise KernelError(E.EOPNOTSUPP)
     dest = None
     if raw_addr:
         dest = _resolve_dest(k, t, sock, raw_addr)
@@ -734,18 +742,30 @@ def do_sendmsg(k, t, sock: Socket, data: bytes, raw_addr: bytes | None, control:
         other = dest or sock.peer
         if sock.addr is None and (sock.passcred or (other is not None and other.passcred)):
             k.net.unix_autobind(sock)  # unix_dgram_sendmsg/unix_stream_sendmsg: a receiver wants a name
-    if dest is False:
-        if sock.type == SOCK_DGRAM and len(data) > net.MAX_UDP_PAYLOAD:
+    else:
+        sock.check_send(flags)
+        if sock.type == SOCK_DGRAM and len(sock.cork) + len(data) > net.MAX_UDP_PAYLOAD:
             raise KernelError(E.EMSGSIZE)
+        if flags & net.MSG_MORE:
+            if sock.type == SOCK_STREAM and sock.state != CONNECTED:
+                raise KernelError(E.EPIPE)
+            sock.cork += data  # udp_sendmsg's corked datagram, tcp_sendmsg's unpushed segment
+            return len(data)
+        if sock.cork:
+            data, sock.cork = bytes(sock.cork) + data, bytearray()
+    if dest is False:
         return len(data)  # a UDP datagram to a port nobody has: dropped on the loopback
     timeo = _timeo(sock, flags, send=True)
     deadline = _deadline(k, timeo)
     for f in files:
         f.refs += 1  # the message holds the files until a receiver installs them (scm_fp_dup)
+    redo_lookup = bool(raw_addr) and sock.unix and sock.type == SOCK_DGRAM
     sent = 0
     try:
         while True:
             try:
+                if redo_lookup and sent == 0 and (dest is None or dest.dead):
+                    dest = _resolve_dest(k, t, sock, raw_addr)
                 n = sock.send_once(data[sent:], dest, None, files or None, flags, cred)
             except KernelError as e:
                 if e.errno == E.EPIPE and not flags & MSG_NOSIGNAL:
@@ -759,8 +779,9 @@ def do_sendmsg(k, t, sock: Socket, data: bytes, raw_addr: bytes | None, control:
                 sent += n
                 if sent >= len(data) or sock.type != SOCK_STREAM:
                     return sent
+            wq, sock.wait_on = sock.wait_on, None
             try:
-                yield from sock_wait(k, t, sock, timeo, deadline)
+                yield from sock_wait(k, t, sock, timeo, deadline, wq)
             except KernelError:
                 if sent:
                     return sent
@@ -933,11 +954,7 @@ def sys_recvfrom(k, t, fd, buf, length, flags, addr, lenptr, *_):
     for f in res.files or ():
         _fput(f)  # recv without a control buffer closes passed descriptors
     if addr:
-        raw = _recv_name(res, sock)
-        if raw is not None:
-            move_addr_to_user(k, t, raw, addr, lenptr)
-        elif lenptr:
-            k.put_u32(t, lenptr, 0)
+        move_addr_to_user(k, t, _recv_name(res, sock) or b"", addr, lenptr)
     if flags & MSG_TRUNC and sock.type != SOCK_STREAM:
         return res.full_len
     return len(res.data)
@@ -1047,13 +1064,8 @@ PROTO_OPTS = {
     (net.IPPROTO_IPV6, 26): 0, (net.IPPROTO_IPV6, 16): 64, (net.IPPROTO_IPV6, 18): 1, (net.IPPROTO_IPV6, 19): 1,
     (net.IPPROTO_TCP, 1): 0, (net.IPPROTO_TCP, 2): 536, (net.IPPROTO_TCP, 3): 0, (net.IPPROTO_TCP, 4): 7200,
     (net.IPPROTO_TCP, 5): 75, (net.IPPROTO_TCP, 6): 9, (net.IPPROTO_TCP, 9): 0, (net.IPPROTO_TCP, 12): 1,
-    (net.IPPROTO_TCP, 18): 0,
+    (net.IPPROTO_TCP, 18): 0, (net.IPPROTO_UDP, 1): 0, (IPPROTO_UDPLITE, 1): 0,
 }
-# option -> the socket types it belongs to (IP options on every inet socket, TCP's on TCP only)
-PROTO_OF = {net.IPPROTO_IP: (AF_INET, AF_INET6), net.IPPROTO_IPV6: (AF_INET6,), net.IPPROTO_TCP: (AF_INET, AF_INET6),
-            net.IPPROTO_UDP: (AF_INET, AF_INET6)}
-
-
 def _timeval_ns(raw: bytes, new: bool) -> int:
     sec, usec = struct.unpack("<qq" if new else "<ii", raw[:16 if new else 8])
     if usec < 0 or usec >= 1000000:
@@ -1117,17 +1129,81 @@ def sys_setsockopt(k, t, fd, level, optname, optval, optlen, *_):
             raise KernelError(E.ENOPROTOOPT)
         k.warn_once(f"sockopt{optname}", f"socket option {optname} is not modelled (-ENOPROTOOPT)")
         raise KernelError(E.ENOPROTOOPT)
-    if sock.family not in PROTO_OF.get(level, ()) or (level == net.IPPROTO_TCP and sock.type != SOCK_STREAM):
-        raise KernelError(E.ENOPROTOOPT if sock.family != AF_UNIX else E.EOPNOTSUPP)
+    if sock.unix:
+        raise KernelError(E.EOPNOTSUPP)  # sock_no_setsockopt
+    if level not in _proto_levels(sock):
+        raise KernelError(E.ENOPROTOOPT)  # ip_setsockopt: "if (level != SOL_IP) return -ENOPROTOOPT"
+    if (level, optname) in MEMBERSHIP:
+        return _membership(sock, level, optname, raw)
+    if (level, optname) == (net.IPPROTO_IPV6, IPV6_ADDRFORM):
+        return _ipv6_addrform(k, sock, raw)
     if (level, optname) not in PROTO_OPTS:
         k.warn_once(f"sockopt{level}.{optname}", f"socket option {level}/{optname} is not modelled (-ENOPROTOOPT)")
         raise KernelError(E.ENOPROTOOPT)
     if len(raw) < 1:
         raise KernelError(E.EINVAL)
-    val = struct.unpack_from("<i", raw.ljust(4, b"\0"))[0] if len(raw) >= 4 else raw[0]
+    val = struct.unpack_from("<i", raw)[0] if len(raw) >= 4 else raw[0]
     if (level, optname) == (net.IPPROTO_IP, 2) and not (val == -1 or 1 <= val <= 255):
         raise KernelError(E.EINVAL)
     sock.opts[(level, optname)] = val
+    return 0
+
+
+def _proto_levels(sock: Socket) -> set[int]:
+    """The option levels an inet socket's protocols answer: IP (and IPv6), and TCP or UDP."""
+    levels = {net.IPPROTO_IP}
+    if sock.family == AF_INET6:
+        levels.add(net.IPPROTO_IPV6)
+    if sock.type == SOCK_STREAM:
+        levels.add(net.IPPROTO_TCP)
+    elif sock.type == SOCK_DGRAM:
+        levels.update((net.IPPROTO_UDP, IPPROTO_UDPLITE))
+    return levels
+
+
+IPV6_ADDRFORM = 1
+# (level, option) -> (joins, the offset and length of the group address in the request)
+MEMBERSHIP = {(net.IPPROTO_IP, 35): (True, 0, 4), (net.IPPROTO_IP, 36): (False, 0, 4),
+              (net.IPPROTO_IP, 42): (True, 4, 128), (net.IPPROTO_IP, 45): (False, 4, 128),
+              (net.IPPROTO_IPV6, 20): (True, 0, 16), (net.IPPROTO_IPV6, 21): (False, 0, 16),
+              (net.IPPROTO_IPV6, 42): (True, 4, 128), (net.IPPROTO_IPV6, 45): (False, 4, 128)}
+
+
+def _membership(sock: Socket, level: int, optname: int, raw: bytes) -> int:
+    """Join or leave a multicast group on the loopback (ip_mc_join_group / ip_mc_leave_group): EINVAL for a
+    short request, EADDRINUSE for a group already joined, EADDRNOTAVAIL for leaving one not joined. Groups
+    belong to the socket: an accepted connection does not inherit them."""
+    join, off, size = MEMBERSHIP[(level, optname)]
+    need = off + size if size != 128 else off + 128
+    if len(raw) < min(need, 8 if size == 4 else need):
+        raise KernelError(E.EINVAL)
+    group = raw[off:off + size]
+    if join:
+        if group in sock.groups:
+            raise KernelError(E.EADDRINUSE)
+        sock.groups.add(group)
+    else:
+        if group not in sock.groups:
+            raise KernelError(E.EADDRNOTAVAIL)
+        sock.groups.discard(group)
+    return 0
+
+
+def _ipv6_addrform(k, sock: Socket, raw: bytes) -> int:
+    """IPV6_ADDRFORM: turn a TCP or UDP IPv6 socket whose peer is IPv4-mapped into an IPv4 socket (ENOTCONN for
+    TCP not connected, EADDRNOTAVAIL for a peer that is not IPv4-mapped, EINVAL for another target family)."""
+    if len(raw) < 4 or struct.unpack_from("<i", raw)[0] != AF_INET:
+        raise KernelError(E.EINVAL)
+    if sock.family != AF_INET6:
+        raise KernelError(E.EINVAL)
+    if sock.type == SOCK_STREAM and sock.state != CONNECTED:
+        raise KernelError(E.ENOTCONN)
+    if sock.peer_addr is None or sock.peer_addr[0][:12] != V4MAPPED:
+        raise KernelError(E.EADDRNOTAVAIL)
+    sock.family = AF_INET
+    sock.peer_addr = (_v4(sock.peer_addr[0]), sock.peer_addr[1])
+    if sock.addr is not None:
+        sock.addr = (_v4(sock.addr[0]), sock.addr[1])
     return 0
 
 
@@ -1178,8 +1254,8 @@ def sys_getsockopt(k, t, fd, level, optname, optval, optlen_ptr, *_):
         k.put_bytes(t, optval, raw[:n])
         k.put_u32(t, optlen_ptr, n)
         return 0
-    if sock.family not in PROTO_OF.get(level, ()) or (level == net.IPPROTO_TCP and sock.type != SOCK_STREAM):
-        raise KernelError(E.ENOPROTOOPT if sock.family != AF_UNIX else E.EOPNOTSUPP)
+    if sock.unix or level not in _proto_levels(sock):
+        raise KernelError(E.EOPNOTSUPP)  # sock_no_getsockopt; ip_getsockopt: "if (level != SOL_IP) -EOPNOTSUPP"
     if (level, optname) not in PROTO_OPTS:
         raise KernelError(E.ENOPROTOOPT)
     v = sock.opts.get((level, optname), PROTO_OPTS[(level, optname)])
