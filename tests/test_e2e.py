@@ -73,6 +73,7 @@ C_CASES = [
     ("signalfd", "signalfd", [], {}, REPO),
     ("sockets", "sockets", [], {}, REPO),
     ("sigio_lease", "sigio_lease", [], {}, REPO),
+    ("cputimers", "cputimers", [], {}, REPO),
 ]
 
 # Programs whose native run changes the host (a /proc/sys write): run only under the emulator, compared with
