@@ -408,6 +408,13 @@ FLAG_SETS: dict[str, tuple[list[tuple[int, str]], str]] = {
     "mlockall": ([(1, "MCL_CURRENT"), (2, "MCL_FUTURE"), (4, "MCL_ONFAULT")], "0"),
     "mlock2": ([(1, "MLOCK_ONFAULT")], "0"),
     "msg": (MSG_FLAGS, "0"),
+    "inotify_init": ([(0o2000000, "IN_CLOEXEC"), (0o4000, "IN_NONBLOCK")], "0"),
+    "inotify_mask": ([(0x1, "IN_ACCESS"), (0x2, "IN_MODIFY"), (0x4, "IN_ATTRIB"), (0x8, "IN_CLOSE_WRITE"),
+                      (0x10, "IN_CLOSE_NOWRITE"), (0x20, "IN_OPEN"), (0x40, "IN_MOVED_FROM"), (0x80, "IN_MOVED_TO"),
+                      (0x100, "IN_CREATE"), (0x200, "IN_DELETE"), (0x400, "IN_DELETE_SELF"),
+                      (0x800, "IN_MOVE_SELF"), (0x01000000, "IN_ONLYDIR"), (0x02000000, "IN_DONT_FOLLOW"),
+                      (0x04000000, "IN_EXCL_UNLINK"), (0x10000000, "IN_MASK_CREATE"), (0x20000000, "IN_MASK_ADD"),
+                      (0x80000000, "IN_ONESHOT")], "0"),
     "sock": ([(0o2000000, "SOCK_CLOEXEC"), (0o4000, "SOCK_NONBLOCK")], "0"),
 }
 

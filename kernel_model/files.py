@@ -498,6 +498,9 @@ LOCKS_HELD = [False]
 def _fput(f: File) -> None:
     f.refs -= 1
     if f.refs == 0:
+        fsn = getattr(f, "fsnotify", None)
+        if fsn:
+            fsn.closed(f)
         if f.has_locks:
             from .locks import locks_remove_file
 

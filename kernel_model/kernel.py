@@ -21,6 +21,7 @@ from .filemap import PageCache
 from .futex import FutexTable
 from .ipc import IpcNamespace
 from .net import NetNamespace
+from .inotify import Fsnotify
 from .vfs import Vfs
 from .mm import FAULT_NAMES, FaultAcct, FramePool, SegFault, StringTooLong
 from .cred import Cred, initial_cred
@@ -109,6 +110,7 @@ class Kernel:
         self.page_cache = PageCache(self.pool)  # host files' pages shared by every mapping and read/write
         self.ipc = IpcNamespace(self)  # System V shared memory, semaphores and message queues
         self.net = NetNamespace(self)  # bound AF_UNIX names and the loopback's ports
+        self.fsnotify = Fsnotify(self)  # inotify watches, and the events file operations report to them
         self.vfs = Vfs(root)  # the guest's file system: a host directory it cannot climb out of
         # The guest's /dev/shm is a directory of this run's own, as a tmpfs of its own would be: the host's
         # /dev/shm is never touched, and concurrent runs (whose first processes have the same pid) do not meet.

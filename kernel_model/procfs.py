@@ -154,6 +154,8 @@ def default_sysctls(k: Kernel) -> dict[str, str]:
         "net/core/wmem_max": str(net.WMEM_MAX), "net/core/rmem_max": str(net.RMEM_MAX),
         "net/core/wmem_default": str(net.WMEM_DEFAULT), "net/core/rmem_default": str(net.RMEM_DEFAULT),
         "net/unix/max_dgram_qlen": str(net.MAX_DGRAM_QLEN),
+        "fs/inotify/max_queued_events": "16384", "fs/inotify/max_user_watches": "8192",
+        "fs/inotify/max_user_instances": "128",
         "net/ipv4/ip_local_port_range": f"{net.EPHEMERAL_LOW}\t{net.EPHEMERAL_HIGH}",
     }
 
@@ -165,7 +167,8 @@ WRITABLE = {"kernel/shmmax": 1, "kernel/shmall": 1, "kernel/shmmni": 1, "kernel/
             "vm/drop_caches": 1, "kernel/core_pattern": 0, "fs/pipe-max-size": 1, "fs/pipe-user-pages-soft": 1,
             "fs/pipe-user-pages-hard": 1, "fs/lease-break-time": 1, "net/core/somaxconn": 1, "net/core/wmem_max": 1,
             "net/core/rmem_max": 1, "net/core/wmem_default": 1, "net/core/rmem_default": 1,
-            "net/unix/max_dgram_qlen": 1, "net/ipv4/ip_local_port_range": 2}
+            "net/unix/max_dgram_qlen": 1, "net/ipv4/ip_local_port_range": 2, "fs/inotify/max_queued_events": 1,
+            "fs/inotify/max_user_watches": 1, "fs/inotify/max_user_instances": 1}
 
 
 def _sys(k: Kernel, root: str) -> None:

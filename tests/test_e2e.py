@@ -74,6 +74,7 @@ C_CASES = [
     ("sockets", "sockets", [], {}, REPO),
     ("sigio_lease", "sigio_lease", [], {}, REPO),
     ("cputimers", "cputimers", [], {}, REPO),
+    ("inotify", "inotify", [], {}, REPO),
 ]
 
 # Programs whose native run changes the host (a /proc/sys write): run only under the emulator, compared with

@@ -12,6 +12,7 @@ from .. import fcntl as fasync
 from .table import syscall
 from ..tty import FIONREAD, tty_ioctl
 from ..net import Socket
+from ..inotify import InotifyFile
 from .socket import sock_ioctl
 
 
@@ -230,6 +231,9 @@ def sys_ioctl(k, t, fd, cmd, arg, *_):
     f = t.files.get(fd)
     if isinstance(f, Socket):
         return sock_ioctl(k, t, f, cmd, arg)
+    if isinstance(f, InotifyFile) and cmd == FIONREAD:  # inotify_ioctl: the bytes of the queued events
+        k.put_u32(t, arg, f.pending_bytes())
+        return 0
     if isinstance(f, PipeEnd) and cmd == FIONREAD:  # pipe_ioctl: the bytes waiting in the pipe
         k.put_u32(t, arg, len(f.pipe.buf))
         return 0

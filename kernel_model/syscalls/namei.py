@@ -9,6 +9,7 @@ from ..files import KernelError
 from .table import syscall
 from ..cred import check_create, own_new_file
 from .common import AT_FDCWD, host_call, s32
+from ..inotify import IN_ATTRIB, IN_CREATE
 
 
 @syscall("mkdir", sig="path pathname, mode mode", cls="file")
@@ -30,13 +31,23 @@ def sys_mkdirat(k, t, dirfd, path_ptr, mode, *_):
     finally:
         os.umask(old)
     own_new_file(cred, path)
+    if k.fsnotify:
+        k.fsnotify.path_event(path, IN_CREATE)
     return 0
 
 
 @syscall("rmdir", sig="path pathname", cls="file")
 def sys_rmdir(k, t, path_ptr, *_):
     """Remove an empty directory."""
-    host_call(os.rmdir, k.get_path(t, path_ptr, follow=False))
+    return _remove(k, k.get_path(t, path_ptr, follow=False), os.rmdir)
+
+
+def _remove(k, path, op):
+    """unlink or rmdir a host path, reporting it to inotify watches (fsnotify_nameremove, d_delete)."""
+    info = k.fsnotify.before_remove(path) if k.fsnotify else None
+    host_call(op, path)
+    if info is not None:
+        k.fsnotify.removed(path, info)
     return 0
 
 
@@ -53,12 +64,10 @@ def sys_unlinkat(k, t, dirfd, path_ptr, flags, *_):
         raise KernelError(E.EINVAL)
     path = k.get_path_at(t, dirfd, path_ptr, follow=False)
     if flags & 0x200:
-        host_call(os.rmdir, path)
-    else:
-        if os.path.isdir(path) and not os.path.islink(path):
-            raise KernelError(E.EISDIR)
-        host_call(os.unlink, path)
-    return 0
+        return _remove(k, path, os.rmdir)
+    if os.path.isdir(path) and not os.path.islink(path):
+        raise KernelError(E.EISDIR)
+    return _remove(k, path, os.unlink)
 
 
 @syscall("rename", sig="path oldpath, path newpath", cls="file")
@@ -84,7 +93,11 @@ def sys_renameat2(k, t, olddir, old_ptr, newdir, new_ptr, flags, *_):
     dst = k.get_path_at(t, newdir, new_ptr, create=True, follow=False)
     if flags & 1 and os.path.lexists(dst):
         raise KernelError(E.EEXIST)
+    fsn = k.fsnotify
+    info = fsn.before_remove(src) if fsn else None
     host_call(os.rename, src, dst)
+    if info is not None:
+        fsn.moved(src, dst, info, fsn.before_remove(dst)[1])
     return 0
 
 
@@ -92,14 +105,21 @@ def sys_renameat2(k, t, olddir, old_ptr, newdir, new_ptr, flags, *_):
 def sys_symlink(k, t, target_ptr, path_ptr, *_):
     """Create a symbolic link."""
     target = os.fsdecode(k.get_cstring(t, target_ptr))
-    host_call(os.symlink, target, k.get_path(t, path_ptr, create=True, follow=False))
+    path = k.get_path(t, path_ptr, create=True, follow=False)
+    host_call(os.symlink, target, path)
+    if k.fsnotify:
+        k.fsnotify.path_event(path, IN_CREATE, follow=False)
     return 0
 
 
 @syscall("link", sig="path oldpath, path newpath", cls="file")
 def sys_link(k, t, old_ptr, new_ptr, *_):
     """Create a hard link."""
-    host_call(os.link, k.get_path(t, old_ptr, follow=False), k.get_path(t, new_ptr, create=True, follow=False))
+    old, new = k.get_path(t, old_ptr, follow=False), k.get_path(t, new_ptr, create=True, follow=False)
+    host_call(os.link, old, new)
+    if k.fsnotify:
+        k.fsnotify.path_event(old, IN_ATTRIB, follow=False)  # fsnotify_link_count, then fsnotify_create
+        k.fsnotify.path_event(new, IN_CREATE, follow=False)
     return 0
 
 

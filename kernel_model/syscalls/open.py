@@ -12,6 +12,7 @@ from .. import procfs
 from ..files import O_CLOEXEC, KernelError, open_host
 from .table import syscall
 from .. import locks
+from ..inotify import IN_ATTRIB, IN_CREATE, IN_MODIFY, IN_OPEN
 from ..cred import CAP_DAC_OVERRIDE, MAY_READ, MAY_WRITE, check_create, check_file, own_new_file
 from .common import (AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, CLOCK_REALTIME, RLIMIT_NOFILE, host_call,
                      rlimit, s32)
@@ -39,8 +40,16 @@ def sys_openat(k, t, dirfd, path_ptr, flags, mode, *_):
 @syscall("chmod", sig="path pathname, mode mode", cls="file")
 def sys_chmod(k, t, path_ptr, mode, *_):
     """Change a file's mode."""
-    host_call(os.chmod, k.get_path(t, path_ptr), mode & 0o7777)
-    return 0
+    return sys_fchmodat(k, t, AT_FDCWD, path_ptr, mode)
+
+
+def _attrib(k, target) -> None:
+    """A change of a file's attributes, reported to inotify watches (fsnotify_change: IN_ATTRIB)."""
+    if k.fsnotify:
+        if isinstance(target, str):
+            k.fsnotify.path_event(target, IN_ATTRIB)
+        else:
+            k.fsnotify.file_event(target, IN_ATTRIB)
 
 
 @syscall("fchmod", sig="fd fd, mode mode", cls="desc")
@@ -50,13 +59,16 @@ def sys_fchmod(k, t, fd, mode, *_):
     if not hasattr(f, "fd"):
         raise KernelError(E.EINVAL)
     host_call(os.fchmod, f.fd, mode & 0o7777)
+    _attrib(k, f)
     return 0
 
 
 @syscall("fchmodat", sig="dirfd dirfd, path pathname, mode mode", cls="desc,file")
 def sys_fchmodat(k, t, dirfd, path_ptr, mode, *_):
     """chmod relative to a directory descriptor."""
-    host_call(os.chmod, k.get_path_at(t, dirfd, path_ptr), mode & 0o7777)
+    path = k.get_path_at(t, dirfd, path_ptr)
+    host_call(os.chmod, path, mode & 0o7777)
+    _attrib(k, path)
     return 0
 
 
@@ -88,6 +100,8 @@ def sys_truncate(k, t, path_ptr, lo, hi, *_):
         host_call(os.ftruncate, fd, length)
     finally:
         os.close(fd)
+    if k.fsnotify:
+        k.fsnotify.path_event(path, IN_MODIFY)
     return 0
 
 
@@ -103,6 +117,8 @@ def sys_ftruncate(k, t, fd, lo, hi, *_):
         raise KernelError(E.EINVAL)
     k.page_cache.truncate(f.fd, length)
     host_call(os.ftruncate, f.fd, length)
+    if k.fsnotify:
+        k.fsnotify.file_event(f, IN_MODIFY)
     return 0
 
 
@@ -131,8 +147,10 @@ def sys_utimensat(k, t, dirfd, path_ptr, times, flags, *_):
         vals = [now, now]
     if isinstance(target, int):
         host_call(os.utime, target, None, ns=tuple(vals))
+        _attrib(k, f)
     else:
         host_call(lambda: os.utime(target, ns=tuple(vals), follow_symlinks=not flags & AT_SYMLINK_NOFOLLOW))
+        _attrib(k, target)
     return 0
 
 
@@ -149,6 +167,7 @@ def sys_chown(k, t, a, b, c, d, e, *_):
         if not hasattr(f, "fd"):
             raise KernelError(E.EINVAL)
         host_call(os.fchown, f.fd, s32(b), s32(c))
+        _attrib(k, f)
         return 0
     if nr == NR.fchownat:  # (dirfd, path, uid, gid, flags)
         path = k.get_path_at(t, a, b, follow=not e & AT_SYMLINK_NOFOLLOW)
@@ -161,6 +180,7 @@ def sys_chown(k, t, a, b, c, d, e, *_):
         uid = -1 if uid & 0xFFFF == 0xFFFF else uid & 0xFFFF
         gid = -1 if gid & 0xFFFF == 0xFFFF else gid & 0xFFFF
     host_call(lambda: os.chown(path, uid, gid, follow_symlinks=follow))
+    _attrib(k, path)
     return 0
 
 
@@ -214,6 +234,7 @@ def _open_host_file(k, t, path, flags, mode, st):
         own_new_file(k.cred(t), path)
         f.created = bool(flags & 0o100)  # FMODE_CREATED (fcntl F_CREATED_QUERY)
     f.cache = k.page_cache
+    f.fsnotify = k.fsnotify  # opens and closes of it are reported to inotify watches
     if path.startswith(k.proc_dir):
         f.on_write = procfs.write_handler(k, t, path)
     return f
@@ -221,10 +242,16 @@ def _open_host_file(k, t, path, flags, mode, st):
 
 def _install_opened(t, f, flags):
     try:
-        return t.files.install(f, cloexec=bool(flags & O_CLOEXEC), limit=rlimit(t, RLIMIT_NOFILE)[0])
+        fd = t.files.install(f, cloexec=bool(flags & O_CLOEXEC), limit=rlimit(t, RLIMIT_NOFILE)[0])
     except KernelError:
         f.release()
         raise
+    fsn = getattr(f, "fsnotify", None)
+    if fsn:
+        if getattr(f, "created", False):
+            fsn.path_event(f.name, IN_CREATE)  # fsnotify_create, then fsnotify_open
+        fsn.path_event(f.name, IN_OPEN)
+    return fd
 
 
 def _open_breaking_lease(k, t, path, flags, mode, st):
@@ -305,6 +332,8 @@ def sys_mknodat(k, t, dirfd, path_ptr, mode, dev, *_):
     else:
         fd = host_call(os.open, path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, perm)
         os.close(fd)
+    if k.fsnotify:
+        k.fsnotify.path_event(path, IN_CREATE)
     return 0
 
 

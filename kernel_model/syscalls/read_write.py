@@ -11,6 +11,7 @@ from .. import signal as sigmod
 from .table import syscall
 from ..tty import check_write, tty_check_change
 from .common import s32
+from ..inotify import IN_ACCESS, IN_MODIFY
 
 
 def file_io(k, t, f, op):
@@ -45,6 +46,8 @@ def do_write(k, t, f, data):
             raise
         done += n
         if done >= len(data) or n == 0:
+            if k.fsnotify and done:
+                k.fsnotify.file_event(f, IN_MODIFY)  # fsnotify_modify
             return done
 
 
@@ -75,6 +78,8 @@ def sys_read(k, t, fd, buf, count, *_):
             except KernelError:
                 break
             done += len(data)
+    if k.fsnotify and done:
+        k.fsnotify.file_event(f, IN_ACCESS)  # fsnotify_access
     return done
 
 
@@ -96,6 +101,8 @@ def sys_pread64(k, t, fd, buf, count, off_lo, off_hi, *_):
     f, off = _positional(t, fd, "pread", off_lo, off_hi)
     data = f.pread(min(count, CHUNK), off)
     k.put_bytes(t, buf, data)
+    if k.fsnotify and data:
+        k.fsnotify.file_event(f, IN_ACCESS)
     return len(data)
 
 
@@ -104,7 +111,10 @@ def sys_pwrite64(k, t, fd, buf, count, off_lo, off_hi, *_):
     """Write at an offset without moving the file position (ksys_pwrite64): ESPIPE on a pipe, EINVAL for a
     negative offset."""
     f, off = _positional(t, fd, "pwrite", off_lo, off_hi)
-    return f.pwrite(k.get_bytes(t, buf, min(count, CHUNK)), off)
+    n = f.pwrite(k.get_bytes(t, buf, min(count, CHUNK)), off)
+    if k.fsnotify and n:
+        k.fsnotify.file_event(f, IN_MODIFY)
+    return n
 
 
 @syscall("write", sig="fd fd, buf(count) buf, size count", cls="desc")
