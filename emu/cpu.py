@@ -355,6 +355,8 @@ class Cpu:
             code = task.mm.peek(eip, 3)
         except SegFault:
             return False
+        if getattr(task, "tsc_mode", 1) == 2:
+            return False  # PR_SET_TSC(PR_TSC_SIGSEGV): the #GP stands, as a SIGSEGV
         if code[:2] == b"\x0f\x31":
             size = 2
         elif code == b"\x0f\x01\xf9":

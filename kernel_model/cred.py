@@ -40,6 +40,9 @@ class Cred:
     cap_effective: int = 0
     cap_permitted: int = 0
     cap_inheritable: int = 0
+    cap_bset: int = (1 << 41) - 1  # the bounding set: every capability to CAP_LAST_CAP (40) until dropped
+    cap_ambient: int = 0
+    securebits: int = 0
 
     def capable(self, cap: int) -> bool:
         """The capability is in the effective set (ns_capable in the one user namespace)."""

@@ -128,6 +128,12 @@ def copy_process(k: Kernel, parent: Task, flags: int, exit_signal: int, newsp: i
     child.nice = parent.nice
     child.no_new_privs = parent.no_new_privs
     child.sched_policy = parent.sched_policy
+    child.seccomp_mode = parent.seccomp_mode
+    child.tsc_mode = getattr(parent, "tsc_mode", 1)  # PR_SET_TSC is inherited
+    if getattr(parent, "sched_reset_on_fork", False):  # sched_fork: a real-time child starts SCHED_NORMAL
+        if child.sched_policy[0] in (1, 2, 6):
+            child.sched_policy = (0, 0)
+        child.nice = max(child.nice, 0)
     child.cred = parent.cred  # copy_creds: shared until either side changes its identity
     child.clear_child_tid = child_tidptr if flags & CLONE_CHILD_CLEARTID else 0
     child.set_child_tid = child_tidptr if flags & CLONE_CHILD_SETTID else 0

@@ -41,6 +41,7 @@ PID_MAX = 32768
 AT_FDCWD = -100 & 0xFFFFFFFF
 # REALTIME, MONOTONIC, PROCESS/THREAD_CPUTIME_ID, MONOTONIC_RAW, REALTIME/MONOTONIC_COARSE, BOOTTIME, *_ALARM, TAI
 POSIX_CLOCKS = frozenset((0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11))
+SECCOMP_STRICT_ALLOWED = frozenset((3, 4, 1, 119))  # read, write, exit, sigreturn (mode1_syscalls_32)
 VIRTUAL_EPOCH_NS = 1_767_225_600 * 10**9  # 2026-01-01T00:00:00Z, the realtime clock's start under virtual time
 
 
@@ -519,6 +520,11 @@ class Kernel:
             sc = self.table[-1]
         task.in_syscall = sc
         res = None
+        if task.seccomp_mode and nr not in SECCOMP_STRICT_ALLOWED:
+            # seccomp strict mode (__secure_computing_strict): any other call kills the process
+            self.send_signal(task, SIG.SIGKILL, {"signo": SIG.SIGKILL, "code": 0x80})
+            self._finish(task, -E.EPERM)
+            return
         if self.hooks:
             for cb in self.hooks.get("syscall_enter", ()):
                 r = cb(task, nr, sc.name)

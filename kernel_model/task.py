@@ -141,6 +141,7 @@ class Task:
         self.no_new_privs = False  # PR_SET_NO_NEW_PRIVS (inherited at fork, kept across exec)
         self.nice = 0  # setpriority/nice (inherited at fork; the model's scheduler does not weigh it)
         self.sched_policy = (0, 0)  # (policy, static priority) of sched_setscheduler, inherited at fork
+        self.seccomp_mode = 0  # PR_SET_SECCOMP's strict mode (1), inherited at fork and kept across exec
         self.sigwait = 0  # signals rt_sigtimedwait is waiting for (they wake the task even when blocked)
         # (utime ns, stime ns, minflt, nvcsw) of the child the last wait reported, for wait4's rusage
         self.wait_rusage: tuple[int, int, int, int] = (0, 0, 0, 0)

@@ -75,6 +75,7 @@ C_CASES = [
     ("sigio_lease", "sigio_lease", [], {}, REPO),
     ("cputimers", "cputimers", [], {}, REPO),
     ("inotify", "inotify", [], {}, REPO),
+    ("prctl_more", "prctl_more", [], {}, REPO),
 ]
 
 # Programs whose native run changes the host (a /proc/sys write): run only under the emulator, compared with

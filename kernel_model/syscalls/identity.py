@@ -7,6 +7,7 @@ import struct
 
 from ..abi import NR, E
 from ..files import KernelError
+from ..task import DEAD
 from .table import syscall
 from .common import pid_target, s32
 
@@ -252,9 +253,35 @@ def sys_getpgrp(k, t, *_):
 
 @syscall("setpgid", sig="pid pid, pid pgid")
 def sys_setpgid(k, t, pid, pgid, *_):
-    """Move a process into a process group."""
-    target = pid_target(k, t, pid)
-    target.signal.pgid = pgid or target.tgid
+    """Move the caller or one of its children into a process group of its session (ksys_setpgid): EINVAL for a
+    negative pgid or a thread that is not a leader, ESRCH for a process that is neither, EPERM for a child in
+    another session, a session leader, or a group that does not exist in the session, EACCES for a child that
+    has exec'd."""
+    pid, pgid = s32(pid), s32(pgid)
+    me = t.group_leader
+    pid = pid or me.tgid
+    pgid = pgid or pid
+    if pgid < 0:
+        raise KernelError(E.EINVAL)
+    target = k.tasks.get(pid)
+    if target is None or target.signal is None:
+        raise KernelError(E.ESRCH)
+    if target.group_leader is not target:
+        raise KernelError(E.EINVAL)
+    parent = target.real_parent
+    if parent is not None and parent.group_leader is me:
+        if target.signal.sid != me.signal.sid:
+            raise KernelError(E.EPERM)
+        if getattr(target, "did_exec", False):
+            raise KernelError(E.EACCES)
+    elif target is not me:
+        raise KernelError(E.ESRCH)
+    if target.signal.sid == target.tgid:
+        raise KernelError(E.EPERM)  # a session leader stays in its group
+    if pgid != pid and not any(x.signal is not None and x.signal.pgid == pgid and x.signal.sid == me.signal.sid
+                               for x in k.tasks.values() if x.group_leader is x and x.state != DEAD):
+        raise KernelError(E.EPERM)
+    target.signal.pgid = pgid
     return 0
 
 
@@ -266,8 +293,10 @@ def sys_getsid(k, t, pid, *_):
 
 @syscall("setsid", sig="")
 def sys_setsid(k, t, *_):
-    """Start a new session and process group."""
-    if t.signal.pgid == t.tgid:
+    """Start a new session and process group (ksys_setsid): EPERM when a process group with the caller's id
+    exists (it leads one, or a group kept its id after the leader left)."""
+    if any(x.signal is not None and x.signal.pgid == t.tgid for x in k.tasks.values()
+           if x.group_leader is x and x.state != DEAD):
         raise KernelError(E.EPERM)
     t.signal.sid = t.signal.pgid = t.tgid
     return t.tgid
@@ -331,8 +360,143 @@ def sys_prctl(k, t, option, arg2, *args):
         return 0
     if option == PR_GET_TIMERSLACK:
         return t.timer_slack_ns
+    if option in MORE_PRCTLS:
+        return MORE_PRCTLS[option](k, t, arg2, *args[:3])
     k.warn_once(f"prctl{option}", f"prctl option {option} is not modelled (-EINVAL)")
     return -E.EINVAL
+
+
+PR_GET_TIMING, PR_SET_TIMING, PR_GET_TSC, PR_SET_TSC, PR_GET_SECCOMP, PR_SET_SECCOMP = 13, 14, 25, 26, 21, 22
+PR_CAPBSET_READ, PR_CAPBSET_DROP, PR_GET_SECUREBITS, PR_SET_SECUREBITS = 23, 24, 27, 28
+PR_GET_THP_DISABLE, PR_SET_THP_DISABLE, PR_CAP_AMBIENT, PR_GET_SPECULATION_CTRL = 42, 41, 47, 52
+PR_TSC_ENABLE, PR_TSC_SIGSEGV = 1, 2
+CAP_LAST_CAP, CAP_SETPCAP, CAP_SYS_ADMIN = 40, 8, 21
+SECCOMP_MODE_STRICT, SECCOMP_MODE_FILTER = 1, 2
+
+
+def _pr_timing(k, t, arg2, *rest):
+    """PR_SET_TIMING: only statistical process timing exists (PR_TIMING_TIMESTAMP is EINVAL)."""
+    return 0 if arg2 == 0 else -E.EINVAL
+
+
+def _pr_tsc(k, t, arg2, *rest):
+    """PR_SET_TSC: whether rdtsc works (PR_TSC_ENABLE) or raises SIGSEGV (PR_TSC_SIGSEGV); the CPU side traps
+    every rdtsc already, so it only has to look at the task's mode."""
+    if arg2 not in (PR_TSC_ENABLE, PR_TSC_SIGSEGV):
+        return -E.EINVAL
+    t.tsc_mode = arg2
+    return 0
+
+
+def _pr_get_tsc(k, t, arg2, *rest):
+    k.put_u32(t, arg2, getattr(t, "tsc_mode", PR_TSC_ENABLE))
+    return 0
+
+
+def _pr_get_seccomp(k, t, arg2, *rest):
+    return t.seccomp_mode
+
+
+def _pr_set_seccomp(k, t, arg2, arg3, *rest):
+    """Strict mode: from now on only read, write, exit and sigreturn (anything else is SIGKILL). Filter mode
+    needs no_new_privs or CAP_SYS_ADMIN (EACCES) and a readable program (EFAULT); running classic BPF filters
+    is not modelled (EINVAL, said once)."""
+    if arg2 == SECCOMP_MODE_STRICT:
+        t.seccomp_mode = SECCOMP_MODE_STRICT
+        return 0
+    if arg2 != SECCOMP_MODE_FILTER:
+        return -E.EINVAL
+    if not t.no_new_privs and not k.cred(t).capable(CAP_SYS_ADMIN):
+        return -E.EACCES
+    length, filt = struct.unpack("<HxxI", k.get_bytes(t, arg3, 8))
+    k.get_bytes(t, filt, 8 * length)
+    k.warn_once("seccomp", "seccomp filters (classic BPF) are not modelled (-EINVAL)")
+    return -E.EINVAL
+
+
+def _pr_capbset_read(k, t, arg2, *rest):
+    if arg2 > CAP_LAST_CAP:
+        return -E.EINVAL
+    return k.cred(t).cap_bset >> arg2 & 1
+
+
+def _pr_capbset_drop(k, t, arg2, *rest):
+    """Drop a capability from the bounding set for good (cap_prctl_drop): EPERM without CAP_SETPCAP."""
+    cred = k.cred(t)
+    if not cred.capable(CAP_SETPCAP):
+        return -E.EPERM
+    if arg2 > CAP_LAST_CAP:
+        return -E.EINVAL
+    t.cred = cred.change(cap_bset=cred.cap_bset & ~(1 << arg2))
+    return 0
+
+
+def _pr_get_securebits(k, t, arg2, *rest):
+    return k.cred(t).securebits
+
+
+def _pr_set_securebits(k, t, arg2, *rest):
+    cred = k.cred(t)
+    if not cred.capable(CAP_SETPCAP) or arg2 & ~0xFF:
+        return -E.EPERM
+    t.cred = cred.change(securebits=arg2)
+    return 0
+
+
+def _pr_thp(k, t, arg2, arg3=0, arg4=0, arg5=0):
+    """PR_SET_THP_DISABLE / PR_GET_THP_DISABLE: a flag of the mm (the model has no huge pages to disable)."""
+    if t.regs.bx == PR_SET_THP_DISABLE:
+        if arg3 or arg4 or arg5:
+            return -E.EINVAL
+        t.mm.thp_disabled = bool(arg2)
+        return 0
+    if arg2 or arg3 or arg4 or arg5:
+        return -E.EINVAL
+    return int(getattr(t.mm, "thp_disabled", False))
+
+
+def _pr_cap_ambient(k, t, arg2, arg3=0, arg4=0, arg5=0):
+    """The ambient set (cap_prctl's PR_CAP_AMBIENT): IS_SET, RAISE (EPERM unless permitted and inheritable),
+    LOWER, CLEAR_ALL; EINVAL for stray arguments or a capability past CAP_LAST_CAP."""
+    cred = k.cred(t)
+    if arg4 or arg5:
+        return -E.EINVAL
+    if arg2 == 4:  # PR_CAP_AMBIENT_CLEAR_ALL
+        if arg3:
+            return -E.EINVAL
+        t.cred = cred.change(cap_ambient=0)
+        return 0
+    if arg3 > CAP_LAST_CAP:
+        return -E.EINVAL
+    bit = 1 << arg3
+    if arg2 == 1:  # IS_SET
+        return int(bool(cred.cap_ambient & bit))
+    if arg2 == 2:  # RAISE
+        if not cred.cap_permitted & bit or not cred.cap_inheritable & bit or cred.securebits & 0x40:
+            return -E.EPERM
+        t.cred = cred.change(cap_ambient=cred.cap_ambient | bit)
+        return 0
+    if arg2 == 3:  # LOWER
+        t.cred = cred.change(cap_ambient=cred.cap_ambient & ~bit)
+        return 0
+    return -E.EINVAL
+
+
+def _pr_get_speculation_ctrl(k, t, arg2, arg3=0, arg4=0, arg5=0):
+    """PR_SPEC_NOT_AFFECTED: the model's CPU does not speculate; EINVAL for stray arguments, ENODEV for an
+    unknown misfeature."""
+    if arg3 or arg4 or arg5:
+        return -E.EINVAL
+    return 0 if arg2 in (0, 1, 2) else -E.ENODEV
+
+
+MORE_PRCTLS = {
+    PR_GET_TIMING: lambda k, t, *a: 0, PR_SET_TIMING: _pr_timing, PR_GET_TSC: _pr_get_tsc, PR_SET_TSC: _pr_tsc,
+    PR_GET_SECCOMP: _pr_get_seccomp, PR_SET_SECCOMP: _pr_set_seccomp, PR_CAPBSET_READ: _pr_capbset_read,
+    PR_CAPBSET_DROP: _pr_capbset_drop, PR_GET_SECUREBITS: _pr_get_securebits,
+    PR_SET_SECUREBITS: _pr_set_securebits, PR_SET_THP_DISABLE: _pr_thp, PR_GET_THP_DISABLE: _pr_thp,
+    PR_CAP_AMBIENT: _pr_cap_ambient, PR_GET_SPECULATION_CTRL: _pr_get_speculation_ctrl,
+}
 
 
 _LINUX_CAPABILITY_VERSION_1, _LINUX_CAPABILITY_VERSION_2, _LINUX_CAPABILITY_VERSION_3 = 0x19980330, 0x20071026, \
@@ -399,8 +563,11 @@ def sys_capset(k, t, hdrp, datap, *_):
         eff |= old_eff & ~0xFFFFFFFF
         prm |= old_prm & ~0xFFFFFFFF
         inh |= old_inh & ~0xFFFFFFFF
-    if prm & ~old_prm or eff & ~prm or inh & ~(old_inh | old_prm):
-        raise KernelError(E.EPERM)
+    cred = k.cred(t)
+    if not cred.capable(CAP_SETPCAP) and inh & ~(old_inh | old_prm):
+        raise KernelError(E.EPERM)  # cap_inh_is_capped: incapable of using this inheritable set
+    if inh & ~(old_inh | cred.cap_bset) or prm & ~old_prm or eff & ~prm:
+        raise KernelError(E.EPERM)  # no new inheritable capability outside the bounding set
     t.cred = k.cred(t).change(cap_effective=eff, cap_permitted=prm, cap_inheritable=inh)
     return 0
 

@@ -108,6 +108,7 @@ def sys_execve(k, t, path_ptr, argv_ptr, envp_ptr, *_):
     # The name is the last component of the filename as the caller passed it, a script's own name for a `#!`
     # script (begin_new_exec: __set_task_comm(me, kbasename(bprm->filename))).
     t.comm = os.path.basename(os.fsdecode(filename))[:15]
+    t.did_exec = True  # PF_FORKNOEXEC cleared: its parent may no longer move it to another process group
     k.stats.execs += 1
     k.emit("exec", t, image.path)
     return 0

@@ -131,11 +131,31 @@ def sys_sched_getscheduler(k, t, pid, *_):
     """The policy (SCHED_OTHER unless set)."""
     if s32(pid) < 0:
         raise KernelError(E.EINVAL)
-    return pid_target(k, t, pid).sched_policy[0]
+    target = sched_target(k, t, pid)
+    return target.sched_policy[0] | (SCHED_RESET_ON_FORK if getattr(target, "sched_reset_on_fork", False) else 0)
 
 
-def _policy_param(k, t, policy: int, param: int) -> tuple[int, int]:
+class _InitSched:
+    """pid 1, the model's init, as the scheduling calls see it: it runs no guest code, but it exists, and its
+    policy may be read and (by a privileged caller) set."""
+
+    sched_policy = (0, 0)
+    nice = 0
+
+
+def sched_target(k, t, pid):
+    """The task the sched_* calls act on: pid_target, and pid 1 the model's init."""
+    if pid == 1 and k.tasks.get(1) is None:
+        init = getattr(k, "init_sched", None)
+        if init is None:
+            init = k.init_sched = _InitSched()
+        return init
+    return pid_target(k, t, pid)
+
+
+def _policy_param(k, t, policy: int, param: int, target=None) -> tuple[int, int]:
     prio = struct.unpack("<i", k.get_bytes(t, param, 4))[0]
+    reset = bool(policy & SCHED_RESET_ON_FORK)
     policy &= ~SCHED_RESET_ON_FORK
     if policy in (SCHED_FIFO, SCHED_RR):
         if not 1 <= prio <= 99:
@@ -147,6 +167,8 @@ def _policy_param(k, t, policy: int, param: int) -> tuple[int, int]:
             raise KernelError(E.EINVAL)
     else:
         raise KernelError(E.EINVAL)
+    if target is not None:
+        target.sched_reset_on_fork = reset
     return policy, prio
 
 
@@ -156,8 +178,8 @@ def sys_sched_setscheduler(k, t, pid, policy, param, *_):
     alike). EINVAL for a bad policy or priority, EPERM for a real-time policy without CAP_SYS_NICE."""
     if s32(pid) < 0 or not param:
         raise KernelError(E.EINVAL)
-    target = pid_target(k, t, pid)
-    target.sched_policy = _policy_param(k, t, s32(policy), param)
+    target = sched_target(k, t, pid)
+    target.sched_policy = _policy_param(k, t, s32(policy), param, target)
     return 0
 
 
@@ -166,7 +188,7 @@ def sys_sched_setparam(k, t, pid, param, *_):
     """Set the static priority within the current policy."""
     if s32(pid) < 0 or not param:
         raise KernelError(E.EINVAL)
-    target = pid_target(k, t, pid)
+    target = sched_target(k, t, pid)
     target.sched_policy = _policy_param(k, t, target.sched_policy[0], param)
     return 0
 
@@ -176,7 +198,7 @@ def sys_sched_getparam(k, t, pid, param, *_):
     """The static priority (0 for SCHED_OTHER)."""
     if s32(pid) < 0 or not param:
         raise KernelError(E.EINVAL)
-    k.put_u32(t, param, pid_target(k, t, pid).sched_policy[1])
+    k.put_u32(t, param, sched_target(k, t, pid).sched_policy[1])
     return 0
 
 

@@ -179,9 +179,9 @@ def sys_rt_sigqueueinfo(k, t, tgid, sig, uinfo, *_):
     info = siginfo_from_user(k, t, sig, uinfo)
     _may_queue(t, s32(tgid), info)
     target = k.tasks.get(s32(tgid))
-    if target is None or target.group_leader is not target or not target.signal.threads:
+    if target is None or target.signal is None:
         raise KernelError(E.ESRCH)
-    live = [th for th in target.signal.threads if th.is_alive()]
+    live = [th for th in target.signal.threads if th.is_alive()]  # a thread's id names its process
     if live and sig:
         k.send_signal(live[0], sig, info, group=True)
     return 0
@@ -295,12 +295,15 @@ def _check_sig(sig):
 
 @syscall("kill", sig="pid pid, signal sig", cls="process,signal")
 def sys_kill(k, t, pid, sig, *_):
-    """Send a signal to a process, a process group or everyone (kill_something_info)."""
+    """Send a signal to a process, a process group or everyone (kill_something_info). A thread's id names its
+    process (kill_pid_info: pid_task(PIDTYPE_PID), then the group); a zombie not yet reaped still takes the
+    signal, to no effect."""
     _check_sig(sig)
     pid = s32(pid)
-    leaders = [x for x in k.tasks.values() if x.group_leader is x and x.signal is not None and x.signal.threads]
+    leaders = [x for x in k.tasks.values() if x.group_leader is x and x.signal is not None]
     if pid > 0:
-        targets = [x for x in leaders if x.tgid == pid]
+        named = k.tasks.get(pid)
+        targets = [named.group_leader] if named is not None and named.signal is not None else []
     elif pid == 0:
         targets = [x for x in leaders if x.signal.pgid == t.signal.pgid]
     elif pid == -1:
