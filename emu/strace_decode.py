@@ -408,6 +408,7 @@ FLAG_SETS: dict[str, tuple[list[tuple[int, str]], str]] = {
     "mlockall": ([(1, "MCL_CURRENT"), (2, "MCL_FUTURE"), (4, "MCL_ONFAULT")], "0"),
     "mlock2": ([(1, "MLOCK_ONFAULT")], "0"),
     "msg": (MSG_FLAGS, "0"),
+    "pidfd": ([(0o4000, "PIDFD_NONBLOCK"), (0o200, "PIDFD_THREAD")], "0"),
     "inotify_init": ([(0o2000000, "IN_CLOEXEC"), (0o4000, "IN_NONBLOCK")], "0"),
     "inotify_mask": ([(0x1, "IN_ACCESS"), (0x2, "IN_MODIFY"), (0x4, "IN_ATTRIB"), (0x8, "IN_CLOSE_WRITE"),
                       (0x10, "IN_CLOSE_NOWRITE"), (0x20, "IN_OPEN"), (0x40, "IN_MOVED_FROM"), (0x80, "IN_MOVED_TO"),

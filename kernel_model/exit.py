@@ -154,6 +154,10 @@ def exit_notify(k: Kernel, task: Task) -> None:
         autoreap = do_notify_parent(k, task, parent)
     if autoreap:
         release_task(k, task)
+    if getattr(task, "wait_pidfd", None) is not None:
+        from .pidfd import do_notify_pidfd
+
+        do_notify_pidfd(k, task)
     if parent is not None and parent.signal is not None:
         # __wake_up_parent, also for a child reaped at once: a parent waiting for it then sees ECHILD
         k.sched.wake_up(parent.signal.wait_chldexit)
@@ -222,6 +226,10 @@ def release_task(k: Kernel, task: Task) -> None:
     k.tasks.pop(task.pid, None)
     k.free_pid(task.pid)
     k.dead_tasks.append(task)
+    if getattr(task, "wait_pidfd", None) is not None:
+        from .pidfd import do_notify_pidfd
+
+        do_notify_pidfd(k, task)  # reaped: its pidfds read POLLHUP
 
 
 def do_group_exit(k: Kernel, task: Task, status: int) -> None:

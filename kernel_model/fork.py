@@ -59,10 +59,24 @@ def check_clone_flags(flags: int) -> None:
 
 
 def kernel_clone(k: Kernel, parent: Task, flags: int, exit_signal: int, newsp: int, parent_tidptr: int = 0,
-                 child_tidptr: int = 0, tls: int = 0, clone3: bool = False):
-    """Create a child and return its pid; a CLONE_VFORK parent sleeps until the child's mm_release (kernel_clone)."""
+                 child_tidptr: int = 0, tls: int = 0, clone3: bool = False, pidfd_ptr: int = 0):
+    """Create a child and return its pid; a CLONE_VFORK parent sleeps until the child's mm_release (kernel_clone).
+    CLONE_PIDFD stores a pidfd of the child at pidfd_ptr (clone3's pidfd field; clone's parent_tid, which it
+    then cannot also be: EINVAL with CLONE_PARENT_SETTID), before the child exists (EFAULT leaves none)."""
+    pidfd_file = None
+    if flags & CLONE_PIDFD:
+        if not clone3 and flags & CLONE_PARENT_SETTID:
+            raise KernelError(E.EINVAL, "clone: CLONE_PIDFD and CLONE_PARENT_SETTID share parent_tid")
+        target = pidfd_ptr if clone3 else parent_tidptr
+        k.put_u32(parent, target, 0)  # EFAULT before anything is made
     child = copy_process(k, parent, flags, exit_signal, newsp, parent.regs, child_tidptr, tls, clone3)
     pid = child.pid
+    if flags & CLONE_PIDFD:
+        from .pidfd import PidFd
+
+        pidfd_file = PidFd(k, child, 0)
+        fd = parent.files.install(pidfd_file, cloexec=True)  # pidfds are always O_CLOEXEC
+        k.put_u32(parent, target, fd)
     if flags & CLONE_PARENT_SETTID:
         k.put_u32(parent, parent_tidptr, pid)
     if flags & CLONE_VFORK:
@@ -95,8 +109,10 @@ def copy_process(k: Kernel, parent: Task, flags: int, exit_signal: int, newsp: i
     check_clone_flags(flags)
     if flags & CLONE_NAMESPACES:
         raise KernelError(E.EINVAL, "namespaces are not modelled")
-    if flags & (CLONE_PIDFD | CLONE_INTO_CGROUP):
-        raise KernelError(E.EINVAL, "CLONE_PIDFD and CLONE_INTO_CGROUP are not modelled")
+    if flags & CLONE_INTO_CGROUP:
+        raise KernelError(E.EINVAL, "CLONE_INTO_CGROUP is not modelled")
+    if flags & CLONE_PIDFD and flags & CLONE_THREAD:
+        raise KernelError(E.EINVAL, "CLONE_PIDFD with CLONE_THREAD")
     if flags & CLONE_PARENT and parent.tgid == 1:
         raise KernelError(E.EINVAL, "init cannot CLONE_PARENT")
     if not 0 <= exit_signal <= NSIG:

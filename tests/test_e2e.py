@@ -76,6 +76,7 @@ C_CASES = [
     ("cputimers", "cputimers", [], {}, REPO),
     ("inotify", "inotify", [], {}, REPO),
     ("prctl_more", "prctl_more", [], {}, REPO),
+    ("pidfd", "pidfd", [], {}, REPO),
 ]
 
 # Programs whose native run changes the host (a /proc/sys write): run only under the emulator, compared with

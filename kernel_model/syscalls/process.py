@@ -15,9 +15,10 @@ from ..exit import (
 from ..files import KernelError
 from ..fork import kernel_clone, valid_exit_signal
 from ..mm import PAGE_SIZE, OutOfMemory
-from ..task import SIG_IGN
+from ..task import DEAD, SIG_IGN, ZOMBIE
 from .table import syscall
-from .common import s32
+from ..pidfd import PIDFD_NONBLOCK, PIDFD_THREAD, PidFd
+from .common import RLIMIT_NOFILE, rlimit, s32
 from .identity import pack_rusage
 from ..cred import MAY_EXEC, check_file
 
@@ -74,7 +75,7 @@ def sys_clone3(k, t, uargs, size, *_):
     if (stack == 0) != (stack_size == 0):
         raise KernelError(E.EINVAL)
     sp = (stack + stack_size) & 0xFFFFFFFF if stack else t.regs.sp
-    return kernel_clone(k, t, flags, exit_signal, sp, parent_tid, child_tid, tls, clone3=True)
+    return kernel_clone(k, t, flags, exit_signal, sp, parent_tid, child_tid, tls, clone3=True, pidfd_ptr=pidfd)
 
 
 @syscall("execve", sig="path pathname, argv argv, envp envp", cls="file,process")
@@ -200,6 +201,11 @@ def sys_waitid(k, t, which, upid, infop, options, rusage, *_):
         pid = upid
     elif which == P_PGID:
         pid = -upid if upid else 0
+    elif which == P_PIDFD:
+        f = t.files.get(upid)  # EBADF
+        if not isinstance(f, PidFd):
+            raise KernelError(E.EINVAL)
+        pid = f.pid
     else:
         raise KernelError(E.EINVAL)
     t.wait_rusage = (0, 0, 0, 0)
@@ -209,3 +215,40 @@ def sys_waitid(k, t, which, upid, infop, options, rusage, *_):
     if rusage:
         k.put_bytes(t, rusage, pack_rusage(*t.wait_rusage))
     return 0
+
+
+P_PIDFD = 3
+
+
+@syscall("pidfd_open", sig="pid pid, flags(pidfd) flags", cls="desc")
+def sys_pidfd_open(k, t, pid, flags, *_):
+    """A pidfd for a process (pidfd_open(2)): EINVAL for a pid <= 0, unknown flags, or a thread that does not
+    lead its group (unless PIDFD_THREAD); ESRCH when there is no such process."""
+    if s32(pid) <= 0 or flags & ~(PIDFD_NONBLOCK | PIDFD_THREAD):
+        raise KernelError(E.EINVAL)
+    target = k.tasks.get(pid)
+    if target is None or target.signal is None:
+        raise KernelError(E.ESRCH)
+    if target.group_leader is not target and not flags & PIDFD_THREAD:
+        raise KernelError(E.EINVAL)
+    return t.files.install(PidFd(k, target, flags), cloexec=True, limit=rlimit(t, RLIMIT_NOFILE)[0])
+
+
+@syscall("pidfd_getfd", sig="fd pidfd, int targetfd, uint flags", cls="desc")
+def sys_pidfd_getfd(k, t, pidfd, targetfd, flags, *_):
+    """A copy in the caller of another process's descriptor (pidfd_getfd(2)): EINVAL for flags, ESRCH once the
+    process has exited, EBADF for a descriptor it does not have, EPERM without ptrace-like permission."""
+    f = t.files.get(pidfd)
+    if not isinstance(f, PidFd):
+        raise KernelError(E.EBADF)
+    if flags:
+        raise KernelError(E.EINVAL)
+    target = f.task
+    if target.state in (ZOMBIE, DEAD) or target.files is None:
+        raise KernelError(E.ESRCH)
+    from ..cred import may_signal
+
+    if not may_signal(k.cred(t), k.cred(target)):
+        raise KernelError(E.EPERM)
+    src = target.files.get(targetfd)
+    return t.files.install(src, cloexec=True, limit=rlimit(t, RLIMIT_NOFILE)[0])

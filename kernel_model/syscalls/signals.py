@@ -351,3 +351,37 @@ def sys_tgkill(k, t, tgid, tid, sig, *_):
 def sys_restart_syscall(k, t, *_):
     """Nothing here is restarted through a restart block: -EINTR."""
     return -E.EINTR
+
+
+PIDFD_SIGNAL_THREAD, PIDFD_SIGNAL_THREAD_GROUP, PIDFD_SIGNAL_PROCESS_GROUP = 1, 2, 4
+
+
+@syscall("pidfd_send_signal", sig="fd pidfd, signal sig, siginfo_user info, uint flags", cls="desc,signal")
+def sys_pidfd_send_signal(k, t, pidfd, sig, uinfo, flags, *_):
+    """Signal the process a pidfd names (pidfd_send_signal(2)): EBADF for another kind of file, EINVAL for bad
+    flags or signal, ESRCH once it has exited, EPERM as kill; info NULL means SI_USER from the caller."""
+    from ..pidfd import PidFd
+
+    if flags & ~(PIDFD_SIGNAL_THREAD | PIDFD_SIGNAL_THREAD_GROUP | PIDFD_SIGNAL_PROCESS_GROUP):
+        raise KernelError(E.EINVAL)
+    f = t.files.get(pidfd)
+    if not isinstance(f, PidFd):
+        raise KernelError(E.EBADF)
+    _check_sig(sig)
+    target = f.task
+    live = [th for th in (target.signal.threads if target.signal else []) if th.is_alive()]
+    if not live:
+        raise KernelError(E.ESRCH)
+    if uinfo:
+        info = siginfo_from_user(k, t, sig, uinfo)
+        _may_queue(t, target.tgid, info)
+    else:
+        info = {"signo": sig, "code": sigmod.SI_USER, "pid": t.tgid, "uid": k.cred(t).uid}
+    if not _may_kill(k, t, target, sig):
+        raise KernelError(E.EPERM)
+    if sig:
+        if flags & PIDFD_SIGNAL_THREAD or f.thread:
+            k.send_signal(target, sig, info)
+        else:
+            k.send_signal(live[0], sig, info, group=True)
+    return 0
