@@ -75,6 +75,18 @@ def _make_dev(dev_dir: str, vfs: Vfs) -> None:
             vfs.mount(tty, tty)
 
 
+def _make_sys_cpu(cpu_dir: str, vfs: Vfs) -> None:
+    """The model's /sys/devices/system/cpu: one CPU, cpu0, as sched_getaffinity and /proc/cpuinfo say (glibc's
+    get_nprocs and sysconf(_SC_NPROCESSORS_*) read online and possible); the host's CPUs do not show through."""
+    os.makedirs(os.path.join(cpu_dir, "cpu0"))
+    for name, value in (("online", "0"), ("possible", "0"), ("present", "0"), ("offline", ""),
+                        ("kernel_max", "8191")):
+        with open(os.path.join(cpu_dir, name), "w") as f:
+            f.write(value + "\n")
+        os.chmod(os.path.join(cpu_dir, name), 0o444)
+    vfs.mount("/sys/devices/system/cpu", cpu_dir)
+
+
 def _isatty(fd: int) -> bool:
     try:
         return os.isatty(fd)
@@ -123,6 +135,7 @@ class Kernel:
         self.vfs.mount("/dev/shm", self.shm_dir)
         self.dev_dir = os.path.join(self.run_dir, "dev")
         _make_dev(self.dev_dir, self.vfs)
+        _make_sys_cpu(os.path.join(self.run_dir, "sys-cpu"), self.vfs)
         # The host's /proc never shows through: /proc is a directory of the run's own, which kernel_model.procfs
         # fills from the model before each lookup under it.
         self.proc_dir = os.path.join(self.run_dir, "proc")
