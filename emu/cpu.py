@@ -25,12 +25,15 @@ from kernel_model.mm import (
 )
 from kernel_model.ptregs import PT_REGS_FIELDS, USER_CS, USER_DS
 from kernel_model.signal import (
-    BUS_ADRERR, FPE_INTDIV, ILL_ILLOPN, RETCODE_RT, RETCODE_SIGRETURN, SEGV_ACCERR, SEGV_MAPERR, SI_KERNEL,
+    BUS_ADRERR, FPE_INTDIV, ILL_ILLOPN, RESTART_ERRORS, RETCODE_RT, RETCODE_SIGRETURN, SEGV_ACCERR, SEGV_MAPERR,
+    SI_KERNEL,
 )
 from kernel_model.task import RUNNING, SIG_DFL, SIG_IGN
 
 from .costmodel import CostModel
 from .insncount import InsnCounter
+
+RESTART_AX = frozenset(-e & 0xFFFFFFFF for e in RESTART_ERRORS)  # eax holding a kernel-internal restart code
 
 GDT_VADDR = 0xFFFFF000  # the GDT page, mapped read-only in every address space
 BOOT_VADDR = 0xFFFFE000  # a page holding the iret that enters user mode once at boot
@@ -558,7 +561,10 @@ class Cpu:
                 if child.arch is None:
                     child.arch = self.uc.context_save()
             k.new_tasks.clear()
-        if task.state == RUNNING and self.cur is task and (task.pending or task.signal.shared_pending):
+        if task.state == RUNNING and self.cur is task and (task.pending or task.signal.shared_pending or (
+                task.regs.ax in RESTART_AX and task.regs.orig_ax != 0xFFFFFFFF)):
+            # a signal to deliver, or a syscall a signal interrupted whose signal another thread took: it
+            # restarts (do_signal's no-handler branch), its restart code never reaches user mode
             k.do_signal(task)
         if task.state == RUNNING and self.cur is task:
             if task.tls_dirty:

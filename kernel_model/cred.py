@@ -133,11 +133,32 @@ def check_create(cred: Cred, host_path: str) -> None:
     check_file(cred, os.path.dirname(host_path) or "/", MAY_WRITE | MAY_EXEC)
 
 
+CAP_FSETID = 4
+
+
 def own_new_file(cred: Cred, host_path: str) -> None:
-    """A new file belongs to the creator's fs uid and fs gid (inode_init_owner); the emulator's host identity
-    is used only when they are the same."""
-    if (cred.fsuid, cred.fsgid) != (os.geteuid(), os.getegid()):
+    """A new file belongs to the creator's fs uid, and to its fs gid unless the directory is set-group-ID, whose
+    group it then takes (inode_init_owner, as is a subdirectory's S_ISGID); a non-directory keeps S_ISGID only
+    when its creator is in that group or has CAP_FSETID. The emulator's host identity is used only when they are
+    the same."""
+    try:
+        st = os.lstat(host_path)
+        parent = os.stat(os.path.dirname(host_path) or "/")
+    except OSError:
+        return
+    gid = parent.st_gid if parent.st_mode & pystat.S_ISGID else cred.fsgid
+    mode = pystat.S_IMODE(st.st_mode)
+    is_dir = pystat.S_ISDIR(st.st_mode)
+    if not is_dir and mode & pystat.S_ISGID and not cred.in_group(gid) and not cred.capable(CAP_FSETID):
+        mode &= ~pystat.S_ISGID
+    if (st.st_uid, st.st_gid) != (cred.fsuid, gid):
         try:
-            os.lchown(host_path, cred.fsuid, cred.fsgid)
+            os.lchown(host_path, cred.fsuid, gid)
+        except OSError:
+            return
+    if not pystat.S_ISLNK(st.st_mode):
+        try:
+            if pystat.S_IMODE(os.lstat(host_path).st_mode) != mode:
+                os.chmod(host_path, mode)  # chown cleared the set-ID bits; put back what the creation made
         except OSError:
             pass

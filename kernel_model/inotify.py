@@ -115,7 +115,8 @@ class InotifyFile(File):
     def fdinfo(self) -> str:
         lines = []
         for w in self.watches.values():
-            lines.append(f"inotify wd:{w.wd:x} ino:{w.key[1]:x} sdev:{w.key[0]:x} mask:{w.mask:x} ignored_mask:0 "
+            mask = w.mask & (IN_ALL_EVENTS | IN_ONESHOT | IN_EXCL_UNLINK)  # inotify_mark_user_mask
+            lines.append(f"inotify wd:{w.wd:x} ino:{w.key[1]:x} sdev:{w.key[0]:x} mask:{mask:x} ignored_mask:0 "
                          "fhandle-bytes:8 fhandle-type:1 f_handle:0\n")
         return "".join(lines)
 
@@ -176,10 +177,12 @@ class Fsnotify:
 
     # ---- events ----------------------------------------------------------------------------------------------
 
-    def _send(self, key, mask: int, cookie: int = 0, name: bytes = b"") -> None:
+    def _send(self, key, mask: int, cookie: int = 0, name: bytes = b"", unlinked: bool = False) -> None:
         for w in list(self.marks.get(key, ())):
             if not w.mask & mask & IN_ALL_EVENTS and mask & IN_ALL_EVENTS:
                 continue
+            if unlinked and w.mask & IN_EXCL_UNLINK:
+                continue  # IN_EXCL_UNLINK: no events for children unlinked from the directory
             w.group.queue(w.wd, mask, cookie, name)
             if w.mask & IN_ONESHOT:
                 self.remove_watch(w)
@@ -217,10 +220,9 @@ class Fsnotify:
         key = (st.st_dev, st.st_ino)
         if pystat.S_ISDIR(st.st_mode):
             mask |= IN_ISDIR
-        if st.st_nlink:
-            parent = self._key(os.path.dirname(f.name) or "/")[0]
-            if parent is not None and parent != key:
-                self._send(parent, mask, 0, os.fsencode(os.path.basename(f.name)))
+        parent = self._key(os.path.dirname(f.name) or "/")[0]
+        if parent is not None and parent != key:  # an unlinked file still reports to its old directory
+            self._send(parent, mask, 0, os.fsencode(os.path.basename(f.name)), unlinked=not st.st_nlink)
         self._send(key, mask)
 
     def closed(self, f) -> None:
@@ -267,8 +269,10 @@ class Fsnotify:
                        os.fsencode(os.path.basename(host_path)))
 
     def inode_gone(self, key) -> None:
+        """The inode is gone: IN_DELETE_SELF to the watches that asked for it, IN_IGNORED to all."""
         for w in list(self.marks.get(key, ())):
-            w.group.queue(w.wd, IN_DELETE_SELF, 0, b"")
+            if w.mask & IN_DELETE_SELF:
+                w.group.queue(w.wd, IN_DELETE_SELF, 0, b"")
             self.remove_watch(w)
 
     def moved(self, src: str, dst: str, info_src, dst_parent) -> None:

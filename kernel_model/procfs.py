@@ -479,7 +479,9 @@ def _fd_dirs(k: Kernel, t: Task, d: str) -> None:
         except Exception:
             ino = 0
         flags = f.flags | (0o2000000 if cloexec else 0)
-        _write(os.path.join(infod, str(fd)), f"pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t{21}\nino:\t{ino}\n")
+        extra = f.fdinfo() if hasattr(f, "fdinfo") else ""  # the file kind's show_fdinfo
+        _write(os.path.join(infod, str(fd)),
+               f"pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t{21}\nino:\t{ino}\n{extra}")
     os.chmod(fdd, 0o500)
 
 

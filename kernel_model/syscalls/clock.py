@@ -30,11 +30,11 @@ def sys_clock_gettime64(k, t, clk, tp, *_):
 @syscall("clock_getres", sig="enum(clock) clockid, out timespec res", cls="clock")
 @syscall("clock_getres_time64", sig="enum(clock) clockid, out timespec64 res", cls="clock")
 def sys_clock_getres(k, t, clk, tp, *_):
-    """Nanosecond resolution."""
+    """Nanosecond resolution, but a jiffy for the coarse clocks (posix_get_coarse_res: LOW_RES_NSEC)."""
     k.now_ns(clk)
     if tp:
         fmt = "<qq" if t.regs.orig_ax == NR.clock_getres_time64 else "<iI"
-        k.put_bytes(t, tp, struct.pack(fmt, 0, 1))
+        k.put_bytes(t, tp, struct.pack(fmt, 0, TICK_NSEC if clk in (5, 6) else 1))
     return 0
 
 

@@ -118,6 +118,18 @@ def sys_epoll_create1(k, t, flags, *_):
     return _install(k, t, EpollFile(k, 0), flags)
 
 
+def _no_poll_device(f) -> bool:
+    """A memory device without a poll method (/dev/null, /dev/zero, /dev/full: major 1 but random/urandom)."""
+    import os
+    import stat as pystat
+
+    try:
+        st = os.fstat(f.fd)
+    except OSError:
+        return False
+    return pystat.S_ISCHR(st.st_mode) and os.major(st.st_rdev) == 1 and os.minor(st.st_rdev) not in (8, 9)
+
+
 @syscall("epoll_ctl", sig="fd epfd, enum(epoll_ctl) op, fd fd, epoll_event event", cls="desc")
 def sys_epoll_ctl(k, t, epfd, op, fd, event, *_):
     """Add, change or remove a watched descriptor (do_epoll_ctl): EBADF, EINVAL (not an epoll, the epoll
@@ -125,6 +137,8 @@ def sys_epoll_ctl(k, t, epfd, op, fd, event, *_):
     directories), EEXIST, ENOENT, ELOOP for epolls watching each other."""
     ep = t.files.get(epfd)
     f = t.files.get(fd)
+    if ep.flags & 0o10000000 or f.flags & 0o10000000:
+        raise KernelError(E.EBADF)  # O_PATH descriptors are not usable here (fdget)
     events = data = 0
     if op != EPOLL_CTL_DEL:
         events, data = struct.unpack("<IQ", k.get_bytes(t, event, 12))
@@ -132,7 +146,8 @@ def sys_epoll_ctl(k, t, epfd, op, fd, event, *_):
         raise KernelError(E.EINVAL)
     if op not in (EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD):
         raise KernelError(E.EINVAL)
-    if isinstance(f, HostFile) and not f.tty and (f.regular or f.dir_entries is not None or _is_dir(f)):
+    if isinstance(f, HostFile) and not f.tty and (f.regular or f.dir_entries is not None or _is_dir(f)
+                                                  or _no_poll_device(f)):
         raise KernelError(E.EPERM)  # "The target file fd does not support epoll"
     if events & EPOLLEXCLUSIVE and (op == EPOLL_CTL_MOD or isinstance(f, EpollFile)):
         raise KernelError(E.EINVAL)

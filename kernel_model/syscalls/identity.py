@@ -406,9 +406,11 @@ def _pr_set_seccomp(k, t, arg2, arg3, *rest):
         return 0
     if arg2 != SECCOMP_MODE_FILTER:
         return -E.EINVAL
+    length, filt = struct.unpack("<HxxI", k.get_bytes(t, arg3, 8))  # struct sock_fprog first (EFAULT)
+    if length == 0 or length > 4096:
+        return -E.EINVAL
     if not t.no_new_privs and not k.cred(t).capable(CAP_SYS_ADMIN):
         return -E.EACCES
-    length, filt = struct.unpack("<HxxI", k.get_bytes(t, arg3, 8))
     k.get_bytes(t, filt, 8 * length)
     k.warn_once("seccomp", "seccomp filters (classic BPF) are not modelled (-EINVAL)")
     return -E.EINVAL

@@ -325,13 +325,17 @@ def sys_mknodat(k, t, dirfd, path_ptr, mode, dev, *_):
     if os.path.lexists(path):
         raise KernelError(E.EEXIST)
     perm = mode & 0o7777 & ~t.fs.umask
-    if kind == S_IFIFO:
-        host_call(os.mkfifo, path, perm)
-    elif kind == S_IFSOCK:
-        host_call(os.mknod, path, S_IFSOCK | perm)  # needs no privilege on Linux, as a FIFO does not
-    else:
-        fd = host_call(os.open, path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, perm)
-        os.close(fd)
+    old_umask = os.umask(0)  # the guest's umask is applied above, not the emulator's
+    try:
+        if kind == S_IFIFO:
+            host_call(os.mkfifo, path, perm)
+        elif kind == S_IFSOCK:
+            host_call(os.mknod, path, S_IFSOCK | perm)  # needs no privilege on Linux, as a FIFO does not
+        else:
+            os.close(host_call(os.open, path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, perm))
+    finally:
+        os.umask(old_umask)
+    own_new_file(k.cred(t), path)
     if k.fsnotify:
         k.fsnotify.path_event(path, IN_CREATE)
     return 0

@@ -29,11 +29,18 @@ def sys_sched_getaffinity(k, t, pid, size, mask, *_):
 def sys_sched_setaffinity(k, t, pid, size, mask, *_):
     """Accept a set that includes CPU 0 (the only one); EINVAL for a set without it (sched_setaffinity(2):
     "The affinity bit mask mask contains no processors that are currently physically on the system")."""
-    pid_target(k, t, pid)
-    data = k.get_bytes(t, mask, min(size, 128))
+    data = k.get_bytes(t, mask, min(size, 128))  # get_user_cpu_mask comes first (EFAULT)
+    _check_same_owner(k, t, sched_target(k, t, pid))
     if not data or not data[0] & 1:
         raise KernelError(E.EINVAL)
     return 0
+
+
+def _check_same_owner(k, t, target) -> None:
+    """check_same_owner: the caller's euid is the target's euid or uid, or it has CAP_SYS_NICE (EPERM)."""
+    c, tc = k.cred(t), k.cred(target)
+    if c.euid not in (tc.euid, tc.uid) and not c.capable(CAP_SYS_NICE):
+        raise KernelError(E.EPERM)
 
 
 @syscall("getcpu", sig="out int_ptr cpu, out int_ptr node, ptr tcache")
@@ -73,7 +80,7 @@ def _prio_targets(k, t, which: int, who: int) -> list:
     """The processes getpriority/setpriority mean: one pid, a process group, or a user's (EINVAL otherwise)."""
     live = [x for x in k.tasks.values() if x.is_alive()]
     if which == PRIO_PROCESS:
-        return [pid_target(k, t, who)] if who else [t]
+        return [sched_target(k, t, who)] if who else [t]
     if which == PRIO_PGRP:
         pg = who or t.signal.pgid
         return [x for x in live if x.signal.pgid == pg]
@@ -94,12 +101,14 @@ def sys_getpriority(k, t, which, who, *_):
 
 
 def _set_nice(k, t, target, nice: int) -> None:
+    """set_one_prio: EPERM for another user's process first, then EACCES for lowering the nice value without
+    CAP_SYS_NICE (can_nice)."""
     nice = max(-20, min(19, nice))
-    if nice < target.nice and not k.cred(t).capable(CAP_SYS_NICE):
-        raise KernelError(E.EACCES)  # can_nice: lowering the nice value needs CAP_SYS_NICE (or RLIMIT_NICE)
     c, tc = k.cred(t), k.cred(target)
     if c.euid not in (tc.euid, tc.uid) and not c.capable(CAP_SYS_NICE):
         raise KernelError(E.EPERM)
+    if nice < target.nice and not c.capable(CAP_SYS_NICE):
+        raise KernelError(E.EACCES)
     target.nice = nice
 
 
@@ -141,6 +150,7 @@ class _InitSched:
 
     sched_policy = (0, 0)
     nice = 0
+    cred = None  # set to root's by sched_target
 
 
 def sched_target(k, t, pid):
@@ -149,6 +159,9 @@ def sched_target(k, t, pid):
         init = getattr(k, "init_sched", None)
         if init is None:
             init = k.init_sched = _InitSched()
+            ic = k.init_cred
+            init.cred = ic.change(uid=0, euid=0, suid=0, fsuid=0, gid=0, egid=0, sgid=0, fsgid=0,
+                                  cap_effective=ic.cap_bset, cap_permitted=ic.cap_bset)
         return init
     return pid_target(k, t, pid)
 
@@ -179,7 +192,9 @@ def sys_sched_setscheduler(k, t, pid, policy, param, *_):
     if s32(pid) < 0 or not param:
         raise KernelError(E.EINVAL)
     target = sched_target(k, t, pid)
-    target.sched_policy = _policy_param(k, t, s32(policy), param, target)
+    new = _policy_param(k, t, s32(policy), param, target)
+    _check_same_owner(k, t, target)
+    target.sched_policy = new
     return 0
 
 
@@ -189,7 +204,9 @@ def sys_sched_setparam(k, t, pid, param, *_):
     if s32(pid) < 0 or not param:
         raise KernelError(E.EINVAL)
     target = sched_target(k, t, pid)
-    target.sched_policy = _policy_param(k, t, target.sched_policy[0], param)
+    new = _policy_param(k, t, target.sched_policy[0], param)
+    _check_same_owner(k, t, target)
+    target.sched_policy = new
     return 0
 
 

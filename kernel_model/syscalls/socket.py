@@ -381,6 +381,7 @@ def sys_bind(k, t, fd, addr, addrlen, *_):
         if sock.family == AF_INET6 and name[0][:12] == V4MAPPED and sock.opts.get((net.IPPROTO_IPV6, 26)):
             raise KernelError(E.EINVAL)  # IPV6_V6ONLY
         inet_bind(k, t, sock, name)
+        sock.bind_locked = True  # SOCK_BINDPORT_LOCK: a disconnect keeps the port
     return 0
 
 
@@ -521,6 +522,9 @@ def inet_connect(k, t, sock: Socket, raw: bytes, flags: int):
         if sock.state == CONNECTED and sock.peer is not None:
             sock.release_connection()
         sock.state = UNCONNECTED
+        if not getattr(sock, "bind_locked", False):  # tcp_disconnect: a port bind() did not ask for goes
+            k.net.unbind(sock)
+            sock.addr = None
         return 0
     if sock.state == CONNECTED:
         raise KernelError(E.EISCONN)
@@ -752,7 +756,15 @@ def do_sendmsg(k, t, sock: Socket, data: bytes, raw_addr: bytes | None, control:
             sock.cork += data  # udp_sendmsg's corked datagram, tcp_sendmsg's unpushed segment
             return len(data)
         if sock.cork:
+            corked = len(sock.cork)
             data, sock.cork = bytes(sock.cork) + data, bytearray()
+            res = yield from _send_data(k, t, sock, data, dest, files, cred, flags, raw_addr)
+            return max(res - corked, 0)  # the call reports its own bytes, not the corked ones
+    return (yield from _send_data(k, t, sock, data, dest, files, cred, flags, raw_addr))
+
+
+def _send_data(k, t, sock: Socket, data: bytes, dest, files, cred, flags: int, raw_addr):
+    """The sending half of do_sendmsg: queue data, sleeping for room."""
     if dest is False:
         return len(data)  # a UDP datagram to a port nobody has: dropped on the loopback
     timeo = _timeo(sock, flags, send=True)
@@ -1047,8 +1059,8 @@ def sys_shutdown(k, t, fd, how, *_):
         if not sock.unix:
             peer_mode &= RCV_SHUTDOWN  # TCP tells the peer only of the end of our data (a FIN)
         other.shut |= peer_mode
-        k.sched.wake_up(other.wq, key=POLLIN | POLLOUT)
-    k.sched.wake_up(sock.wq, key=POLLIN | POLLOUT)
+        k.sched.wake_up(other.wq)  # sk_state_change: every kind of event may have changed
+    k.sched.wake_up(sock.wq)
     return 0
 
 
