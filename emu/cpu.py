@@ -522,7 +522,7 @@ class Cpu:
             self.oom = False
             self.stop_reason = ""
             eip = uc.reg_read(X.UC_X86_REG_EIP)
-            quantum = sched.quantum
+            quantum = sched.quantum if not task.nice else sched.quantum_for(task)
             if self.max_insns is not None:
                 if self.total_insns >= self.max_insns:
                     return self._insn_limit()

@@ -128,6 +128,15 @@ def check_file(cred: Cred, host_path: str, mask: int) -> None:
         raise KernelError(E.EACCES)
 
 
+def may_search(cred: Cred, host_dir: str) -> bool:
+    """May cred look up names in the directory (x permission, may_lookup)."""
+    try:
+        st = os.stat(host_dir)
+    except OSError:
+        return True  # the walk reports a missing directory itself
+    return generic_permission(cred, st, MAY_EXEC)
+
+
 def check_create(cred: Cred, host_path: str) -> None:
     """Creating a name needs write and search permission on the directory that will hold it (may_create)."""
     check_file(cred, os.path.dirname(host_path) or "/", MAY_WRITE | MAY_EXEC)

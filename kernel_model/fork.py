@@ -141,6 +141,7 @@ def copy_process(k: Kernel, parent: Task, flags: int, exit_signal: int, newsp: i
         raise
     child.blocked = parent.blocked
     child.timer_slack_ns = parent.timer_slack_ns
+    child.default_timer_slack_ns = parent.timer_slack_ns  # copy_process: the child's default is our current
     child.nice = parent.nice
     child.no_new_privs = parent.no_new_privs
     child.sched_policy = parent.sched_policy

@@ -24,7 +24,7 @@ from .net import NetNamespace
 from .inotify import Fsnotify
 from .vfs import Vfs
 from .mm import FAULT_NAMES, FaultAcct, FramePool, SegFault, StringTooLong
-from .cred import Cred, initial_cred
+from .cred import Cred, initial_cred, may_search
 from .sched import DEFAULT_QUANTUM, Scheduler
 from .tty import Tty
 from .syscalls import SYSCALL_TABLE
@@ -41,6 +41,7 @@ PID_MAX = 32768
 AT_FDCWD = -100 & 0xFFFFFFFF
 # REALTIME, MONOTONIC, PROCESS/THREAD_CPUTIME_ID, MONOTONIC_RAW, REALTIME/MONOTONIC_COARSE, BOOTTIME, *_ALARM, TAI
 POSIX_CLOCKS = frozenset((0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11))
+CAP_SEARCH_ANY = 1 << 1 | 1 << 2  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
 SECCOMP_STRICT_ALLOWED = frozenset((3, 4, 1, 119))  # read, write, exit, sigreturn (mode1_syscalls_32)
 VIRTUAL_EPOCH_NS = 1_767_225_600 * 10**9  # 2026-01-01T00:00:00Z, the realtime clock's start under virtual time
 
@@ -406,10 +407,14 @@ class Kernel:
         """Host path of a guest path (path_lookupat); /proc is filled from the model as the walk enters it."""
         base = base or task.fs.cwd
         self.resolving = task
+        cred = self.cred(task)
+        if not cred.cap_effective & CAP_SEARCH_ANY:  # neither CAP_DAC_OVERRIDE nor CAP_DAC_READ_SEARCH
+            self.vfs.search_check = lambda d, cred=cred: may_search(cred, d)
         try:
             return self.vfs.resolve(base, path, follow_last=follow, allow_missing_last=create)
         finally:
             self.resolving = None
+            self.vfs.search_check = None
 
     def _proc_entered(self, rest: list[str]) -> None:
         """A path walk enters /proc: write the part that the rest of the path (its next components) reaches."""

@@ -379,6 +379,18 @@ def _oom(k: Kernel, t: Task, d: str) -> None:
         os.chmod(os.path.join(d, name), 0o644)
 
 
+def _timerslack(k: Kernel, t: Task, d: str) -> None:
+    path = os.path.join(d, "timerslack_ns")
+    _write(path, f"{t.timer_slack_ns}\n")
+    os.chmod(path, 0o666)
+
+
+def _coredump_filter(k: Kernel, t: Task, d: str) -> None:
+    path = os.path.join(d, "coredump_filter")
+    _write(path, f"{getattr(t.mm, 'coredump_filter', 0x33) if t.mm else 0x33:08x}\n")
+    os.chmod(path, 0o644)
+
+
 def _placeholder(name: str, mode: int):
     """A file answered by special_open; the placeholder gives it a directory entry and a stat."""
     def write(k: Kernel, t: Task, d: str) -> None:
@@ -407,6 +419,7 @@ PID_ENTRIES = {
     "mem": _placeholder("mem", 0o600), "pagemap": _placeholder("pagemap", 0o400),
     "limits": lambda k, t, d: _write(os.path.join(d, "limits"), _limits(t)),
     "fd": lambda k, t, d: _fd_dirs(k, t, d), "fdinfo": lambda k, t, d: _fd_dirs(k, t, d), "ns": _ns,
+    "timerslack_ns": _timerslack, "coredump_filter": _coredump_filter,
 }
 
 
@@ -567,7 +580,29 @@ def write_handler(k: Kernel, task: Task, host_path: str):
             v = 1000 if v == 15 else v * 1000 // 17
         t.signal.oom_score_adj = v
 
-    return {"comm": comm_written, "oom_score_adj": oom_written, "oom_adj": oom_written}.get(name)
+    def timerslack_written() -> None:
+        """timerslack_ns_write: a number of ns, 0 for the default; another task's needs CAP_SYS_NICE."""
+        with open(host_path) as f:
+            text = f.read().strip()
+        if not text.isdigit():
+            raise KernelError(E.EINVAL)
+        if t is not task and not k.cred(task).capable(23):
+            raise KernelError(E.EPERM)
+        v = int(text)
+        t.timer_slack_ns = v if v else getattr(t, "default_timer_slack_ns", 50_000)
+
+    def coredump_filter_written() -> None:
+        with open(host_path) as f:
+            text = f.read().strip()
+        try:
+            v = int(text, 0)
+        except ValueError:
+            raise KernelError(E.EINVAL) from None
+        if t.mm is not None:
+            t.mm.coredump_filter = v & 0x1FF
+
+    return {"comm": comm_written, "oom_score_adj": oom_written, "oom_adj": oom_written,
+            "timerslack_ns": timerslack_written, "coredump_filter": coredump_filter_written}.get(name)
 
 
 _MOUNTINFO = ("1 1 0:1 / / rw,relatime shared:1 - ext4 /dev/root rw\n"

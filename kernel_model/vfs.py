@@ -84,6 +84,10 @@ class Vfs:
         #: Whether directory components must be searchable (os.access X_OK); off for root, as for Linux's
         #: CAP_DAC_READ_SEARCH.  Public so that callers and tests can change it.
         self.check_search: bool = os.geteuid() != 0
+        #: The walking task's own search check (host dir -> may it be searched), or None: a guest without
+        #: CAP_DAC_READ_SEARCH needs x permission on every directory of the path (may_lookup), judged by its
+        #: own credentials, not the emulator's.
+        self.search_check = None
         #: Mounted directories: guest path components -> the host directory shown there instead (the guest's
         #: own /dev/shm, say). The mount point need not exist under root.
         self.mounts: dict[tuple[str, ...], str] = {}
@@ -127,6 +131,7 @@ class Vfs:
         links = 0
         must_dir = False
         check = self.check_search
+        guest_check = self.search_check
         while todo:
             name, slash = todo.pop()
             last = not todo
@@ -134,6 +139,8 @@ class Vfs:
             if check and not os.access(here, os.X_OK):
                 if not os.path.lexists(here):  # e.g. a cwd that has been removed
                     raise KernelError(E.ENOENT, f"no such directory {here!r}")
+                raise KernelError(E.EACCES, f"search permission denied on {here!r}")
+            if guest_check is not None and not guest_check(here):
                 raise KernelError(E.EACCES, f"search permission denied on {here!r}")
             if last and slash:
                 must_dir = True

@@ -356,7 +356,7 @@ def sys_prctl(k, t, option, arg2, *args):
         k.put_u32(t, arg2, t.clear_child_tid)
         return 0
     if option == PR_SET_TIMERSLACK:  # the slack is recorded; the model's timers expire without it
-        t.timer_slack_ns = arg2 if arg2 else DEFAULT_TIMER_SLACK_NS
+        t.timer_slack_ns = arg2 if arg2 else getattr(t, "default_timer_slack_ns", DEFAULT_TIMER_SLACK_NS)
         return 0
     if option == PR_GET_TIMERSLACK:
         return t.timer_slack_ns

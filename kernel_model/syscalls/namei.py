@@ -95,10 +95,35 @@ def sys_renameat2(k, t, olddir, old_ptr, newdir, new_ptr, flags, *_):
         raise KernelError(E.EEXIST)
     fsn = k.fsnotify
     info = fsn.before_remove(src) if fsn else None
+    is_dir = os.path.isdir(src) and not os.path.islink(src)
     host_call(os.rename, src, dst)
+    if is_dir:
+        _follow_moved_dir(k, src, dst)
     if info is not None:
         fsn.moved(src, dst, info, fsn.before_remove(dst)[1])
     return 0
+
+
+def _follow_moved_dir(k, src: str, dst: str) -> None:
+    """A directory moved: working directories and open files inside it move with it, as they follow the
+    inode in Linux (the model keeps them by path)."""
+    gsrc, gdst = k.guest_path(src), k.guest_path(dst)
+    seen = set()
+    for task in k.tasks.values():
+        fs = getattr(task, "fs", None)
+        if fs is not None and id(fs) not in seen:
+            seen.add(id(fs))
+            if fs.cwd == gsrc or fs.cwd.startswith(gsrc.rstrip("/") + "/"):
+                fs.cwd = gdst + fs.cwd[len(gsrc):]
+        files = getattr(task, "files", None)
+        if files is None or id(files) in seen:
+            continue
+        seen.add(id(files))
+        for f, _ in files.fds.values():
+            name = getattr(f, "name", None)
+            if getattr(f, "fd", None) is not None and isinstance(name, str) and (
+                    name == src or name.startswith(src.rstrip("/") + "/")):
+                f.name = dst + name[len(src):]
 
 
 @syscall("symlink", sig="path target, path linkpath", cls="file")
