@@ -36,7 +36,8 @@ PACKAGE = "busybox-static:i386"
 APPLETS = (
     "sh", "ash", "ls", "cat", "echo", "wc", "sort", "uniq", "head", "tail", "tr", "cut", "sleep", "true", "false",
     "grep", "sed", "expr", "seq", "kill", "mkdir", "rmdir", "rm", "touch", "cp", "mv", "printf", "test", "[", "[[",
-    "env", "pwd", "basename", "dirname", "xargs", "yes", "tee", "chmod", "ln", "readlink", "awk",
+    "env", "pwd", "basename", "dirname", "xargs", "yes", "tee", "chmod", "ln", "readlink", "awk", "nc", "id", "free",
+    "nproc", "uptime",
 )
 
 # Phrases in apt's output meaning it could not talk to the archive (DNS, TCP, HTTP or a mirror in an odd state).
