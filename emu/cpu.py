@@ -127,6 +127,8 @@ class Cpu:
         self.exec_bytes = pool.exec_bytes
         uc = Uc(UC_ARCH_X86, UC_MODE_32)
         self.uc = uc
+        self._fresh_ctx = bytes(uc.context_save())  # a CPU with no exception pending (old_exception -1)
+        self._old_exc_off: int | None = None
         uc.mem_map_ptr(0, pool.mem.nbytes, UC_PROT_ALL, pool.mem.ctypes.data)
         uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
         self.counter = InsnCounter(uc)
@@ -319,6 +321,7 @@ class Cpu:
             # Unicorn skips the IDT delivery that would reset the CPU's exception state, so after one
             # handled #GP the next arrives as a double fault (8); both can be an rdtsc under CR4.TSD.
             if intno in (8, 13) and self._emulate_rdtsc():
+                self._forget_exception(intno)
                 return
             self.trap = intno
             uc.emu_stop()
@@ -348,6 +351,32 @@ class Cpu:
         if self.pool.freed_code:
             uc.emu_stop()
             self.stop_reason = "syscall"
+
+    def _forget_exception(self, intno: int) -> None:
+        """A #GP the CPU side answered (an rdtsc) was delivered, as far as the CPU is concerned: clear QEMU's
+        env->old_exception, which x86_cpu_do_interrupt would reset after a delivery but Unicorn's interrupt hook
+        path leaves set. Without this the second such #GP becomes a double fault and the third a triple fault,
+        which stops the CPU for good (a dynamic loader's timing rdtscs hung it). The field is found once, as the
+        int of the saved CPU state that was -1 in a fresh CPU and holds the exception number now."""
+        from unicorn.unicorn_py3.unicorn import UcContext
+
+        uc = self.uc
+        ctx = uc.context_save()
+        raw = bytearray(bytes(ctx))
+        off = self._old_exc_off
+        if off is None:
+            want, fresh = struct.pack("<i", intno), self._fresh_ctx
+            found = [i for i in range(0, min(len(raw), len(fresh)) - 3, 4)
+                     if fresh[i:i + 4] == b"\xff\xff\xff\xff" and raw[i:i + 4] == want]
+            if len(found) != 1:
+                return  # not found for certain: leave the state alone rather than guess
+            off = self._old_exc_off = found[0]
+        if raw[off:off + 4] == b"\xff\xff\xff\xff":
+            return
+        raw[off:off + 4] = b"\xff\xff\xff\xff"
+        fixed = UcContext.__new__(UcContext)
+        fixed.__setstate__((bytes(raw), ctx.size, ctx.arch, ctx.mode))
+        uc.context_restore(fixed)
 
     def _emulate_rdtsc(self) -> bool:
         """rdtsc / rdtscp faulted because of CR4.TSD: return the task's modelled cycle count."""
@@ -702,8 +731,9 @@ class Cpu:
 
     def _insn_limit(self) -> int:
         """--max-insns reached: say so, kill every task, and report 128 + SIGKILL."""
-        print(f"emu: instruction limit of {self.max_insns} reached; every task is killed", file=sys.stderr,
-              flush=True)
+        eip = self.uc.reg_read(X.UC_X86_REG_EIP)
+        print(f"emu: instruction limit of {self.max_insns} reached at eip {eip:#x}; every task is killed",
+              file=sys.stderr, flush=True)
         for t in list(self.k.tasks.values()):
             if t.is_alive():
                 self.k.kill_task(t, SIG.SIGKILL)

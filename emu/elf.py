@@ -82,6 +82,7 @@ class ElfImage:
     stack_exec: bool
     tls: tuple | None
     gnu_stack: bool = True  # a PT_GNU_STACK header is present (without one, i386 Linux sets READ_IMPLIES_EXEC)
+    interp: str | None = None  # PT_INTERP: the dynamic loader the kernel maps with the program
 
     def segment_bytes(self, seg: Segment) -> bytes:
         """Return the seg.filesz file bytes of seg (what elf_map maps from the file)."""
@@ -191,11 +192,16 @@ def parse_elf(data: bytes, path: str) -> ElfImage:
                        f"need ET_EXEC or ET_DYN)")
     phdrs = _load_phdrs(data, path, phoff, phentsize, phnum)
 
-    # load_elf_binary looks for PT_INTERP before anything else: a dynamic executable needs ld.so.
+    # load_elf_binary looks for PT_INTERP before anything else: a dynamic executable names its ld.so, a
+    # NUL-terminated path of at most PATH_MAX bytes (-ENOEXEC otherwise), which the kernel loads with it.
+    interp = None
     for p_type, p_offset, _v, _p, p_filesz, _m, _f, _a in phdrs:
         if p_type == PT_INTERP:
-            raise ElfError(f"{path}: dynamically linked executables are not supported "
-                           f"(PT_INTERP {_interp_name(data, p_offset, p_filesz)})")
+            raw = data[p_offset:p_offset + p_filesz] if p_offset + p_filesz <= len(data) else b""
+            if p_filesz < 2 or p_filesz > MAX_INTERP_PATH or len(raw) != p_filesz or raw[-1:] != b"\0":
+                raise ElfError(f"{path}: bad PT_INTERP ({_interp_name(data, p_offset, p_filesz)})")
+            interp = raw.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+            break
 
     loads: list[tuple[int, Segment]] = []
     stack_exec = False
@@ -233,7 +239,7 @@ def parse_elf(data: bytes, path: str) -> ElfImage:
     return ElfImage(
         path=path, data=data, etype=etype, entry=entry, phoff=phoff, phentsize=phentsize, phnum=phnum,
         phdr_vaddr=pt_phdr if pt_phdr is not None else phdr_from_load,
-        segments=segments, stack_exec=stack_exec, tls=tls, gnu_stack=gnu_stack,
+        segments=segments, stack_exec=stack_exec, tls=tls, gnu_stack=gnu_stack, interp=interp,
     )
 
 

@@ -930,6 +930,8 @@ def _pollfds(c: Ctx, addr: int, n: int, revents: bool) -> str | None:
         if revents:
             if rev:
                 parts.append(f"{{fd={fd}, revents={flags_str(rev & 0xFFFF, POLL_EVENTS)}}}")
+        elif fd < 0:
+            parts.append(f"{{fd={fd}}}")  # strace leaves out the events of an ignored entry
         else:
             parts.append(f"{{fd={fd}, events={flags_str(events & 0xFFFF, POLL_EVENTS)}}}")
     return "[" + ", ".join(parts) + "]"

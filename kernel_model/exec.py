@@ -60,31 +60,58 @@ def load_elf_binary(k: Kernel, image: ElfImageLike, argv: list[bytes], envp: lis
     mm.read_implies_exec = not getattr(image, "gnu_stack", True)
     try:
         bias = ELF_ET_DYN_BASE if image.etype == ET_DYN else 0
-        end_bss = 0
-        for seg in image.segments:
-            if seg.memsz == 0:
-                continue
-            vaddr = seg.vaddr + bias
-            start, end = page_down(vaddr), page_up(vaddr + seg.memsz)
-            # The file page holding the segment's first byte maps at `start`; bytes past p_filesz read as zero.
-            file_lo = seg.offset - (vaddr - start)
-            data = image.data[file_lo:seg.offset + seg.filesz] if seg.filesz else None
-            # When two segments share a page, the later one maps over it, as elf_map's MAP_FIXED does.
-            mm.map_region(start, end, mm.effective_prot(elf_prot(seg.flags)), name=os.path.basename(image.path),
-                          data=data, data_start=start)
-            end_bss = max(end_bss, vaddr + seg.memsz)
+        end_bss = _map_segments(mm, image, bias)
         mm.start_brk = mm.brk = page_up(end_bss)
         mm.exe_path = os.path.abspath(image.path)  # callers pass paths already resolved against the cwd
-        sp = create_elf_tables(k, mm, image, bias, argv, envp, execfn)
+        entry, interp_base = image.entry + bias, 0
+        interp_path = getattr(image, "interp", None)
+        if interp_path:
+            interp = load_interpreter(k, interp_path)
+            span_lo = min(page_down(s.vaddr) for s in interp.segments)
+            span_hi = max(page_up(s.vaddr + s.memsz) for s in interp.segments)
+            # an ET_DYN ld.so goes where mmap would put it (top-down below the stack, as load_elf_interp's
+            # elf_map of the first segment without MAP_FIXED does); an ET_EXEC one at its own addresses
+            interp_base = (mm.get_unmapped_area(span_hi - span_lo) - span_lo) if interp.etype == ET_DYN else 0
+            _map_segments(mm, interp, interp_base)
+            entry = interp.entry + interp_base
+        sp = create_elf_tables(k, mm, image, bias, argv, envp, execfn, interp_base)
         mm.kernel_faults.clear()  # the stack's pages are counted in k.kernel_acct, as no task's faults
     except Exception:
         mm.release()
         raise
-    return mm, PtRegs.for_new_program(image.entry + bias, sp)
+    return mm, PtRegs.for_new_program(entry, sp)
+
+
+def _map_segments(mm: MM, image: ElfImageLike, bias: int) -> int:
+    """Map an image's PT_LOAD segments at bias (elf_map + the bss); return the end of the last one."""
+    end_bss = 0
+    for seg in image.segments:
+        if seg.memsz == 0:
+            continue
+        vaddr = seg.vaddr + bias
+        start, end = page_down(vaddr), page_up(vaddr + seg.memsz)
+        # The file page holding the segment's first byte maps at `start`; bytes past p_filesz read as zero.
+        file_lo = seg.offset - (vaddr - start)
+        data = image.data[file_lo:seg.offset + seg.filesz] if seg.filesz else None
+        # When two segments share a page, the later one maps over it, as elf_map's MAP_FIXED does.
+        mm.map_region(start, end, mm.effective_prot(elf_prot(seg.flags)), name=os.path.basename(image.path),
+                      data=data, data_start=start)
+        end_bss = max(end_bss, vaddr + seg.memsz)
+    return end_bss
+
+
+def load_interpreter(k: Kernel, path: str) -> ElfImageLike:
+    """The PT_INTERP program (ld-linux.so.2) from the guest's root: ENOENT when it is missing, ELIBBAD when it is
+    not a usable interpreter itself (it may not name one of its own)."""
+    host = k.vfs.resolve("/", path)
+    interp = k.load_image(host)
+    if getattr(interp, "interp", None):
+        raise KernelError(E.ELIBBAD, f"{path}: an interpreter with an interpreter")
+    return interp
 
 
 def create_elf_tables(k: Kernel, mm: MM, image: ElfImageLike, bias: int, argv: list[bytes], envp: list[bytes],
-                      execfn: bytes) -> int:
+                      execfn: bytes, interp_base: int = 0) -> int:
     """Lay out strings, AT_RANDOM bytes, auxv, envp, argv and argc as Linux does; return the new esp."""
     total = sum(len(s) + 1 for s in argv + envp) + len(execfn) + 1
     if total > MAX_ARG_TOTAL:
@@ -115,7 +142,7 @@ def create_elf_tables(k: Kernel, mm: MM, image: ElfImageLike, bias: int, argv: l
     auxv = [
         (AT_HWCAP, k.hwcap), (AT_PAGESZ, PAGE_SIZE), (AT_CLKTCK, 100),
         (AT_PHDR, image.phdr_vaddr + bias if image.phdr_vaddr else 0), (AT_PHENT, image.phentsize),
-        (AT_PHNUM, image.phnum), (AT_BASE, 0), (AT_FLAGS, 0), (AT_ENTRY, image.entry + bias),
+        (AT_PHNUM, image.phnum), (AT_BASE, interp_base), (AT_FLAGS, 0), (AT_ENTRY, image.entry + bias),
         (AT_UID, cred.uid), (AT_EUID, cred.euid), (AT_GID, cred.gid), (AT_EGID, cred.egid), (AT_SECURE, 0),
         (AT_RANDOM, random_addr), (AT_HWCAP2, 0), (AT_EXECFN, execfn_addr), (AT_PLATFORM, platform_addr),
         (AT_NULL, 0),

@@ -96,6 +96,11 @@ def traces(busybox, bindir, script, work, tmp):
     return fold(nat), fold(emu)
 
 
+# Scripts whose syscall sequence is a race even natively: which of nc's two inputs (stdin's end, the peer's
+# data) a poll sees first depends on timing, so their traces are not compared line by line.
+TRACE_RACES = {"netcat_loopback"}
+
+
 @pytest.fixture(scope="module")
 def compared(busybox_env, tmp_path_factory):  # noqa: F811
     busybox, bindir = busybox_env
@@ -105,6 +110,8 @@ def compared(busybox_env, tmp_path_factory):  # noqa: F811
     tmp = tmp_path_factory.mktemp("bbtrace")
     results = {}
     for case, script in CASES:
+        if case in TRACE_RACES:
+            continue
         results[case] = traces(busybox, bindir, script, str(tmp / "work"), str(tmp))
     return results
 
