@@ -77,6 +77,7 @@ C_CASES = [
     ("inotify", "inotify", [], {}, REPO),
     ("prctl_more", "prctl_more", [], {}, REPO),
     ("pidfd", "pidfd", [], {}, REPO),
+    ("dynamic", "dynamic", [], {}, REPO),
 ]
 
 # Programs whose native run changes the host (a /proc/sys write): run only under the emulator, compared with
