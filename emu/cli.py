@@ -51,6 +51,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_trace_options(trace)
     trace.add_argument("prog", help="path of a static i386 ELF executable")
     trace.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the program")
+    rootfs = sub.add_parser(
+        "rootfs", help="build an i386 Debian root (mmdebstrap/debootstrap) for --root",
+        description="Build an i386 Debian root with Debian's tooling (mmdebstrap, or debootstrap): the minbase "
+        "variant (Essential packages: dash, bash, coreutils, grep, sed, findutils, tar, gzip, diffutils, apt) plus "
+        "the packages --include names, from the Debian archive the host's apt uses.")
+    rootfs.add_argument("dir", help="where to build it (must not exist, or be empty)")
+    rootfs.add_argument("--include", action="append", default=[], metavar="PKG[,PKG...]",
+                        help="more packages (e.g. gawk,python3); repeatable")
+    rootfs.add_argument("--suite", default="bookworm", help="Debian suite (default bookworm)")
+    rootfs.add_argument("--variant", default="minbase", help="mmdebstrap/debootstrap variant (default minbase)")
+    rootfs.add_argument("--mirror", default=None, help="archive URL (default: the host's apt sources)")
     demo = sub.add_parser("demo", help="run built-in guests that fork, vfork and clone, with statistics")
     demo.add_argument("--quantum", type=_positive, default=None, help="instructions per time slice")
     return p
@@ -196,6 +207,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.cmd in ("run", "trace"):
             return cmd_run(args)
+        if args.cmd == "rootfs":
+            from .rootfs import build_rootfs
+
+            return build_rootfs(args.dir, args.include, args.suite, args.variant, args.mirror)
         if args.cmd == "demo":
             from .demo import run_demo
 

@@ -140,22 +140,56 @@ class Machine:
         Raises ElfError for a program that cannot be loaded.
         """
         k = self.kernel
-        if k.vfs.root == "/":
-            path = argv[0]
-        else:  # PROG names a file inside the guest root
+        argv = list(argv)
+        if "/" not in argv[0]:
+            argv[0] = self._search_path(argv[0], env)
+        path = self._host_path(argv[0])
+        for _ in range(4):  # BINPRM_MAX_RECURSION: a `#!` script runs its interpreter, as execve does
             try:
-                cwd = k.vfs.guest_path(os.getcwd())
-            except ValueError:
-                cwd = "/"
-            try:
-                path = k.vfs.resolve(cwd, argv[0])
-            except KernelError as e:
-                raise ElfError(f"{argv[0]}: {os.strerror(e.errno)} (inside --root {k.vfs.root})") from None
+                with open(path, "rb") as f:
+                    head = f.read(256)
+            except OSError as e:
+                raise ElfError(f"{argv[0]}: {os.strerror(e.errno or 2)}") from None
+            if not head.startswith(b"#!"):
+                break
+            line = head[2:].split(b"\n", 1)[0].strip(b" \t").replace(b"\t", b" ")
+            interp, _, arg = line.partition(b" ")
+            if not interp:
+                raise ElfError(f"{argv[0]}: a #! line without an interpreter")
+            argv = [os.fsdecode(interp)] + ([os.fsdecode(arg.strip())] if arg.strip() else []) + argv
+            path = self._host_path(argv[0])
         image = read_elf(path)  # ElfError with a one-line reason
         self.kernel.spawn(image, argv, env)
         if k.tty is None or threading.current_thread() is not threading.main_thread():
             return self.cpu.run()
         return self._run_on_terminal()
+
+    def _host_path(self, prog: str) -> str:
+        """The host path of PROG: as given under `--root /`, else looked up inside the guest root."""
+        k = self.kernel
+        if k.vfs.root == "/":
+            return prog
+        try:
+            cwd = k.vfs.guest_path(os.getcwd())
+        except ValueError:
+            cwd = "/"
+        try:
+            return k.vfs.resolve(cwd, prog)
+        except KernelError as e:
+            raise ElfError(f"{prog}: {os.strerror(e.errno)} (inside --root {k.vfs.root})") from None
+
+    def _search_path(self, name: str, env: list[str]) -> str:
+        """A PROG without a slash is looked up on the guest's PATH, as a shell does (execvp)."""
+        path = next((e[5:] for e in env if e.startswith("PATH=")), "/usr/local/bin:/usr/bin:/bin")
+        for d in path.split(":"):
+            cand = os.path.join(d or ".", name)
+            try:
+                host = self._host_path(cand)
+            except ElfError:
+                continue
+            if os.path.isfile(host) and os.access(host, os.X_OK):
+                return cand
+        raise ElfError(f"{name}: not found on the guest's PATH ({path})")
 
     def _run_on_terminal(self) -> int:
         """Run with the host terminal's signals (^C, ^\\, ^Z, window changes) going to the guest's foreground

@@ -7,7 +7,7 @@ the registry, the signatures and `build_table`; importing this package registers
 
 from . import (  # noqa: F401  (each import registers that area's handlers)
     clock, event, fd, identity, ipc, limits, memory, namei, notify, open, poll, process, read_write, sched, signals,
-    socket, stat, thread,
+    socket, stat, thread, xattr,
 )
 from .table import HANDLERS, SIGNATURES, Syscall, build_table, sys_ni_syscall
 

@@ -63,6 +63,27 @@ def sys_close(k, t, fd, *_):
     return 0
 
 
+CLOSE_RANGE_UNSHARE, CLOSE_RANGE_CLOEXEC = 2, 4
+
+
+@syscall("close_range", sig="uint first, uint last, flags(close_range) flags", cls="desc")
+def sys_close_range(k, t, first, last, flags, *_):
+    """Close (or with CLOSE_RANGE_CLOEXEC mark close-on-exec) every descriptor from first to last
+    (close_range(2)); CLOSE_RANGE_UNSHARE first gives the caller a table of its own. EINVAL for first > last or
+    unknown flags."""
+    if flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) or first > last:
+        raise KernelError(E.EINVAL)
+    if flags & CLOSE_RANGE_UNSHARE and t.files.users > 1:
+        t.files.users -= 1
+        t.files = t.files.copy()  # unshare_fd
+    for fd in sorted(x for x in t.files.fds if first <= x <= last):
+        if flags & CLOSE_RANGE_CLOEXEC:
+            t.files.fds[fd][1] = True
+        else:
+            t.files.close(fd)
+    return 0
+
+
 @syscall("dup", sig="fd oldfd", cls="desc")
 def sys_dup(k, t, fd, *_):
     """Duplicate to the lowest free descriptor."""

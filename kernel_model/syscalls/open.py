@@ -442,3 +442,28 @@ def sys_fallocate(k, t, fd, mode, off_lo, off_hi, len_lo, len_hi):
     elif mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE):
         k.page_cache.reread(f.fd)  # the file's contents moved
     return 0
+
+
+POSIX_FADV_NORMAL, POSIX_FADV_NOREUSE = 0, 5
+
+
+@syscall("fadvise64_64", sig="fd fd, loff offset, loff len, enum(fadvise) advice", cls="desc")
+def sys_fadvise64_64(k, t, fd, off_lo, off_hi, len_lo, len_hi, advice):
+    """Advice about a file's access pattern (generic_fadvise): accepted and not acted on (the model's page cache
+    keeps what it read); EBADF, ESPIPE for a pipe or socket, EINVAL for an unknown advice or a negative length."""
+    return _fadvise(t, fd, len_lo | len_hi << 32, advice)
+
+
+@syscall("fadvise64", sig="fd fd, loff offset, size len, enum(fadvise) advice", cls="desc")
+def sys_fadvise64(k, t, fd, off_lo, off_hi, length, advice, *_):
+    """fadvise64 with a 32-bit length."""
+    return _fadvise(t, fd, length, advice)
+
+
+def _fadvise(t, fd: int, length: int, advice: int) -> int:
+    f = t.files.get(fd)
+    if getattr(f, "fd", None) is None:
+        raise KernelError(E.ESPIPE)
+    if length >> 63 or not POSIX_FADV_NORMAL <= s32(advice) <= POSIX_FADV_NOREUSE:
+        raise KernelError(E.EINVAL)
+    return 0

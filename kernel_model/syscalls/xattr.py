@@ -1,0 +1,99 @@
+"""Extended attributes (fs/xattr.c): get, list, set and remove, on the host files under the root."""
+
+from __future__ import annotations
+
+import errno
+import os
+
+from ..abi import E
+from ..files import KernelError
+from .table import syscall
+
+XATTR_CREATE, XATTR_REPLACE = 1, 2
+XATTR_NAME_MAX, XATTR_SIZE_MAX, XATTR_LIST_MAX = 255, 65536, 65536
+
+
+def _target(k, t, nr_kind: str, arg: int):
+    """The path (following links or not) or the open file's descriptor an xattr call names."""
+    if nr_kind == "f":
+        f = t.files.get(arg)
+        if getattr(f, "fd", None) is None:
+            raise KernelError(E.EBADF)
+        return f.fd, True
+    return k.get_path(t, arg, follow=nr_kind != "l"), nr_kind != "l"
+
+
+def _name(k, t, ptr: int) -> str:
+    raw = k.get_cstring(t, ptr, XATTR_NAME_MAX + 1)
+    if not raw or len(raw) > XATTR_NAME_MAX:
+        raise KernelError(E.ERANGE)
+    return os.fsdecode(raw)
+
+
+def _host(fn, *args, **kw):
+    try:
+        return fn(*args, **kw)
+    except OSError as e:
+        err = e.errno or E.EIO
+        raise KernelError(E.ENODATA if err == errno.ENODATA else err) from None
+
+
+def _kind(t) -> str:
+    name = t.in_syscall.name
+    return "l" if name.startswith("l") else "f" if name.startswith("f") else ""
+
+
+@syscall("getxattr", "lgetxattr", sig="path pathname, str name, out buf(ret) value, size size", cls="file")
+@syscall("fgetxattr", sig="fd fd, str name, out buf(ret) value, size size", cls="desc")
+def sys_getxattr(k, t, target, name_ptr, value, size, *_):
+    """An attribute's value (size 0: its length); ENODATA when the file has none by that name, ERANGE when it
+    does not fit."""
+    where, follow = _target(k, t, _kind(t), target)
+    data = _host(os.getxattr, where, _name(k, t, name_ptr), follow_symlinks=follow)
+    if size == 0:
+        return len(data)
+    if len(data) > size:
+        raise KernelError(E.ERANGE)
+    k.put_bytes(t, value, data)
+    return len(data)
+
+
+@syscall("listxattr", "llistxattr", sig="path pathname, out buf(ret) list, size size", cls="file")
+@syscall("flistxattr", sig="fd fd, out buf(ret) list, size size", cls="desc")
+def sys_listxattr(k, t, target, lst, size, *_):
+    """The attribute names, NUL-separated (size 0: the length the list needs)."""
+    where, follow = _target(k, t, _kind(t), target)
+    names = _host(os.listxattr, where, follow_symlinks=follow)
+    data = b"".join(os.fsencode(n) + b"\0" for n in names)
+    if size == 0:
+        return len(data)
+    if len(data) > size:
+        raise KernelError(E.ERANGE)
+    k.put_bytes(t, lst, data)
+    return len(data)
+
+
+@syscall("setxattr", "lsetxattr", sig="path pathname, str name, buf(size) value, size size, flags(xattr) flags",
+         cls="file")
+@syscall("fsetxattr", sig="fd fd, str name, buf(size) value, size size, flags(xattr) flags", cls="desc")
+def sys_setxattr(k, t, target, name_ptr, value, size, flags, *_):
+    """Set an attribute (XATTR_CREATE: EEXIST if present; XATTR_REPLACE: ENODATA if absent); E2BIG past
+    XATTR_SIZE_MAX."""
+    if flags & ~(XATTR_CREATE | XATTR_REPLACE):
+        raise KernelError(E.EINVAL)
+    if size > XATTR_SIZE_MAX:
+        raise KernelError(E.E2BIG)
+    where, follow = _target(k, t, _kind(t), target)
+    name = _name(k, t, name_ptr)
+    data = k.get_bytes(t, value, size) if size else b""
+    _host(os.setxattr, where, name, data, flags, follow_symlinks=follow)
+    return 0
+
+
+@syscall("removexattr", "lremovexattr", sig="path pathname, str name", cls="file")
+@syscall("fremovexattr", sig="fd fd, str name", cls="desc")
+def sys_removexattr(k, t, target, name_ptr, *_):
+    """Remove an attribute (ENODATA when there is none by that name)."""
+    where, follow = _target(k, t, _kind(t), target)
+    _host(os.removexattr, where, _name(k, t, name_ptr), follow_symlinks=follow)
+    return 0
