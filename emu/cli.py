@@ -80,6 +80,8 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
     run.add_argument("--root", metavar="DIR", default="/",
                      help="the guest's file system root (default /); paths never escape it, and PROG is looked "
                      "up inside it")
+    run.add_argument("--bind", action="append", default=[], metavar="HOST[:GUEST]",
+                     help="show the host directory HOST at GUEST (default the same path) inside --root; repeatable")
     run.add_argument("--pid", type=_positive, default=None, metavar="N",
                      help="pid of the first guest process (default 1000; its parent is N-1, init is 1)")
     run.add_argument("--cost-model", metavar="FILE", help="JSON table of cycle costs (see emu/costmodel.py)")
@@ -161,9 +163,18 @@ def cmd_run(args) -> int:
     if not os.path.isdir(args.root):
         print(f"emu: --root {args.root}: not a directory", file=sys.stderr)
         return 1
+    binds = []
+    for spec in args.bind:
+        host, _, guest = spec.partition(":")
+        if not os.path.isdir(host):
+            print(f"emu: --bind {spec}: {host} is not a directory", file=sys.stderr)
+            return 1
+        binds.append((guest or host, os.path.abspath(host)))
     m = Machine(mem=args.mem or DEFAULT_MEM, quantum=args.quantum or DEFAULT_QUANTUM,
                 max_tasks=args.max_tasks or DEFAULT_MAX_TASKS, cost=cost, virtual_time=args.virtual_time,
                 root=args.root, max_insns=args.max_insns, first_pid=args.pid or FIRST_PID)
+    for guest, host in binds:
+        m.kernel.vfs.mount(guest, host)  # a bind mount: the guest's paths under GUEST are HOST's
     argv = [args.prog] + list(args.args)
     closers = []
     try:

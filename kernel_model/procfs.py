@@ -102,8 +102,23 @@ def _system(k: Kernel, root: str) -> None:
     _write(os.path.join(root, "stat"), f"cpu  {ticks} 0 0 0 0 0 0 0 0 0\ncpu0 {ticks} 0 0 0 0 0 0 0 0 0\n"
                                        f"processes {k.next_pid - 1}\nprocs_running {running}\nprocs_blocked 0\n")
     cfg = os.path.join(root, "config.gz")
-    if os.path.lexists(cfg):
-        os.unlink(cfg)
+    if not os.path.lexists(cfg) and _host_config() is not None:
+        _write(cfg, _host_config())  # the kernel the model reports (uname's release) was built with this
+
+
+_CONFIG: list = []
+
+
+def _host_config() -> bytes | None:
+    """The build configuration of the kernel whose release uname reports (the host's /proc/config.gz): LTP and
+    other programs read it to decide what to test; the model implements a subset of what it enables."""
+    if not _CONFIG:
+        try:
+            with open("/proc/config.gz", "rb") as f:
+                _CONFIG.append(f.read())
+        except OSError:
+            _CONFIG.append(None)
+    return _CONFIG[0]
 
 
 _CPUINFO: str | None = None

@@ -7,6 +7,8 @@
 #   TESTS=all ONLY='^(mmap|shm)' tests/ltp.sh   every built test whose name matches
 #   JOBS=2 tests/ltp.sh                   two tests at a time (timing-sensitive native tests may be perturbed)
 #
+#   LTP_ROOT=/tmp/i386root tests/ltp.sh  the emulated runs inside an `emu rootfs` root (i386 /bin/sh for popen)
+#
 # DIRS adds the memory, SysV IPC, time, signal-queue, identity, scheduling and file/socket/event directories of
 # issues 10-12 to the runner's default list; TESTS=all runs every test built from them. Any variable of run.sh's header
 # (LTP_BUILD, LTP_WORK, TESTS, ONLY, JOBS, NATIVE_TIMEOUT, EMU_TIMEOUT) passes through. Not part of CI (the build
@@ -16,6 +18,11 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 runner=${LTP_RUNNER:-$here/../shared/ltp/run.sh}
 [[ -f $runner ]] || { echo "ltp.sh: no LTP runner at $runner (the shared/ directory next to the checkout)" >&2; exit 2; }
 export PROJ=$here
+# LTP_ROOT=DIR (an `emu rootfs` i386 root) runs the emulated tests inside it with the host's /tmp bound in, so
+# that the tests' popen()/system() reach Debian's i386 /bin/sh (LTP's kernel-config checks: zcat /proc/config.gz)
+if [[ -n ${LTP_ROOT:-} ]]; then
+  export EMU=${EMU:-"python3 -m emu run --root $LTP_ROOT --bind /tmp"}
+fi
 export EMU=${EMU:-"python3 -m emu run"}
 export DIRS=${DIRS:-"fork vfork clone clone3 wait wait4 waitpid waitid execve execl execle execlp execv execvp exit
   exit_group getpid getppid gettid set_tid_address futex pipe pipe2 kill tgkill rt_sigaction sigaction rt_sigprocmask
