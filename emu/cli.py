@@ -80,6 +80,9 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
     run.add_argument("--root", metavar="DIR", default="/",
                      help="the guest's file system root (default /); paths never escape it, and PROG is looked "
                      "up inside it")
+    run.add_argument("--kernel-config", action="store_true",
+                     help="show the host kernel's build configuration as /proc/config.gz (reading it takes an i386 "
+                     "zcat, so it is off by default: under --root / the host's x86-64 one cannot run)")
     run.add_argument("--bind", action="append", default=[], metavar="HOST[:GUEST]",
                      help="show the host directory HOST at GUEST (default the same path) inside --root; repeatable")
     run.add_argument("--pid", type=_positive, default=None, metavar="N",
@@ -175,6 +178,7 @@ def cmd_run(args) -> int:
                 root=args.root, max_insns=args.max_insns, first_pid=args.pid or FIRST_PID)
     for guest, host in binds:
         m.kernel.vfs.mount(guest, host)  # a bind mount: the guest's paths under GUEST are HOST's
+    m.kernel.show_config = args.kernel_config
     argv = [args.prog] + list(args.args)
     closers = []
     try:

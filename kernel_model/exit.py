@@ -33,17 +33,29 @@ CORE_MIN = 4096  # binfmt_elf's min_coredump (ELF_EXEC_PAGESIZE): a smaller RLIM
 
 
 def signal_status(sig: int, k: Kernel | None = None, task: Task | None = None) -> int:
-    """The wait status of a death by signal; 0x80 (WCOREDUMP) when the signal dumps core and the process's
-    RLIMIT_CORE allows one (do_coredump: "if (cprm.limit < binfmt->min_coredump) goto fail"). The model writes
-    no core file; it says so on stderr once."""
+    """The wait status of a death by signal; 0x80 (WCOREDUMP) when the signal dumps core, the process's
+    RLIMIT_CORE allows one (do_coredump: "if (cprm.limit < binfmt->min_coredump) goto fail") and the core file
+    (kernel_model.coredump) was written; a "|program" core_pattern is not run (said once)."""
     status = sig & 0x7F
     if k is None or task is None or sig not in COREDUMP_SIGNALS or task.signal is None:
         return status
     soft = task.signal.rlimits.get(RLIMIT_CORE, (0, 0))[0]  # INIT_RLIMITS: soft 0
     if soft < CORE_MIN or not _core_writable(k, task):
         return status
-    k.warn_once("core", f"pid {task.tgid} ({task.comm}) dumps core (RLIMIT_CORE {soft}): the wait status "
-                "says so, but the model writes no core file")
+    pattern = k.sysctl.get("kernel/core_pattern", "core")
+    if pattern.startswith("|"):
+        k.warn_once("core", f"pid {task.tgid} ({task.comm}) dumps core to a program ({pattern}), which the "
+                    "model does not run")
+        return status | 0x80
+    from .coredump import core_name, write_core
+
+    name = core_name(k, task, sig)
+    try:
+        host = k.vfs.resolve(task.fs.cwd, name, allow_missing_last=True)
+    except KernelError:
+        return status
+    if not write_core(k, task, sig, host, soft):
+        return status
     return status | 0x80
 
 

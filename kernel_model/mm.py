@@ -199,6 +199,7 @@ class Vma:
     obj: object | None = None  # a filemap.MemObject; each VMA holds one user of it
     pgoff: int = 0
     dontfork: bool = False  # MADV_DONTFORK: the child does not get this VMA
+    dontdump: bool = False  # MADV_DONTDUMP (VM_DONTDUMP): a core dump leaves its contents out
     wipeonfork: bool = False  # MADV_WIPEONFORK: the child gets it empty (zero-fill)
     locked: bool = False  # mlock / MCL_FUTURE (VM_LOCKED)
     maywrite: bool = True  # VM_MAYWRITE: false for a shared mapping of a file not opened for writing
@@ -446,7 +447,7 @@ class MM:
             return False
         same = (a.prot == b.prot and a.shared == b.shared and a.growsdown == b.growsdown and a.name == b.name
                 and a.obj is b.obj and a.dontfork == b.dontfork and a.wipeonfork == b.wipeonfork
-                and a.locked == b.locked)
+                and a.locked == b.locked and a.dontdump == b.dontdump)
         return same and (a.obj is None or a.page_index(a.end) == b.pgoff)
 
     def merge_around(self, start: int, end: int) -> None:

@@ -102,7 +102,7 @@ def _system(k: Kernel, root: str) -> None:
     _write(os.path.join(root, "stat"), f"cpu  {ticks} 0 0 0 0 0 0 0 0 0\ncpu0 {ticks} 0 0 0 0 0 0 0 0 0\n"
                                        f"processes {k.next_pid - 1}\nprocs_running {running}\nprocs_blocked 0\n")
     cfg = os.path.join(root, "config.gz")
-    if not os.path.lexists(cfg) and _host_config() is not None:
+    if getattr(k, "show_config", False) and not os.path.lexists(cfg) and _host_config() is not None:
         _write(cfg, _host_config())  # the kernel the model reports (uname's release) was built with this
 
 

@@ -21,7 +21,7 @@ export PROJ=$here
 # LTP_ROOT=DIR (an `emu rootfs` i386 root) runs the emulated tests inside it with the host's /tmp bound in, so
 # that the tests' popen()/system() reach Debian's i386 /bin/sh (LTP's kernel-config checks: zcat /proc/config.gz)
 if [[ -n ${LTP_ROOT:-} ]]; then
-  export EMU=${EMU:-"python3 -m emu run --root $LTP_ROOT --bind /tmp"}
+  export EMU=${EMU:-"python3 -m emu run --root $LTP_ROOT --bind /tmp --kernel-config"}
 fi
 export EMU=${EMU:-"python3 -m emu run"}
 export DIRS=${DIRS:-"fork vfork clone clone3 wait wait4 waitpid waitid execve execl execle execlp execv execvp exit

@@ -279,13 +279,15 @@ def sys_madvise(k, t, addr, length, advice, *_):
                 mm.zap_range(lo, hi)
             if advice == MADV_REMOVE and v.obj is not None:
                 v.obj.punch_hole(v.page_index(lo), v.page_index(hi - 1))
-    elif advice in (MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK):
+    elif advice in (MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_DONTDUMP, MADV_DODUMP):
         mm._split(max(addr, vmas[0].start) if vmas else addr)
         mm._split(end)
         for v in mm.vmas:
             if v.start >= addr and v.end <= end:
                 if advice in (MADV_DONTFORK, MADV_DOFORK):
                     v.dontfork = advice == MADV_DONTFORK
+                elif advice in (MADV_DONTDUMP, MADV_DODUMP):
+                    v.dontdump = advice == MADV_DONTDUMP
                 else:
                     v.wipeonfork = advice == MADV_WIPEONFORK
         mm.merge_around(addr, end)
