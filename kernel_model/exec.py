@@ -60,7 +60,7 @@ def load_elf_binary(k: Kernel, image: ElfImageLike, argv: list[bytes], envp: lis
     mm.read_implies_exec = not getattr(image, "gnu_stack", True)
     try:
         bias = ELF_ET_DYN_BASE if image.etype == ET_DYN else 0
-        end_bss = _map_segments(mm, image, bias)
+        end_bss = _map_segments(mm, image, bias, k)
         mm.start_brk = mm.brk = page_up(end_bss)
         mm.exe_path = os.path.abspath(image.path)  # callers pass paths already resolved against the cwd
         entry, interp_base = image.entry + bias, 0
@@ -72,7 +72,7 @@ def load_elf_binary(k: Kernel, image: ElfImageLike, argv: list[bytes], envp: lis
             # an ET_DYN ld.so goes where mmap would put it (top-down below the stack, as load_elf_interp's
             # elf_map of the first segment without MAP_FIXED does); an ET_EXEC one at its own addresses
             interp_base = (mm.get_unmapped_area(span_hi - span_lo) - span_lo) if interp.etype == ET_DYN else 0
-            _map_segments(mm, interp, interp_base)
+            _map_segments(mm, interp, interp_base, k)
             entry = interp.entry + interp_base
         sp = create_elf_tables(k, mm, image, bias, argv, envp, execfn, interp_base)
         mm.kernel_faults.clear()  # the stack's pages are counted in k.kernel_acct, as no task's faults
@@ -82,22 +82,58 @@ def load_elf_binary(k: Kernel, image: ElfImageLike, argv: list[bytes], envp: lis
     return mm, PtRegs.for_new_program(entry, sp)
 
 
-def _map_segments(mm: MM, image: ElfImageLike, bias: int) -> int:
-    """Map an image's PT_LOAD segments at bias (elf_map + the bss); return the end of the last one."""
+def _map_segments(mm: MM, image: ElfImageLike, bias: int, k: Kernel | None = None) -> int:
+    """Map an image's PT_LOAD segments at bias (elf_map + set_brk's bss); return the end of the last one.
+
+    With the kernel's page cache the file part of each segment is a private file mapping (what elf_map's
+    vm_mmap does), so every process running the program, or the loader, shares its frames until one writes; the
+    tail of the last file page past p_filesz is cleared (padzero) and the rest of the bss is anonymous. Without
+    one (an image that is not a host file) the segment's bytes are copied into the mapping."""
     end_bss = 0
+    obj = _image_object(k, image) if k is not None else None
     for seg in image.segments:
         if seg.memsz == 0:
             continue
         vaddr = seg.vaddr + bias
         start, end = page_down(vaddr), page_up(vaddr + seg.memsz)
+        prot = mm.effective_prot(elf_prot(seg.flags))
+        name = os.path.basename(image.path)
         # The file page holding the segment's first byte maps at `start`; bytes past p_filesz read as zero.
         file_lo = seg.offset - (vaddr - start)
-        data = image.data[file_lo:seg.offset + seg.filesz] if seg.filesz else None
-        # When two segments share a page, the later one maps over it, as elf_map's MAP_FIXED does.
-        mm.map_region(start, end, mm.effective_prot(elf_prot(seg.flags)), name=os.path.basename(image.path),
-                      data=data, data_start=start)
+        if obj is not None and seg.filesz and file_lo % PAGE_SIZE == 0:
+            file_end = page_up(vaddr + seg.filesz)
+            vma = mm.map_region(start, file_end, prot, name=name, obj=obj, pgoff=file_lo // PAGE_SIZE)
+            vma.path = image.path
+            tail = file_end - (vaddr + seg.filesz)
+            if tail and seg.memsz > seg.filesz or tail and seg.flags & PF_W:
+                mm.write(vaddr + seg.filesz, bytes(tail), k.kernel_acct)  # padzero: a private copy of that page
+            if end > file_end:
+                mm.map_region(file_end, end, prot, name=name)  # the rest of the bss, anonymous
+        else:
+            data = image.data[file_lo:seg.offset + seg.filesz] if seg.filesz else None
+            # When two segments share a page, the later one maps over it, as elf_map's MAP_FIXED does.
+            mm.map_region(start, end, prot, name=name, data=data, data_start=start)
         end_bss = max(end_bss, vaddr + seg.memsz)
+    if obj is not None:
+        obj.put()  # the VMAs hold it now
     return end_bss
+
+
+def _image_object(k: Kernel, image: ElfImageLike):
+    """The page-cache object of the image's host file, or None when it is not one (a test's fake image)."""
+    cache = getattr(k, "page_cache", None)
+    if cache is None or not os.path.isfile(image.path):
+        return None
+    try:
+        fd = os.open(image.path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        obj = cache.get_object(fd, False)
+        obj.get()
+        return obj
+    finally:
+        os.close(fd)
 
 
 def load_interpreter(k: Kernel, path: str) -> ElfImageLike:
