@@ -475,11 +475,17 @@ class FdTable:
                 self._filp_close(self.fds.pop(fd)[0])
 
     def _filp_close(self, f: File) -> None:
-        """One descriptor of f goes: this process's POSIX locks on its inode go with it (filp_close)."""
+        """One descriptor of f goes: this process's POSIX locks on its inode go with it, and its directory
+        notification (filp_close: dnotify_flush, locks_remove_posix)."""
         if LOCKS_HELD[0] and isinstance(f, HostFile):
             from .locks import locks_remove_posix
 
             locks_remove_posix(self, f)
+        dn = getattr(f, "dnotify", None)
+        if dn is not None:
+            for w in list(dn.watches.values()):
+                dn.k.fsnotify.remove_watch(w, notify=False)
+            f.dnotify = None
         _fput(f)
 
     def copy(self) -> FdTable:

@@ -28,6 +28,7 @@ IN_ACCESS, IN_MODIFY, IN_ATTRIB, IN_CLOSE_WRITE, IN_CLOSE_NOWRITE, IN_OPEN = 0x1
 IN_MOVED_FROM, IN_MOVED_TO, IN_CREATE, IN_DELETE, IN_DELETE_SELF, IN_MOVE_SELF = 0x40, 0x80, 0x100, 0x200, 0x400, 0x800
 IN_UNMOUNT, IN_Q_OVERFLOW, IN_IGNORED, IN_ISDIR = 0x2000, 0x4000, 0x8000, 0x40000000
 IN_ALL_EVENTS = 0xFFF
+FS_RENAME = 0x08000000  # a rename within one directory, to that directory (fsnotify's FS_RENAME; dnotify only)
 IN_ONLYDIR, IN_DONT_FOLLOW, IN_EXCL_UNLINK, IN_MASK_CREATE, IN_MASK_ADD, IN_ONESHOT = (
     0x01000000, 0x02000000, 0x04000000, 0x10000000, 0x20000000, 0x80000000)
 IN_CLOEXEC, IN_NONBLOCK = 0o2000000, 0o4000
@@ -149,7 +150,7 @@ class Fsnotify:
         if mask & IN_ONLYDIR and not pystat.S_ISDIR(st.st_mode):
             raise KernelError(E.ENOTDIR)
         key = (st.st_dev, st.st_ino)
-        events = mask & (IN_ALL_EVENTS | IN_EXCL_UNLINK | IN_ONESHOT | IN_ONLYDIR | IN_DONT_FOLLOW)
+        events = mask & (IN_ALL_EVENTS | IN_EXCL_UNLINK | IN_ONESHOT | IN_ONLYDIR | IN_DONT_FOLLOW | FS_RENAME)
         for w in self.marks.get(key, ()):
             if w.group is group:
                 if mask & IN_MASK_CREATE:
@@ -179,7 +180,7 @@ class Fsnotify:
 
     def _send(self, key, mask: int, cookie: int = 0, name: bytes = b"", unlinked: bool = False) -> None:
         for w in list(self.marks.get(key, ())):
-            if not w.mask & mask & IN_ALL_EVENTS and mask & IN_ALL_EVENTS:
+            if not w.mask & mask & (IN_ALL_EVENTS | FS_RENAME) and mask & (IN_ALL_EVENTS | FS_RENAME):
                 continue
             if unlinked and w.mask & IN_EXCL_UNLINK:
                 continue  # IN_EXCL_UNLINK: no events for children unlinked from the directory
@@ -287,4 +288,63 @@ class Fsnotify:
             self._send(parent, IN_MOVED_FROM | is_dir, self.cookie, os.fsencode(os.path.basename(src)))
         if dst_parent is not None:
             self._send(dst_parent, IN_MOVED_TO | is_dir, self.cookie, os.fsencode(os.path.basename(dst)))
+        if parent is not None and parent == dst_parent:
+            self._send(parent, FS_RENAME, 0, os.fsencode(os.path.basename(dst)))
         self._send(key, IN_MOVE_SELF)
+
+
+# ---- dnotify (fs/notify/dnotify): fcntl(F_NOTIFY) on a directory ----------------------------------------------
+
+DN_ACCESS, DN_MODIFY, DN_CREATE, DN_DELETE, DN_RENAME, DN_ATTRIB, DN_MULTISHOT = (
+    0x1, 0x2, 0x4, 0x8, 0x10, 0x20, 0x80000000)
+# dnotify's event -> the inotify events that raise it (dnotify.c's convert_arg)
+DN_TO_IN = {DN_ACCESS: IN_ACCESS, DN_MODIFY: IN_MODIFY, DN_CREATE: IN_CREATE | IN_MOVED_TO,
+            DN_DELETE: IN_DELETE | IN_MOVED_FROM, DN_RENAME: FS_RENAME, DN_ATTRIB: IN_ATTRIB}
+
+
+class DnotifyGroup:
+    """The watch of one open directory made by F_NOTIFY: an event in it (or on it) signals the file's owner
+    with SIGIO or its F_SETSIG signal, si_fd naming the descriptor; one-shot unless DN_MULTISHOT."""
+
+    def __init__(self, k: Kernel, f, fd: int, mask: int) -> None:
+        self.k, self.f, self.fd, self.mask = k, f, fd, mask
+        self.watches: dict[int, Watch] = {}
+        self.next_wd = 1
+
+    def queue(self, wd: int, mask: int, cookie: int, name: bytes) -> None:
+        from .fcntl import POLL_MSG, send_sigio
+
+        if mask & IN_IGNORED:
+            return
+        send_sigio(self.k, self.f, self.fd, POLL_MSG)
+        if not self.mask & DN_MULTISHOT:
+            for w in list(self.watches.values()):
+                self.k.fsnotify.remove_watch(w, notify=False)
+
+
+def fcntl_dirnotify(k: Kernel, t, f, fd: int, arg: int) -> int:
+    """F_NOTIFY (fcntl_dirnotify): watch an open directory for the DN_* events in arg (0 stops); ENOTDIR for
+    another kind of file. The caller becomes the file's owner unless it has one."""
+    from .fcntl import fown
+
+    old = getattr(f, "dnotify", None)
+    if old is not None:
+        for w in list(old.watches.values()):
+            k.fsnotify.remove_watch(w, notify=False)
+        f.dnotify = None
+    name = getattr(f, "name", None)
+    if getattr(f, "fd", None) is None or not name or not os.path.isdir(name):
+        raise KernelError(E.ENOTDIR)
+    events = 0
+    for dn, inm in DN_TO_IN.items():
+        if arg & dn:
+            events |= inm
+    if not events:
+        return 0
+    group = DnotifyGroup(k, f, fd, arg)
+    k.fsnotify.add_watch(group, name, events)
+    f.dnotify = group
+    o = fown(f)
+    if not o.pid:
+        o.pid = t.tgid
+    return 0

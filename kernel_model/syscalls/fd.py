@@ -141,6 +141,10 @@ def sys_fcntl(k, t, fd, cmd, arg, *_):
         if cmd == F_GETLEASE:
             return locks.fcntl_getlease(f)
         return locks.fcntl_setlease(k, t, f, fd, s32(arg))
+    if cmd == F_NOTIFY:
+        from ..inotify import fcntl_dirnotify
+
+        return fcntl_dirnotify(k, t, f, fd, arg)
     if cmd == F_CREATED_QUERY:
         return int(getattr(f, "created", False))  # FMODE_CREATED: this open made the file
     if cmd == F_DUPFD_QUERY:
@@ -155,7 +159,7 @@ def sys_fcntl(k, t, fd, cmd, arg, *_):
 
 
 F_SETOWN, F_GETOWN, F_SETSIG, F_GETSIG, F_SETOWN_EX, F_GETOWN_EX = 8, 9, 10, 11, 15, 16
-F_SETLEASE, F_GETLEASE, F_DUPFD_QUERY, F_CREATED_QUERY = 1024, 1025, 1027, 1028
+F_SETLEASE, F_GETLEASE, F_NOTIFY, F_DUPFD_QUERY, F_CREATED_QUERY = 1024, 1025, 1026, 1027, 1028
 F_OWNER_TYPES = (fasync.F_OWNER_TID, fasync.F_OWNER_PID, fasync.F_OWNER_PGRP)
 
 

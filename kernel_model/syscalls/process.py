@@ -252,3 +252,32 @@ def sys_pidfd_getfd(k, t, pidfd, targetfd, flags, *_):
         raise KernelError(E.EPERM)
     src = target.files.get(targetfd)
     return t.files.install(src, cloexec=True, limit=rlimit(t, RLIMIT_NOFILE)[0])
+
+
+@syscall("unshare", sig="clone_flags flags", cls="process")
+def sys_unshare(k, t, flags, *_):
+    """Stop sharing parts of the context with other tasks (ksys_unshare): CLONE_FILES (a private descriptor
+    table), CLONE_FS (a private cwd and umask), CLONE_SYSVSEM (a private undo list); CLONE_VM, CLONE_SIGHAND and
+    CLONE_THREAD only for a task that shares nothing of them (EINVAL otherwise); namespaces are not modelled
+    (EINVAL, as a kernel built without them answers, said once)."""
+    from ..abi import CLONE_FILES, CLONE_FS, CLONE_SIGHAND, CLONE_SYSVSEM, CLONE_THREAD
+    from ..fork import CLONE_NAMESPACES
+
+    known = CLONE_FILES | CLONE_FS | CLONE_SYSVSEM | CLONE_VM | CLONE_SIGHAND | CLONE_THREAD | CLONE_NAMESPACES
+    if flags & ~known:
+        raise KernelError(E.EINVAL)
+    if flags & CLONE_NAMESPACES:
+        k.warn_once("unshare-ns", "unshare of namespaces is not modelled (-EINVAL)")
+        raise KernelError(E.EINVAL)
+    if flags & (CLONE_THREAD | CLONE_SIGHAND | CLONE_VM):
+        if len([x for x in t.signal.threads if x.is_alive()]) > 1 or (t.mm is not None and t.mm.users > 1):
+            raise KernelError(E.EINVAL)  # a multithreaded process cannot leave its own threads
+    if flags & CLONE_FS and t.fs.users > 1:
+        t.fs.users -= 1
+        t.fs = t.fs.copy()
+    if flags & CLONE_FILES and t.files.users > 1:
+        t.files.users -= 1
+        t.files = t.files.copy()
+    if flags & CLONE_SYSVSEM and getattr(t, "sysvsem", None) is not None:
+        k.ipc.exit_sem(t)  # unshare_semundo: leave the shared undo list (applied if this was its last user)
+    return 0
