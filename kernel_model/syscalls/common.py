@@ -58,3 +58,24 @@ def host_call(fn, *args):
         return fn(*args)
     except OSError as e:
         raise KernelError(e.errno or E.EIO) from None
+
+
+def install_pair(k, t, a, b, cloexec: bool, ptr: int) -> int:
+    """Install two new files at the lowest free descriptors and store them as int[2] at ptr (pipe2,
+    socketpair): when the second cannot be installed the first is closed again, and files never installed are
+    released."""
+    limit = rlimit(t, RLIMIT_NOFILE)[0]
+    try:
+        fa = t.files.install(a, cloexec, limit=limit)
+    except KernelError:
+        a.release()
+        b.release()
+        raise
+    try:
+        fb = t.files.install(b, cloexec, limit=limit)
+    except KernelError:
+        t.files.close(fa)
+        b.release()
+        raise
+    k.put_bytes(t, ptr, struct.pack("<ii", fa, fb))
+    return 0

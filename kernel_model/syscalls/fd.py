@@ -7,7 +7,7 @@ import termios
 
 from ..abi import E
 from ..files import O_ACCMODE, O_CLOEXEC, O_NONBLOCK, KernelError, PipeBuffer, PipeEnd
-from .common import RLIMIT_NOFILE, rlimit, s32
+from .common import RLIMIT_NOFILE, install_pair, rlimit, s32
 from .. import fcntl as fasync
 from .table import syscall
 from ..tty import FIONREAD, tty_ioctl
@@ -33,15 +33,7 @@ def _new_pipe(k, t, fds_ptr, flags):
     rd = PipeEnd(pipe, False, flags & O_NONBLOCK)
     wr = PipeEnd(pipe, True, flags & O_NONBLOCK)
     rd.wake = wr.wake = k.sched.wake_up
-    cloexec = bool(flags & O_CLOEXEC)
-    r = t.files.install(rd, cloexec, limit=rlimit(t, RLIMIT_NOFILE)[0])
-    try:
-        w = t.files.install(wr, cloexec, limit=rlimit(t, RLIMIT_NOFILE)[0])
-    except KernelError:
-        t.files.close(r)
-        raise
-    k.put_bytes(t, fds_ptr, struct.pack("<ii", r, w))
-    return 0
+    return install_pair(k, t, rd, wr, bool(flags & O_CLOEXEC), fds_ptr)
 
 
 @syscall("pipe", sig="out pipefds pipefd", cls="desc")

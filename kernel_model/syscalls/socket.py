@@ -18,7 +18,7 @@ from ..net import (AF_INET, AF_INET6, AF_UNIX, AF_UNSPEC, CONNECTED, CONNECTING,
                    SOCK_SEQPACKET, SOCK_STREAM, SOL_SOCKET, UNCONNECTED, RecvResult, Socket, sock_cred)
 from .. import signal as sigmod
 from .table import subcall, syscall
-from .common import RLIMIT_NOFILE, host_call, rlimit, s32
+from .common import RLIMIT_NOFILE, host_call, install_pair, rlimit, s32
 
 SOCK_NONBLOCK, SOCK_CLOEXEC = O_NONBLOCK, O_CLOEXEC
 SOCKADDR_MAX = 128  # sizeof(struct sockaddr_storage)
@@ -359,14 +359,7 @@ def sys_socketpair(k, t, family, type_, protocol, sv, *_):
         a.release()
         b.release()
         raise
-    fd0 = _install(k, t, a, type_)
-    try:
-        fd1 = _install(k, t, b, type_)
-    except KernelError:
-        t.files.close(fd0)
-        raise
-    k.put_bytes(t, sv, struct.pack("<ii", fd0, fd1))
-    return 0
+    return install_pair(k, t, a, b, bool(type_ & SOCK_CLOEXEC), sv)
 
 
 @syscall("bind", sig="fd sockfd, sockaddr(addrlen) addr, int addrlen", cls="network")

@@ -49,13 +49,7 @@ def sys_getxattr(k, t, target, name_ptr, value, size, *_):
     """An attribute's value (size 0: its length); ENODATA when the file has none by that name, ERANGE when it
     does not fit."""
     where, follow = _target(k, t, _kind(t), target)
-    data = _host(os.getxattr, where, _name(k, t, name_ptr), follow_symlinks=follow)
-    if size == 0:
-        return len(data)
-    if len(data) > size:
-        raise KernelError(E.ERANGE)
-    k.put_bytes(t, value, data)
-    return len(data)
+    return _reply(k, t, _host(os.getxattr, where, _name(k, t, name_ptr), follow_symlinks=follow), value, size)
 
 
 @syscall("listxattr", "llistxattr", sig="path pathname, out buf(ret) list, size size", cls="file")
@@ -64,12 +58,16 @@ def sys_listxattr(k, t, target, lst, size, *_):
     """The attribute names, NUL-separated (size 0: the length the list needs)."""
     where, follow = _target(k, t, _kind(t), target)
     names = _host(os.listxattr, where, follow_symlinks=follow)
-    data = b"".join(os.fsencode(n) + b"\0" for n in names)
+    return _reply(k, t, b"".join(os.fsencode(n) + b"\0" for n in names), lst, size)
+
+
+def _reply(k, t, data: bytes, ptr: int, size: int) -> int:
+    """Copy a value or name list out: its length alone for size 0, ERANGE when it does not fit."""
     if size == 0:
         return len(data)
     if len(data) > size:
         raise KernelError(E.ERANGE)
-    k.put_bytes(t, lst, data)
+    k.put_bytes(t, ptr, data)
     return len(data)
 
 
