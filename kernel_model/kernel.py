@@ -333,7 +333,12 @@ class Kernel:
         """Parse an executable through the loader the CPU side installed."""
         if self.loader is None:
             raise KernelError(E.ENOEXEC, "no executable loader installed")
-        return self.loader(path)
+        try:
+            return self.loader(path)
+        except KernelError as e:
+            if e.errno == E.ENOEXEC:  # an x86-64 (or other) program: say why once, as execve only says -ENOEXEC
+                self.warn_once("enoexec", f"execve: {e}: -ENOEXEC")
+            raise
 
     # ---- user memory (copy_from_user / copy_to_user) ------------------------------------------
 
