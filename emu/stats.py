@@ -51,7 +51,7 @@ def format_stats(st: dict) -> str:
         f"execs {st['execs']}  exits {st['exits']}  context switches {st['context_switches']}  "
         f"syscalls {st['syscalls']}",
         f"page faults     zero-fill {f['zero_fill']}  file {f['file_fill']}  cow copies {f['cow_copy']}  "
-        f"cow reuses {f['cow_reuse']}",
+        f"cow reuses {f['cow_reuse']}  shared {f.get('shared', 0)}  file cow {f.get('file_cow', 0)}",
         f"frames          peak {st['frames']['peak_used']}  in use at exit {st['frames']['in_use_at_exit']}  "
         f"(of {st['frames']['total']})",
         f"instructions    {st['instructions']}  modelled cycles {st['cycles']}  ("
