@@ -18,7 +18,6 @@ with its truesize, a sender waits while that reaches SO_SNDBUF, and the receiver
 
 from __future__ import annotations
 
-import os
 import stat as pystat
 from collections import deque
 from typing import TYPE_CHECKING
@@ -195,8 +194,7 @@ class Socket(File):
         self.cork = bytearray()  # MSG_MORE: data held back until a send without it
         self.wait_on = None  # the queue a blocked send waits on (a full datagram receiver's: peer_wait)
         self.groups: set[bytes] = set()  # multicast groups joined (IP_ADD_MEMBERSHIP, MCAST_JOIN_GROUP)
-        uid = k.init_cred.fsuid if hasattr(k, "init_cred") else os.getuid()
-        self.owner = (uid, os.getgid())
+        self.owner = (k.init_cred.fsuid, k.init_cred.fsgid)  # sock_create sets the creator's
 
     # ---- File --------------------------------------------------------------------------------------------
 
@@ -287,6 +285,16 @@ class Socket(File):
                         peer.reset_pending = True
             k.sched.wake_up(peer.wq, key=POLLIN | POLLOUT | POLLHUP | POLLRDHUP)
         k.sched.wake_up(self.wq, key=POLLHUP | POLLERR)
+
+    def release_connection(self) -> None:
+        """connect(AF_UNSPEC) on a TCP socket: abort the connection; the peer sees a reset (tcp_disconnect)."""
+        peer = self.peer
+        self.peer = None
+        self.peer_addr = None
+        if peer is not None and peer.peer is self:
+            peer.err = E.ECONNRESET
+            peer.shut = SHUTDOWN_MASK
+            self.k.sched.wake_up(peer.wq)
 
     def purge_queue(self) -> None:
         """Drop the receive queue, giving senders their allocation back and the in-flight files their ref."""

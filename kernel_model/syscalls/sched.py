@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import struct
 
-from ..abi import E
+from ..abi import NR, E
 from ..files import KernelError
 from .table import syscall
 from .common import pid_target, s32
@@ -219,21 +219,11 @@ def sys_sched_getparam(k, t, pid, param, *_):
     return 0
 
 
-@syscall("sched_get_priority_max", sig="enum(sched_policy) policy")
-def sys_sched_get_priority_max(k, t, policy, *_):
-    """99 for the real-time policies, 0 for the others; EINVAL for an unknown one."""
+@syscall("sched_get_priority_max", "sched_get_priority_min", sig="enum(sched_policy) policy")
+def sys_sched_get_priority_bound(k, t, policy, *_):
+    """The real-time policies' priority range 1..99, 0..0 for the others; EINVAL for an unknown policy."""
     if policy in (SCHED_FIFO, SCHED_RR):
-        return 99
-    if policy in (SCHED_OTHER, SCHED_BATCH, SCHED_IDLE, 6):
-        return 0
-    raise KernelError(E.EINVAL)
-
-
-@syscall("sched_get_priority_min", sig="enum(sched_policy) policy")
-def sys_sched_get_priority_min(k, t, policy, *_):
-    """1 for the real-time policies, 0 for the others."""
-    if policy in (SCHED_FIFO, SCHED_RR):
-        return 1
+        return 99 if t.regs.orig_ax == NR.sched_get_priority_max else 1
     if policy in (SCHED_OTHER, SCHED_BATCH, SCHED_IDLE, 6):
         return 0
     raise KernelError(E.EINVAL)

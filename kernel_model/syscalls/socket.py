@@ -197,7 +197,7 @@ def _note_inet(k) -> None:
                     "(127.0.0.0/8 and ::1); other addresses are unreachable")
 
 
-def inet_bind(k, t, sock: Socket, name, reuse_check: bool = True) -> None:
+def inet_bind(k, t, sock: Socket, name) -> None:
     """Bind to a local address and port (inet_bind / inet_csk_get_port / udp_lib_get_port): EADDRNOTAVAIL for
     a host that is not the loopback's, EACCES for a port below 1024 without CAP_NET_BIND_SERVICE, EADDRINUSE
     for a port in use unless SO_REUSEADDR allows sharing it."""
@@ -555,20 +555,6 @@ def inet_connect(k, t, sock: Socket, raw: bytes, flags: int):
         k.sched.wake_up(sock.wq, key=POLLOUT)
         raise KernelError(E.EINPROGRESS)
     return 0
-
-
-def _release_connection(self: Socket) -> None:
-    """connect(AF_UNSPEC) on a TCP socket: abort the connection (tcp_disconnect)."""
-    peer = self.peer
-    self.peer = None
-    self.peer_addr = None
-    if peer is not None and peer.peer is self:
-        peer.err = E.ECONNRESET
-        peer.shut = net.SHUTDOWN_MASK
-        self.k.sched.wake_up(peer.wq)
-
-
-Socket.release_connection = _release_connection
 
 
 @syscall("connect", sig="fd sockfd, sockaddr(addrlen) addr, int addrlen", cls="network")
