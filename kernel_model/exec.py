@@ -105,8 +105,9 @@ def _map_segments(mm: MM, image: ElfImageLike, bias: int, k: Kernel | None = Non
             vma = mm.map_region(start, file_end, prot, name=name, obj=obj, pgoff=file_lo // PAGE_SIZE)
             vma.path = image.path
             tail = file_end - (vaddr + seg.filesz)
-            if tail and seg.memsz > seg.filesz or tail and seg.flags & PF_W:
-                mm.write(vaddr + seg.filesz, bytes(tail), k.kernel_acct)  # padzero: a private copy of that page
+            if tail and seg.memsz > seg.filesz and seg.flags & PF_W:
+                # elf_load's padzero: the bss starts mid-page, so that page becomes a private zero-tailed copy
+                mm.write(vaddr + seg.filesz, bytes(tail), k.kernel_acct)
             if end > file_end:
                 mm.map_region(file_end, end, prot, name=name)  # the rest of the bss, anonymous
         else:
