@@ -25,7 +25,7 @@ from .inotify import Fsnotify
 from .vfs import Vfs
 from .mm import FAULT_NAMES, FaultAcct, FramePool, SegFault, StringTooLong
 from .cred import Cred, initial_cred, may_search
-from .sched import DEFAULT_QUANTUM, Scheduler
+from .sched import DEFAULT_QUANTUM, TICK_NSEC, Scheduler
 from .tty import Tty
 from .syscalls import SYSCALL_TABLE
 from .task import RUNNING, SLEEPING, FsStruct, SigHand, SignalStruct, Task
@@ -81,7 +81,7 @@ def _make_sys_cpu(cpu_dir: str, vfs: Vfs) -> None:
     get_nprocs and sysconf(_SC_NPROCESSORS_*) read online and possible); the host's CPUs do not show through."""
     os.makedirs(os.path.join(cpu_dir, "cpu0"))
     for name, value in (("online", "0"), ("possible", "0"), ("present", "0"), ("offline", ""),
-                        ("kernel_max", "8191")):
+                        ("kernel_max", "255")):  # NR_CPUS - 1 of this machine's kernel
         with open(os.path.join(cpu_dir, name), "w") as f:
             f.write(value + "\n")
         os.chmod(os.path.join(cpu_dir, name), 0o444)
@@ -244,15 +244,21 @@ class Kernel:
         user, system = self.times_of(task) if per_thread else self.process_times(task)
         return user if which == 1 else user + system
 
+    def itimer_cputime(self, task: Task, which: int) -> int:
+        """The process's user (ITIMER_VIRTUAL, 1) or user + system (ITIMER_PROF) time as the interval timers
+        see it: sampled at tick granularity, as Linux's tick-based cputime accounting is."""
+        user, system = self.process_times(task)
+        now = user if which == 1 else user + system
+        return now - now % TICK_NSEC
+
     def run_posix_cpu_timers(self, task: Task) -> None:
         """After a slice: fire the process's ITIMER_VIRTUAL (user time) and ITIMER_PROF (user + system time)
         when its CPU time reaches them (check_process_timers), re-arming periodic ones."""
         group = task.signal
         if group is None or not group.cpu_itimers:
             return
-        user, system = self.process_times(task)
         for which, (expires, interval) in list(group.cpu_itimers.items()):
-            now = user if which == 1 else user + system
+            now = self.itimer_cputime(task, which)
             if now < expires:
                 continue
             sig = SIG.SIGVTALRM if which == 1 else SIG.SIGPROF

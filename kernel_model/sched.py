@@ -23,6 +23,8 @@ from .task import RUNNING, SLEEPING, Task, WaitQueue
 DEFAULT_QUANTUM = 100_000  # guest instructions per time slice
 
 
+TICK_NSEC = 4_000_000  # one jiffy at CONFIG_HZ=250, the i386 default (and this machine's kernel)
+
 # kernel/sched/core.c's sched_prio_to_weight: the load weight of nice -20 .. 19 (nice 0 is 1024)
 PRIO_TO_WEIGHT = (88761, 71755, 56483, 46273, 36291, 29154, 23254, 18705, 14949, 11916, 9548, 7620, 6100, 4904,
                   3906, 3121, 2501, 1991, 1586, 1277, 1024, 820, 655, 526, 423, 335, 272, 215, 172, 137, 110, 87,

@@ -6,6 +6,7 @@ import struct
 
 from ..abi import NR, SIG, E
 from ..files import KernelError
+from ..sched import TICK_NSEC
 from .. import signal as sigmod
 from .table import syscall
 from .common import CLOCK_REALTIME
@@ -112,7 +113,6 @@ def sys_sched_yield(k, t, *_):
 
 
 ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF = 0, 1, 2
-TICK_NSEC = 4_000_000  # one jiffy at CONFIG_HZ=250, the i386 default (and this machine's kernel)
 
 
 def _real_timer_fire(k, group):
@@ -167,20 +167,12 @@ def _pack_itimerval(interval_ns, value_ns):
                        value_ns // 10**9, (value_ns % 10**9) // 1000)
 
 
-def _sampled_cputime(k, t, which) -> int:
-    """The process's user (ITIMER_VIRTUAL) or user + system (ITIMER_PROF) time as the interval timers see it:
-    sampled at tick granularity, as Linux's tick-based cputime accounting is."""
-    user, system = k.process_times(t)
-    now = user if which == ITIMER_VIRTUAL else user + system
-    return now - now % TICK_NSEC
-
-
 def _cpu_timer(k, t, which):
     """(time left, interval) of ITIMER_VIRTUAL or ITIMER_PROF."""
     timer = t.signal.cpu_itimers.get(which)
     if timer is None:
         return 0, 0
-    return max(timer[0] - _sampled_cputime(k, t, which), 1000), timer[1]  # an expiry not yet fired shows 1 us
+    return max(timer[0] - k.itimer_cputime(t, which), 1000), timer[1]  # an expiry not yet fired shows 1 us
 
 
 def _set_cpu_timer(k, t, which, value_ns, interval_ns):
@@ -189,7 +181,7 @@ def _set_cpu_timer(k, t, which, value_ns, interval_ns):
     old = _cpu_timer(k, t, which)
     if value_ns:
         # set_cpu_itimer: "nval += TICK_NSEC", so the first expiry is at least value_ns of CPU time away
-        t.signal.cpu_itimers[which] = (_sampled_cputime(k, t, which) + value_ns + TICK_NSEC, interval_ns)
+        t.signal.cpu_itimers[which] = (k.itimer_cputime(t, which) + value_ns + TICK_NSEC, interval_ns)
     else:
         t.signal.cpu_itimers.pop(which, None)
     return old
