@@ -4,7 +4,8 @@ named by /proc/sys/kernel/core_pattern in its working directory.
 The file holds a PT_NOTE segment (NT_PRSTATUS with the signal and the registers of each thread, NT_PRPSINFO,
 NT_AUXV) and one PT_LOAD per VMA. A VMA's contents are written when /proc/PID/coredump_filter asks for its kind
 (bit 0 private anonymous, 1 shared anonymous, 2 private file-backed, 3 shared file-backed; the default 0x33) and
-it is not MADV_DONTDUMP; otherwise the segment has no file bytes. RLIMIT_CORE caps the size, as dump_emit does.
+it is not MADV_DONTDUMP (only the first page of an ELF file's mapping for bit 4); otherwise the segment has no file
+bytes. RLIMIT_CORE caps the size, as dump_emit does.
 Pages are read without faulting anything in (untouched ones as their zero or file contents).
 """
 
@@ -14,7 +15,7 @@ import os
 import struct
 from typing import TYPE_CHECKING
 
-from .mm import PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, SegFault
+from .mm import PAGE_SHIFT, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, PTE_FRAME, PTE_P, SegFault
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -79,19 +80,45 @@ def _prpsinfo(k: Kernel, t: Task) -> bytes:
         except SegFault:
             args = b""
     leader = t.group_leader or t
-    return struct.pack("<cccBIHHiiii16s80s", b"R", b"R", b"\0", 0, 0, cred.uid & 0xFFFF, cred.gid & 0xFFFF,
+    # pr_state is the state number (0: running), pr_sname its letter
+    return struct.pack("<bcbbIHHiiii16s80s", 0, b"R", 0, 0, 0, cred.uid & 0xFFFF, cred.gid & 0xFFFF,
                        t.tgid, k.ppid_of(t), leader.signal.pgid if leader.signal else 0,
                        leader.signal.sid if leader.signal else 0, t.comm.encode()[:16], args[:80])
 
 
-def _dumped(v, filt: int) -> bool:
-    """vma_dump_size's choice: whether the VMA's pages go into the core."""
+def _dump_size(mm, v, filt: int) -> int:
+    """vma_dump_size: how much of the VMA goes into the core. A private file mapping with private copies of
+    file pages (Linux: an anon_vma) counts as private anonymous memory; otherwise an ELF file's first page is
+    kept for MMF_DUMP_ELF_HEADERS."""
     if v.dontdump or not v.prot & PROT_READ:
-        return False
-    file_backed = v.obj is not None and hasattr(v.obj, "key") or v.data is not None
+        return 0
+    whole = v.end - v.start
+    file_backed = v.data is not None or (v.obj is not None and hasattr(v.obj, "key"))
     if v.shared:
-        return bool(filt & (8 if file_backed else 2))
-    return bool(filt & (4 if file_backed else 1)) or (v.data is not None and bool(filt & 16))
+        return whole if filt & (8 if file_backed else 2) else 0
+    if not file_backed or _has_private_copies(mm, v):
+        return whole if filt & 1 else 0
+    if filt & 4:
+        return whole
+    if filt & 16 and v.pgoff == 0:
+        try:
+            if mm.peek(v.start, 4) == b"\x7fELF":
+                return PAGE_SIZE
+        except SegFault:
+            pass
+    return 0
+
+
+def _has_private_copies(mm, v) -> bool:
+    """Does a private file mapping map a page that is not the page cache's (a COW copy, a zero-filled bss page)."""
+    if v.obj is None:
+        return v.prot & PROT_WRITE != 0  # an ELF segment copied into the mapping
+    pages = v.obj.pages
+    for addr in range(v.start, v.end, PAGE_SIZE):
+        pte = mm.pte(addr)
+        if pte & PTE_P and pages.get(v.page_index(addr)) != (pte & PTE_FRAME) >> PAGE_SHIFT:
+            return True
+    return False
 
 
 def write_core(k: Kernel, task: Task, sig: int, host_path: str, limit: int) -> bool:
@@ -113,7 +140,7 @@ def write_core(k: Kernel, task: Task, sig: int, host_path: str, limit: int) -> b
     chunks = []
     pos = data_off
     for v in vmas:
-        size = v.end - v.start if _dumped(v, filt) else 0
+        size = _dump_size(mm, v, filt)
         flags = (PF_R if v.prot & PROT_READ else 0) | (PF_W if v.prot & PROT_WRITE else 0) | (
             PF_X if v.prot & PROT_EXEC else 0)
         phdrs.append(struct.pack("<8I", PT_LOAD, pos if size else 0, v.start, 0, size, v.end - v.start, flags,
