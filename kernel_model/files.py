@@ -129,9 +129,13 @@ class HostFile(File):
         self._tty: bool | None = None
         self._wq = None
         try:
-            self.regular = pystat.S_ISREG(os.fstat(fd).st_mode)
+            st = os.fstat(fd)
+            self.regular = pystat.S_ISREG(st.st_mode)
+            # a memory device (drivers/char/mem.c): /dev/null 3, zero 5, full 7, random 8, urandom 9
+            self.memdev = os.minor(st.st_rdev) if pystat.S_ISCHR(st.st_mode) and os.major(st.st_rdev) == 1 else None
         except OSError:
             self.regular = False
+            self.memdev = None
 
     def read(self, n: int) -> bytes | None:
         if self.tty and not self.flags & O_NONBLOCK and not select.select([self.fd], [], [], 0)[0]:

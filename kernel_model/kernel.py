@@ -12,6 +12,8 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Callable
 
+import numpy as np
+
 from . import exec as binfmt
 from .abi import SIG, E
 from . import procfs, signal
@@ -23,7 +25,7 @@ from .ipc import IpcNamespace
 from .net import NetNamespace
 from .inotify import Fsnotify
 from .vfs import Vfs
-from .mm import FAULT_NAMES, FaultAcct, FramePool, SegFault, StringTooLong
+from .mm import FAULT_NAMES, FaultAcct, FramePool, OutOfMemory, SegFault, StringTooLong
 from .cred import Cred, initial_cred, may_search
 from .sched import DEFAULT_QUANTUM, TICK_NSEC, Scheduler
 from .tty import Tty
@@ -33,6 +35,7 @@ from .task import RUNNING, SLEEPING, FsStruct, SigHand, SignalStruct, Task
 PAGE_SIZE = 4096
 DEFAULT_MEM = 512 << 20
 DEFAULT_MAX_TASKS = 4096
+USER_CHUNK = 1 << 20  # the most bytes one step of a user copy holds in the emulator (read, write, getrandom...)
 # The first guest process's pid. It is not 1: pid 1 is the model's init, which runs no guest code and reaps the
 # orphans reparented to it, and the first process's parent is the shell that started it (FIRST_PID - 1), as for a
 # program started from a terminal. Programs and test suites (LTP) take getppid() == 1 to mean "my parent died".
@@ -172,7 +175,7 @@ class Kernel:
         self.init_cred = initial_cred(self.uid, self.gid, self.groups, self.caps)
         self.new_tasks: list[Task] = []  # created during the current syscall, for the CPU binding
         self.warned: set[str] = set()
-        self.rand_state = 0
+        self.rng = np.random.Generator(np.random.PCG64(0))  # a fixed seed: every run draws the same bytes
         self.hooks: dict[str, list[Callable]] = {}
         self.exit_status: int | None = None
         self.virtual_time = False  # clocks, sleeps and timers on the host's clock (True: the model's)
@@ -368,6 +371,44 @@ class Kernel:
             if task.mm.kernel_faults:
                 self._report_kernel_faults(task)
 
+    def copy_to_user_chunked(self, task: Task, addr: int, count: int, produce) -> int:
+        """Store up to count bytes that produce(n) gives (a chunk of at most n bytes; fewer ends the copy) at
+        addr, USER_CHUNK at a time, stopping at the first page the task cannot write: the bytes copied, or EFAULT
+        when none could be. The emulator holds one chunk at a time, and produce is never asked for bytes that
+        have nowhere to go (so a file position moves only by what was copied)."""
+        done = 0
+        while done < count:
+            want = min(count - done, USER_CHUNK)
+            room = task.mm.accessible(addr + done, want, True)
+            if room == 0:
+                break
+            data = produce(room)
+            if not data:
+                break
+            self.put_bytes(task, addr + done, data)
+            done += len(data)
+            if len(data) < want:
+                break
+        if done == 0 and count and task.mm.accessible(addr, 1, True) == 0:
+            raise KernelError(E.EFAULT)
+        return done
+
+    def user_chunks(self, task: Task, addr: int, count: int):
+        """The bytes of [addr, addr + count) USER_CHUNK at a time (copy_from_user in pieces), ending early at the
+        first unreadable page; EFAULT when not even the first byte is readable."""
+        done = 0
+        while done < count:
+            want = min(count - done, USER_CHUNK)
+            room = task.mm.accessible(addr + done, want, False)
+            if room == 0:
+                if done == 0:
+                    raise KernelError(E.EFAULT)
+                return
+            yield self.get_bytes(task, addr + done, room)
+            done += room
+            if room < want:
+                return
+
     def _report_kernel_faults(self, task: Task) -> None:
         """Faults taken while the kernel copied user memory, as "fault" events (task.in_syscall says which)."""
         faults, task.mm.kernel_faults = task.mm.kernel_faults, []
@@ -474,13 +515,7 @@ class Kernel:
 
     def next_random(self, n: int) -> bytes:
         """Deterministic pseudo-random bytes (getrandom), the same on every run."""
-        import hashlib
-
-        out = b""
-        while len(out) < n:
-            self.rand_state += 1
-            out += hashlib.sha256(self.rand_state.to_bytes(8, "little")).digest()
-        return out[:n]
+        return self.rng.bytes(n)
 
     # ---- TLS descriptors (set_thread_area) --------------------------------------------------------
 
@@ -512,6 +547,15 @@ class Kernel:
                 live = [th for th in x.signal.threads if th.is_alive()]
                 if live:
                     self.send_signal(live[0], sig, {"signo": sig, "code": signal.SI_KERNEL}, group=True)
+
+    def _oom_in_kernel(self, task: Task) -> int:
+        """No frame for a page the kernel touched for the task (a copy to or from user memory): as the OOM
+        killer would, the task gets SIGKILL, taken on its way back to user mode; the call says ENOMEM."""
+        where = f"{task.in_syscall.name}()" if task.in_syscall else "the kernel"
+        print(f"emu: pid {task.pid} ({task.comm}): out of memory in {where}; killed (SIGKILL)", file=sys.stderr,
+              flush=True)
+        self.send_signal(task, SIG.SIGKILL, {"signo": SIG.SIGKILL, "code": 0x80})
+        return -E.ENOMEM
 
     def kill_task(self, task: Task, sig: int) -> None:
         """End a task's whole group as a fatal signal would (SIGKILL on OOM, a dead-locked run)."""
@@ -570,6 +614,11 @@ class Kernel:
             res = -e.errno
         except SegFault:
             res = -E.EFAULT
+        except OutOfMemory:
+            res = self._oom_in_kernel(task)
+        except Exception as e:  # a bug in the model: say which call of which task met it (emu.cli prints it)
+            e.add_note(f"in {sc.name}() of pid {task.pid} ({task.comm})")
+            raise
         if res is None:
             if self.hooks and task.continuation is not None:
                 self.emit("syscall_block", task, nr, sc.name)
@@ -608,6 +657,8 @@ class Kernel:
             res = -e.errno
         except SegFault:
             res = -E.EFAULT
+        except OutOfMemory:
+            res = self._oom_in_kernel(task)
         if res is None:
             return False
         self._finish(task, res)

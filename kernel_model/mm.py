@@ -531,6 +531,18 @@ class MM:
             addr = v.end
         return True
 
+    def accessible(self, vaddr: int, length: int, write: bool) -> int:
+        """How many bytes from vaddr a user copy may reach before the first page it cannot read (or write): the
+        length a copy that stops at its first fault transfers (growing a stack as the fault would)."""
+        end = min(vaddr + length, TASK_SIZE)
+        addr = vaddr
+        while addr < end:
+            v = self.find_vma(addr) or self._expand_stack(addr)
+            if v is None or not v.prot & (PROT_WRITE if write else PROT_READ | PROT_WRITE | PROT_EXEC):
+                break
+            addr = v.end
+        return max(0, min(addr, end) - vaddr)
+
     # ---- faults --------------------------------------------------------------------------------------
 
     def _expand_stack(self, addr: int) -> Vma | None:
@@ -831,9 +843,21 @@ class MM:
         mem = self.pool.mem
         out = []
         for addr, off, n in _page_chunks(vaddr, length):
+            if not self.pte(addr) & PTE_P and self._reads_as_zero(addr):
+                out.append(bytes(n))  # Linux maps the shared zero page here: no frame is spent on a read
+                continue
             base = self._user_page(addr, False, acct)
             out.append(mem[base + off:base + off + n].tobytes())
         return b"".join(out)
+
+    def _reads_as_zero(self, addr: int) -> bool:
+        """An untouched page of a readable private anonymous VMA with no ELF data on it: a kernel read of it sees
+        zeros, as of the zero page do_anonymous_page maps for a read fault."""
+        v = self.find_vma(addr)
+        if v is None or v.obj is not None or v.shared or not v.prot & (PROT_READ | PROT_WRITE | PROT_EXEC):
+            return False
+        page = page_down(addr)
+        return v.data is None or not (v.data_start < page + PAGE_SIZE and page < v.data_start + len(v.data))
 
     def write(self, vaddr: int, data: bytes, acct: FaultAcct) -> None:
         """Store data at vaddr (copy_to_user), breaking COW as a user write would; SegFault when not writable."""

@@ -61,6 +61,9 @@ TCP_WMEM_DEFAULT, TCP_RMEM_DEFAULT = 16384, 131072
 SOCK_MIN_SNDBUF, SOCK_MIN_RCVBUF = 4608, 2304
 SOMAXCONN = 4096
 MAX_DGRAM_QLEN = 10
+# the most data one AF_UNIX stream buffer carries: SKB_MAX_HEAD(0) + UNIX_SKB_FRAGS_SZ (32 KiB) in
+# unix_stream_sendmsg, measured natively on this host (a big non-blocking write queues 6 of them, 219264 bytes)
+UNIX_SKB_MAX = 36544
 SKB_OVERHEAD = 766  # bytes a queued buffer costs beyond its data (its truesize), measured natively on i386
 UNIX_PATH_MAX = 108
 SUN_PATH_OFFSET = 2
@@ -456,7 +459,7 @@ class Socket(File):
         if not data:
             return 0  # a stream carries no empty messages (nor the descriptors riding on one)
         sent = 0
-        limit = max((self.sndbuf >> 1) - 64, 1) if self.unix else 65536
+        limit = max(min((self.sndbuf >> 1) - 64, UNIX_SKB_MAX), 1) if self.unix else 65536
         while sent < len(data) and self.wmem < self.sndbuf:
             chunk = data[sent:sent + limit]
             skb = Skb(chunk, self.addr if self.unix else None, files, cred, self)

@@ -58,6 +58,8 @@ def host_call(fn, *args):
         return fn(*args)
     except OSError as e:
         raise KernelError(e.errno or E.EIO) from None
+    except OverflowError:  # a value the host's C type cannot hold (a time or size past its range)
+        raise KernelError(E.EINVAL) from None
 
 
 def install_pair(k, t, a, b, cloexec: bool, ptr: int) -> int:

@@ -50,6 +50,5 @@ def sys_getrandom(k, t, buf, count, flags, *_):
     """Deterministic bytes from the kernel's seeded generator, so runs repeat exactly."""
     if flags & ~7:
         raise KernelError(E.EINVAL)
-    count = min(count, 1 << 25)
-    k.put_bytes(t, buf, k.next_random(count))
-    return count
+    # get_random_bytes_user: at most MAX_RW_COUNT, stopping at the first fault with the bytes already copied
+    return k.copy_to_user_chunked(t, buf, min(count, 0x7FFFF000), k.next_random)

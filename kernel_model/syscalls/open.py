@@ -142,16 +142,25 @@ def sys_utimensat(k, t, dirfd, path_ptr, times, flags, *_):
         vals = []
         for i, cur in enumerate((st.st_atime_ns, st.st_mtime_ns)):
             sec, nsec = struct.unpack_from(fmt, raw, i * size)
+            if nsec not in (UTIME_NOW, UTIME_OMIT) and not 0 <= nsec < 10**9:
+                raise KernelError(E.EINVAL)  # "EINVAL Invalid value in one of the tv_nsec fields" (utimensat(2))
             vals.append(now if nsec == UTIME_NOW else cur if nsec == UTIME_OMIT else sec * 10**9 + nsec)
     else:
         vals = [now, now]
     if isinstance(target, int):
-        host_call(os.utime, target, None, ns=tuple(vals))
+        host_call(lambda: os.utime(target, ns=tuple(vals)))
         _attrib(k, f)
     else:
         host_call(lambda: os.utime(target, ns=tuple(vals), follow_symlinks=not flags & AT_SYMLINK_NOFOLLOW))
         _attrib(k, target)
     return 0
+
+
+def _chown_ids(old: bool, uid: int, gid: int) -> tuple[int, int]:
+    """The ids a chown call passes on: -1 (or 0xFFFF for the 16-bit calls, low16highid) leaves one unchanged;
+    any other 32-bit value is an id (the initial user namespace maps 0..0xFFFFFFFE)."""
+    mask = 0xFFFF if old else 0xFFFFFFFF
+    return tuple(-1 if v & mask == mask else v & mask for v in (uid, gid))
 
 
 @syscall("chown32", "lchown32", sig="path pathname, uid owner, gid group", cls="file")
@@ -166,19 +175,17 @@ def sys_chown(k, t, a, b, c, d, e, *_):
         f = t.files.get(a)
         if not hasattr(f, "fd"):
             raise KernelError(E.EINVAL)
-        host_call(os.fchown, f.fd, s32(b), s32(c))
+        uid, gid = _chown_ids(nr == NR.fchown, b, c)
+        host_call(os.fchown, f.fd, uid, gid)
         _attrib(k, f)
         return 0
     if nr == NR.fchownat:  # (dirfd, path, uid, gid, flags)
         path = k.get_path_at(t, a, b, follow=not e & AT_SYMLINK_NOFOLLOW)
-        uid, gid, follow = s32(c), s32(d), not e & AT_SYMLINK_NOFOLLOW
+        (uid, gid), follow = _chown_ids(False, c, d), not e & AT_SYMLINK_NOFOLLOW
     else:
         follow = nr not in (NR.lchown32, NR.lchown)
         path = k.get_path(t, a, follow=follow)
-        uid, gid = s32(b), s32(c)
-    if nr in (NR.lchown, NR.chown, NR.fchown):  # the 16-bit uid calls
-        uid = -1 if uid & 0xFFFF == 0xFFFF else uid & 0xFFFF
-        gid = -1 if gid & 0xFFFF == 0xFFFF else gid & 0xFFFF
+        uid, gid = _chown_ids(nr in (NR.lchown, NR.chown), b, c)
     host_call(lambda: os.chown(path, uid, gid, follow_symlinks=follow))
     _attrib(k, path)
     return 0

@@ -11,6 +11,7 @@ from .. import signal as sigmod
 from .table import syscall
 from ..tty import check_write, tty_check_change
 from .common import s32
+from ..mm import TASK_SIZE
 from ..inotify import IN_ACCESS, IN_MODIFY
 
 
@@ -53,31 +54,134 @@ def do_write(k, t, f, data):
 
 MAX_RW_COUNT = 0x7FFFF000  # INT_MAX & PAGE_MASK: the most one read or write transfers
 CHUNK = 1 << 20  # bytes the emulator copies between host and guest at a time
+DEV_NULL = 3
+FULL_READERS = (5, 7, 8, 9)  # /dev/zero, full, random, urandom: a read fills the whole buffer
+
+
+def fills_buffer(f) -> bool:
+    """A read of this file gives all that was asked for up to its end (a regular file or a memory device), so the
+    copy goes on chunk after chunk; a pipe, socket or terminal gives what it has in one step."""
+    return getattr(f, "regular", False) or getattr(f, "memdev", None) in FULL_READERS
+
+
+def _windows(k, t, vecs, skip: int):
+    """The user memory the next step of a scattered copy may store into: (address, length) pieces of at most
+    CHUNK bytes in all, starting skip bytes into vecs, and whether a page that cannot be written cut them short."""
+    pieces, want = [], 0
+    for base, n in vecs:
+        if skip >= n:
+            skip -= n
+            continue
+        base, n, skip = base + skip, n - skip, 0
+        ask = min(n, CHUNK - want)
+        room = t.mm.accessible(base, ask, True)
+        if room:
+            pieces.append((base, room))
+            want += room
+        if room < ask:
+            return pieces, want, True
+        if want == CHUNK:
+            break
+    return pieces, want, False
+
+
+def read_into(k, t, f, vecs, total: int, reader):
+    """Fill the user buffers vecs (up to total bytes) from reader(n) (bytes, or None while it would block): the
+    first step sleeps as file_io does, later steps go on only for a file that fills_buffer, and the copy ends at
+    the first page that cannot be written with what was stored (EFAULT when nothing was) (do_iter_read)."""
+    done, first = 0, True
+    while done < total:
+        pieces, want, short = _windows(k, t, vecs, done)
+        if want == 0:
+            if done == 0:
+                raise KernelError(E.EFAULT)
+            break
+        if first:
+            data = yield from file_io(k, t, f, lambda want=want: reader(want))
+            first = False
+        else:
+            data = reader(want) or b""
+        pos = 0
+        for base, n in pieces:
+            if pos >= len(data):
+                break
+            k.put_bytes(t, base, data[pos:pos + n])
+            pos += n
+        done += len(data)
+        if short or len(data) < want or not fills_buffer(f):
+            break
+    return done
+
+
+def gather(k, t, vecs):
+    """The bytes of the user buffers vecs, at most CHUNK at a time, ending at the first page that cannot be read
+    (EFAULT when not even the first byte can be)."""
+    block, size, got = [], 0, False
+    for base, n in vecs:
+        pos = 0
+        while pos < n:
+            ask = min(n - pos, CHUNK - size)
+            room = t.mm.accessible(base + pos, ask, False)
+            if room:
+                block.append(k.get_bytes(t, base + pos, room))
+                size += room
+                pos += room
+                got = True
+            if size == CHUNK or (room < ask and size):
+                yield b"".join(block)
+                block, size = [], 0
+            if room < ask:
+                if not got:
+                    raise KernelError(E.EFAULT)
+                return
+    if size:
+        yield b"".join(block)
+
+
+def write_from(k, t, vecs, total: int, writer):
+    """Write the user buffers vecs (total bytes) through writer(data) (a generator: bytes written), CHUNK at a
+    time: a short write, an error after some bytes, or an unreadable page ends it with the count so far."""
+    done = 0
+    try:
+        for data in gather(k, t, vecs):
+            n = yield from writer(data)
+            done += n
+            if n < len(data):
+                break
+    except KernelError:
+        if not done:
+            raise
+    return done
+
+
+def access_ok(vecs) -> None:
+    """EFAULT when a buffer reaches past the user address space (access_ok), before anything is copied."""
+    for base, n in vecs:
+        if base + n > TASK_SIZE:
+            raise KernelError(E.EFAULT)
+
+
+def _clamp(vecs, limit: int = MAX_RW_COUNT):
+    """vecs cut so their lengths add up to at most limit (rw_copy_check_uvector truncates the same way)."""
+    out, left = [], limit
+    for base, n in vecs:
+        out.append((base, min(n, left)))
+        left -= out[-1][1]
+    return out, limit - left
 
 
 @syscall("read", sig="fd fd, out buf(ret) buf, size count", cls="desc")
 def sys_read(k, t, fd, buf, count, *_):
     """Read from a descriptor into user memory, sleeping while a pipe is empty (ksys_read)."""
     f = t.files.get(fd)
+    access_ok([(buf, count)])  # on the whole count, as i386's access_ok (TASK_SIZE 3 GiB) sees it
     count = min(count, MAX_RW_COUNT)
-    k.get_bytes(t, buf, 0)
     if k.tty is not None and f.isatty():
         tty_check_change(k, t, SIG.SIGTTIN)  # a background group reading the terminal stops (job_control)
-    chunk = min(count, CHUNK)
-    data = yield from file_io(k, t, f, lambda: f.read(chunk))
-    k.put_bytes(t, buf, data)
-    done = len(data)
-    if getattr(f, "regular", False):
-        # A regular file gives all it has up to count, taken a chunk at a time so the emulator holds one chunk;
-        # a fault partway ends the read with what was copied (generic_file_read_iter).
-        while done < count and len(data) == chunk:
-            chunk = min(count - done, CHUNK)
-            data = f.read(chunk)
-            try:
-                k.put_bytes(t, buf + done, data)
-            except KernelError:
-                break
-            done += len(data)
+    if count == 0:
+        f.read(0)  # a descriptor not open for reading is still EBADF (a directory EISDIR)
+        return 0
+    done = yield from read_into(k, t, f, [(buf, count)], count, f.read)
     if k.fsnotify and done:
         k.fsnotify.file_event(f, IN_ACCESS)  # fsnotify_access
     return done
@@ -99,11 +203,20 @@ def _positional(t, fd: int, op: str, off_lo: int, off_hi: int):
 def sys_pread64(k, t, fd, buf, count, off_lo, off_hi, *_):
     """Read at an offset without moving the file position."""
     f, off = _positional(t, fd, "pread", off_lo, off_hi)
-    data = f.pread(min(count, CHUNK), off)
-    k.put_bytes(t, buf, data)
-    if k.fsnotify and data:
+    access_ok([(buf, count)])  # on the whole count, as i386's access_ok (TASK_SIZE 3 GiB) sees it
+    count = min(count, MAX_RW_COUNT)
+    if count == 0:
+        return 0
+    pos = [off]
+
+    def reader(n):
+        data = f.pread(n, pos[0])
+        pos[0] += len(data)
+        return data
+    done = yield from read_into(k, t, f, [(buf, count)], count, reader)
+    if k.fsnotify and done:
         k.fsnotify.file_event(f, IN_ACCESS)
-    return len(data)
+    return done
 
 
 @syscall("pwrite64", sig="fd fd, buf(count) buf, size count, loff offset", cls="desc")
@@ -111,74 +224,121 @@ def sys_pwrite64(k, t, fd, buf, count, off_lo, off_hi, *_):
     """Write at an offset without moving the file position (ksys_pwrite64): ESPIPE on a pipe, EINVAL for a
     negative offset."""
     f, off = _positional(t, fd, "pwrite", off_lo, off_hi)
-    n = f.pwrite(k.get_bytes(t, buf, min(count, CHUNK)), off)
+    access_ok([(buf, count)])  # on the whole count, as i386's access_ok (TASK_SIZE 3 GiB) sees it
+    count = min(count, MAX_RW_COUNT)
+    if count == 0:
+        return 0
+    pos = [off]
+
+    def writer(data):
+        n = f.pwrite(data, pos[0])
+        pos[0] += n
+        return n
+        yield
+    n = yield from write_from(k, t, [(buf, count)], count, writer)
     if k.fsnotify and n:
         k.fsnotify.file_event(f, IN_MODIFY)
     return n
+
+
+def _write_vecs(k, t, f, vecs, total: int):
+    """write and writev: /dev/null takes every byte without reading them (write_null); other files are written a
+    chunk at a time."""
+    if getattr(f, "memdev", None) == DEV_NULL:
+        if f.flags & 3 == 0:
+            raise KernelError(E.EBADF)
+        return total
+    if total == 0:
+        return (yield from do_write(k, t, f, b""))
+    return (yield from write_from(k, t, vecs, total, lambda data: do_write(k, t, f, data)))
 
 
 @syscall("write", sig="fd fd, buf(count) buf, size count", cls="desc")
 def sys_write(k, t, fd, buf, count, *_):
     """Write user memory to a descriptor, sleeping while a pipe is full (ksys_write)."""
     f = t.files.get(fd)
-    return (yield from do_write(k, t, f, k.get_bytes(t, buf, count)))
+    access_ok([(buf, count)])  # on the whole count, as i386's access_ok (TASK_SIZE 3 GiB) sees it
+    count = min(count, MAX_RW_COUNT)
+    return (yield from _write_vecs(k, t, f, [(buf, count)], count))
 
 
 def _iovecs(k, t, iov, iovcnt):
+    """The (base, len) pairs of a user struct iovec array, cut to MAX_RW_COUNT in all: EINVAL for more than
+    UIO_MAXIOV entries or a negative length (import_iovec)."""
     if iovcnt > 1024:
         raise KernelError(E.EINVAL)
     raw = k.get_bytes(t, iov, 8 * iovcnt)
-    return [struct.unpack_from("<II", raw, 8 * i) for i in range(iovcnt)]
+    vecs = [struct.unpack_from("<II", raw, 8 * i) for i in range(iovcnt)]
+    if any(n >> 31 for _, n in vecs):
+        raise KernelError(E.EINVAL)
+    access_ok(vecs)
+    return _clamp(vecs)
 
 
 @syscall("writev", sig="fd fd, iovec(iovcnt) iov, int iovcnt", cls="desc")
 def sys_writev(k, t, fd, iov, iovcnt, *_):
-    """Gather-write: the buffers are joined and written as one (do_writev)."""
+    """Gather-write: the buffers are written in order, as one write per chunk (do_writev)."""
     f = t.files.get(fd)
-    data = b"".join(k.get_bytes(t, base, n) for base, n in _iovecs(k, t, iov, iovcnt))
-    return (yield from do_write(k, t, f, data)) if data else 0
+    vecs, total = _iovecs(k, t, iov, iovcnt)
+    if total == 0:
+        return 0
+    return (yield from _write_vecs(k, t, f, vecs, total))
 
 
 @syscall("readv", sig="fd fd, out iovec(iovcnt) iov, int iovcnt", cls="desc")
 def sys_readv(k, t, fd, iov, iovcnt, *_):
     """Scatter-read into the buffers in order (do_readv)."""
     f = t.files.get(fd)
-    vecs = _iovecs(k, t, iov, iovcnt)
-    total = sum(n for _, n in vecs)
-    data = yield from file_io(k, t, f, lambda: f.read(total))
-    pos = 0
-    for base, n in vecs:
-        chunk = data[pos:pos + n]
-        if chunk:
-            k.put_bytes(t, base, chunk)
-        pos += len(chunk)
-    return len(data)
+    vecs, total = _iovecs(k, t, iov, iovcnt)
+    if total == 0:
+        return 0
+    done = yield from read_into(k, t, f, vecs, total, f.read)
+    if k.fsnotify and done:
+        k.fsnotify.file_event(f, IN_ACCESS)
+    return done
 
 
 @syscall("sendfile64", sig="fd out_fd, fd in_fd, out loff_inout offset, size count", cls="desc,network")
 @syscall("sendfile", sig="fd out_fd, fd in_fd, out off_inout offset, size count", cls="desc,network")
 def sys_sendfile(k, t, out_fd, in_fd, offset_ptr, count, *_):
-    """Copy between descriptors in the kernel: a read then a write, at an offset when one is given."""
+    """Copy between descriptors in the kernel, a chunk at a time: a read then a write, at an offset when one is
+    given (do_sendfile)."""
     fin, fout = t.files.get(in_fd), t.files.get(out_fd)
     if isinstance(fin, PipeEnd):
         # "EINVAL: ... an mmap(2)-like operation is not available for in_fd" (sendfile(2)); Linux refuses a pipe
         raise KernelError(E.EINVAL)
-    count = min(count, 1 << 20)
+    count = min(count, MAX_RW_COUNT)
     if k.tty is not None and fin.isatty():
         tty_check_change(k, t, SIG.SIGTTIN)
+    off = None
     if offset_ptr:
         size = 8 if t.regs.orig_ax == NR.sendfile64 else 4
-        raw = k.get_bytes(t, offset_ptr, size)
-        off = struct.unpack("<q" if size == 8 else "<i", raw)[0]
+        off = struct.unpack("<q" if size == 8 else "<i", k.get_bytes(t, offset_ptr, size))[0]
         if not hasattr(fin, "pread"):
             raise KernelError(E.ESPIPE)
-        data = fin.pread(count, off)
-        k.put_bytes(t, offset_ptr, struct.pack("<q" if size == 8 else "<i", off + len(data)))
-    else:
-        data = yield from file_io(k, t, fin, lambda: fin.read(count))
-    if not data:
-        return 0
-    return (yield from do_write(k, t, fout, data))
+    done = 0
+    while done < count:
+        want = min(count - done, CHUNK)
+        if off is not None:
+            data = fin.pread(want, off + done)
+        elif done == 0:
+            data = yield from file_io(k, t, fin, lambda want=want: fin.read(want))
+        else:
+            data = fin.read(want) or b""
+        if not data:
+            break
+        try:
+            n = yield from do_write(k, t, fout, data)
+        except KernelError:
+            if not done:
+                raise
+            break
+        done += n
+        if n < len(data) or len(data) < want or not fills_buffer(fin):
+            break
+    if off is not None:
+        k.put_bytes(t, offset_ptr, struct.pack("<q" if size == 8 else "<i", off + done))
+    return done
 
 
 @syscall("lseek", sig="fd fd, off offset, enum(seek) whence", cls="desc")

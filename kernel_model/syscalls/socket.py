@@ -19,6 +19,7 @@ from ..net import (AF_INET, AF_INET6, AF_UNIX, AF_UNSPEC, CONNECTED, CONNECTING,
 from .. import signal as sigmod
 from .table import subcall, syscall
 from .common import RLIMIT_NOFILE, host_call, install_pair, rlimit, s32
+from .read_write import CHUNK, gather
 
 SOCK_NONBLOCK, SOCK_CLOEXEC = O_NONBLOCK, O_CLOEXEC
 SOCKADDR_MAX = 128  # sizeof(struct sockaddr_storage)
@@ -795,6 +796,7 @@ def _iovecs(k, t, iov: int, iovcnt: int):
     return vecs, min(total, 0x7FFFF000)
 
 
+SOCK_OPTMEM_MAX = 131072  # net.core.optmem_max on this host: sock_kmalloc refuses a bigger control buffer
 MSGHDR = "<IIIIIII"  # name, namelen, iov, iovlen, control, controllen, flags (the i386 struct msghdr)
 
 
@@ -805,12 +807,11 @@ def _read_msghdr(k, t, ptr: int):
 def sendmsg_one(k, t, sock: Socket, hdr_ptr: int, flags: int):
     name, namelen, iov, iovlen, control, controllen, _ = _read_msghdr(k, t, hdr_ptr)
     raw_addr = move_addr_to_kernel(k, t, name, namelen) if name else None
-    vecs, _total = _iovecs(k, t, iov, iovlen)
-    data = b"".join(k.get_bytes(t, base, n) for base, n in vecs)
-    if s32(controllen) < 0:
-        raise KernelError(E.EINVAL)
+    vecs, total = _iovecs(k, t, iov, iovlen)
+    if s32(controllen) < 0 or controllen > SOCK_OPTMEM_MAX:
+        raise KernelError(E.EINVAL if s32(controllen) < 0 else E.ENOBUFS)
     ctl = k.get_bytes(t, control, controllen) if controllen else b""
-    return (yield from do_sendmsg(k, t, sock, data, raw_addr, ctl, flags))
+    return (yield from _send_vecs(k, t, sock, vecs, total, raw_addr, ctl, flags))
 
 
 @syscall("sendto", sig="fd sockfd, buf(len) buf, size len, flags(msg) flags, sockaddr(addrlen) dest_addr, "
@@ -819,9 +820,29 @@ def sys_sendto(k, t, fd, buf, length, flags, addr, addrlen, *_):
     """Send bytes, to an address for datagrams."""
     sock = sockfd_lookup(t, fd)
     length = min(length, 0x7FFFF000)
-    data = k.get_bytes(t, buf, length)
     raw_addr = move_addr_to_kernel(k, t, addr, addrlen) if addr else None
-    return (yield from do_sendmsg(k, t, sock, data, raw_addr, b"", flags))
+    return (yield from _send_vecs(k, t, sock, [(buf, length)], length, raw_addr, b"", flags))
+
+
+def _send_vecs(k, t, sock: Socket, vecs, total: int, raw_addr, ctl: bytes, flags: int):
+    """Send the user buffers vecs: a stream a chunk at a time (the emulator never holds more than one chunk), a
+    datagram as one message, EMSGSIZE before any copy when it is bigger than any socket's buffer could take."""
+    if sock.type != SOCK_STREAM or total <= CHUNK:
+        if total > CHUNK:
+            raise KernelError(E.EMSGSIZE)
+        data = b"".join(k.get_bytes(t, base, n) for base, n in vecs if n)
+        return (yield from do_sendmsg(k, t, sock, data, raw_addr, ctl, flags))
+    done = 0
+    try:
+        for data in gather(k, t, vecs):
+            n = yield from do_sendmsg(k, t, sock, data, raw_addr, ctl if not done else b"", flags)
+            done += n
+            if n < len(data):
+                break
+    except KernelError:
+        if not done:
+            raise
+    return done
 
 
 @subcall("send", sig="fd sockfd, buf(len) buf, size len, flags(msg) flags", cls="network")
@@ -1075,7 +1096,9 @@ def sys_setsockopt(k, t, fd, level, optname, optval, optlen, *_):
     level, optname, optlen = s32(level), s32(optname), s32(optlen)
     if optlen < 0:
         raise KernelError(E.EINVAL)
-    raw = k.get_bytes(t, optval, optlen) if optlen else b""
+    # each option copies only the bytes it needs (at most a struct linger or timeval here): take up to 256, as
+    # far as they are readable, so a huge optlen costs nothing and a short mapping still serves a small option
+    raw = k.get_bytes(t, optval, max(t.mm.accessible(optval, min(optlen, 256), False), 1)) if optlen else b""
     if level == SOL_SOCKET:
         if optname in (net.SO_RCVTIMEO_OLD, net.SO_SNDTIMEO_OLD, net.SO_RCVTIMEO_NEW, net.SO_SNDTIMEO_NEW):
             new = optname in (net.SO_RCVTIMEO_NEW, net.SO_SNDTIMEO_NEW)
