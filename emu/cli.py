@@ -5,9 +5,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 
 from .elf import ElfError
+
+
+MAX_MEM = 4 << 30
+
+
+def _open_output(path: str, what: str, buffering: int = -1):
+    """An output file named on the command line, or SystemExit with one line saying why it cannot be written."""
+    try:
+        return open(path, "w", buffering=buffering)
+    except OSError as e:
+        raise SystemExit(f"emu: {what} {path}: {e.strerror}") from None
 
 
 def _size(text: str) -> int:
@@ -21,6 +33,9 @@ def _size(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 256M)") from None
     if value < 1 << 20:
         raise argparse.ArgumentTypeError("guest memory must be at least 1M")
+    if value > MAX_MEM:
+        raise argparse.ArgumentTypeError("guest memory is at most 4G: the model's physical memory is what a 32-bit "
+                                         "page table can name (each process can map at most 3G of it)")
     return value
 
 
@@ -173,19 +188,25 @@ def cmd_run(args) -> int:
             print(f"emu: --bind {spec}: {host} is not a directory", file=sys.stderr)
             return 1
         binds.append((guest or host, os.path.abspath(host)))
-    m = Machine(mem=args.mem or DEFAULT_MEM, quantum=args.quantum or DEFAULT_QUANTUM,
-                max_tasks=args.max_tasks or DEFAULT_MAX_TASKS, cost=cost, virtual_time=args.virtual_time,
-                root=args.root, max_insns=args.max_insns, first_pid=args.pid or FIRST_PID)
+    try:
+        m = Machine(mem=args.mem or DEFAULT_MEM, quantum=args.quantum or DEFAULT_QUANTUM,
+                    max_tasks=args.max_tasks or DEFAULT_MAX_TASKS, cost=cost, virtual_time=args.virtual_time,
+                    root=args.root, max_insns=args.max_insns, first_pid=args.pid or FIRST_PID)
+    except MemoryError:
+        print(f"emu: cannot get {(args.mem or DEFAULT_MEM) >> 20} MiB of host memory for --mem", file=sys.stderr)
+        return 1
     for guest, host in binds:
         m.kernel.vfs.mount(guest, host)  # a bind mount: the guest's paths under GUEST are HOST's
     m.kernel.show_config = args.kernel_config
     argv = [args.prog] + list(args.args)
     closers = []
+    # every output file is opened before the guest runs, so a bad path is one line and no run is lost
+    stats_out = _open_output(args.stats_json, "--stats-json") if args.stats_json else None
     try:
         if args.events:
             from .events import EventStream
 
-            ev = open(args.events, "w")
+            ev = _open_output(args.events, "--events")
             closers.append(ev)
             EventStream(m, ev)
         if getattr(args, "cmd", "run") == "trace":
@@ -196,7 +217,7 @@ def cmd_run(args) -> int:
             except ValueError as e:
                 print(f"emu trace: {e}", file=sys.stderr)
                 return 1
-            out = open_output(args.output)
+            out = _open_output(args.output, "-o", buffering=1) if args.output else open_output(None)
             if args.output:
                 closers.append(out)
             Tracer(m, out, names=names, faults=faults, regs=args.regs, disasm=args.disasm, pids=args.pids,
@@ -209,16 +230,30 @@ def cmd_run(args) -> int:
         st = collect_stats(m)
         if args.stats:
             print(format_stats(st), file=sys.stderr, flush=True)
-        if args.stats_json:
-            with open(args.stats_json, "w") as f:
-                json.dump(st, f, indent=2, sort_keys=True)
-                f.write("\n")
+        if stats_out is not None:
+            with stats_out:
+                json.dump(st, stats_out, indent=2, sort_keys=True)
+                stats_out.write("\n")
     return status
 
 
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP reached the emulator: the run ends as an interrupt does."""
+
+    def __init__(self, signo: int) -> None:
+        super().__init__(signo)
+        self.signo = signo
+
+
+def _terminate(signo, _frame):
+    raise Terminated(signo)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `emu` command."""
+    """Entry point of the `emu` command: one line and a non-zero status for anything that goes wrong."""
     args = build_parser().parse_args(argv)
+    for signo in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signo, _terminate)
     try:
         if args.cmd in ("run", "trace"):
             return cmd_run(args)
@@ -233,9 +268,18 @@ def main(argv: list[str] | None = None) -> int:
     except ElfError as e:
         print(f"emu: {e}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("emu: interrupted", file=sys.stderr)
-        return 130
+    except (KeyboardInterrupt, Terminated) as e:
+        # the guest's tasks live in this process: ending it ends every one of them
+        signo = e.signo if isinstance(e, Terminated) else signal.SIGINT
+        print(f"emu: {signal.Signals(signo).name}: run stopped, every guest task killed", file=sys.stderr)
+        return 128 + signo
+    except Exception as e:  # a bug in the emulator, not in the guest: one line, the traceback on request
+        if os.environ.get("EMU_DEBUG"):
+            raise
+        where = "".join(f" ({n})" for n in getattr(e, "__notes__", ()))
+        print(f"emu: internal error: {type(e).__name__}: {e}{where}; EMU_DEBUG=1 shows the traceback",
+              file=sys.stderr)
+        return 70  # EX_SOFTWARE
     return 2
 
 

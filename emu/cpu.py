@@ -13,7 +13,7 @@ import sys
 from unicorn import (
     UC_ARCH_X86, UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_ERR_EXCEPTION, UC_ERR_FETCH_PROT, UC_ERR_FETCH_UNMAPPED,
     UC_ERR_INSN_INVALID, UC_ERR_READ_PROT, UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_PROT, UC_ERR_WRITE_UNMAPPED,
-    UC_HOOK_INTR, UC_HOOK_TLB_FILL, UC_MEM_FETCH, UC_MEM_WRITE, UC_MODE_32, UC_PROT_ALL, UC_PROT_EXEC,
+    UC_HOOK_INSN, UC_HOOK_INTR, UC_HOOK_TLB_FILL, UC_MEM_FETCH, UC_MEM_WRITE, UC_MODE_32, UC_PROT_ALL, UC_PROT_EXEC,
     UC_PROT_READ, UC_PROT_WRITE, UC_TLB_VIRTUAL, Uc, UcError,
 )
 from unicorn import x86_const as X
@@ -26,7 +26,7 @@ from kernel_model.mm import (
 from kernel_model.ptregs import PT_REGS_FIELDS, USER_CS, USER_DS
 from kernel_model.signal import (
     BUS_ADRERR, FPE_INTDIV, ILL_ILLOPN, RESTART_ERRORS, RETCODE_RT, RETCODE_SIGRETURN, SEGV_ACCERR, SEGV_MAPERR,
-    SI_KERNEL,
+    SI_KERNEL, TRAP_BRKPT,
 )
 from kernel_model.task import RUNNING, SIG_DFL, SIG_IGN
 
@@ -60,6 +60,8 @@ _REG_IDS = {
     "cs": X.UC_X86_REG_CS, "flags": X.UC_X86_REG_EFLAGS, "sp": X.UC_X86_REG_ESP, "ss": X.UC_X86_REG_SS,
 }
 READ_FIELDS = tuple(f for f in PT_REGS_FIELDS if f != "orig_ax")
+# what an in/out/ins/outs (or a rep of them) that Unicorn ran before its trap could have changed
+RESTORE_AFTER_HELD_TRAP = ("ax", "cx", "si", "di", "flags")
 # Writing order: general registers first, segment selectors last (cs/ss stay the user ones).
 WRITE_FIELDS = ("bx", "cx", "dx", "si", "di", "bp", "ax", "flags", "sp", "ip", "ds", "es", "fs", "gs")
 
@@ -151,6 +153,8 @@ class Cpu:
         self.fault: tuple | None = None  # (vaddr, access, maperr) of the last refused translation
         self.fault_bus = False  # ... and it was past the end of a mapped object: SIGBUS, not SIGSEGV
         self.trap: int | None = None
+        self.trap_at = None  # (eip, error code, registers) of a trap an instruction hook held (_held_trap)
+        self.trap_error = 0  # the error code of the exception being reported
         self.stop_reason = ""
         self.oom = False
         self.booting = True
@@ -161,6 +165,12 @@ class Cpu:
         kernel.fpu_load = self.fxrstor
         uc.hook_add(UC_HOOK_TLB_FILL, self._fill)
         uc.hook_add(UC_HOOK_INTR, self._intr)
+        # Unicorn lets ring 3 use in/out and the fast system call instructions; these hooks make them trap as on
+        # Linux (they run only when a guest executes one of them)
+        uc.hook_add(UC_HOOK_INSN, self._port_in, None, 1, 0, X.UC_X86_INS_IN)
+        uc.hook_add(UC_HOOK_INSN, self._port_out, None, 1, 0, X.UC_X86_INS_OUT)
+        uc.hook_add(UC_HOOK_INSN, self._fast_entry, X.UC_X86_INS_SYSCALL, 1, 0, X.UC_X86_INS_SYSCALL)
+        uc.hook_add(UC_HOOK_INSN, self._fast_entry, X.UC_X86_INS_SYSENTER, 1, 0, X.UC_X86_INS_SYSENTER)
         self._boot()
 
     # ---- boot: GDT and the one iret into ring 3 -----------------------------------------------
@@ -323,7 +333,10 @@ class Cpu:
             if intno in (8, 13) and self._emulate_rdtsc():
                 self._forget_exception(intno)
                 return
-            self.trap = intno
+            if intno < 32:
+                self._forget_exception(intno)  # delivered: the next fault must not look like a double fault
+            if self.trap is None:
+                self.trap = intno
             uc.emu_stop()
             return
         task = self.cur
@@ -351,6 +364,35 @@ class Cpu:
         if self.pool.freed_code:
             uc.emu_stop()
             self.stop_reason = "syscall"
+
+    def _held_trap(self, uc, vector: int, error_code: int = 0) -> None:
+        """An instruction the CPU side must fault on at its own address, before it has any effect: remember the
+        vector, the address and the registers the instruction may change, and stop (see _native_trap)."""
+        if self.trap is None:
+            self.trap = vector
+            self.trap_at = (uc.reg_read(X.UC_X86_REG_EIP), error_code, self.regs_in.read())
+        uc.emu_stop()
+
+    def _port_in(self, uc, port, size, data) -> int:
+        """in/ins at CPL 3 with IOPL 0 and no I/O bitmap: #GP(0) (Unicorn would read 0 from the port)."""
+        self._held_trap(uc, 13)
+        return uc.reg_read(X.UC_X86_REG_EAX) & ((1 << (8 * size)) - 1)
+
+    def _port_out(self, uc, port, size, value, data) -> None:
+        """out/outs at CPL 3: #GP(0), as _port_in."""
+        self._held_trap(uc, 13)
+
+    def _fast_entry(self, uc, which) -> None:
+        """syscall and sysenter from 32-bit user mode. The guest's CPUID says GenuineIntel, and an Intel CPU raises
+        #UD for syscall outside 64-bit mode (SIGILL). sysenter enters the kernel's fast path, which returns through
+        the landing pad of a real vDSO; the model's only entry is int $0x80, so sysenter is refused as a fault
+        at the instruction (SIGSEGV) with a line saying why, and the call is not made."""
+        if which == X.UC_X86_INS_SYSENTER:
+            self.k.warn_once("sysenter", "sysenter: the model enters the kernel only by int $0x80 (the fast entry "
+                             "returns through a vDSO the model does not provide); the task gets SIGSEGV")
+            self._held_trap(uc, 13)
+        else:
+            self._held_trap(uc, 6)
 
     def _forget_exception(self, intno: int) -> None:
         """A #GP the CPU side answered (an rdtsc) was delivered, as far as the CPU is concerned: clear QEMU's
@@ -548,6 +590,7 @@ class Cpu:
                 self.tb_flushes += 1
             self.fault = None
             self.trap = None
+            self.trap_at = None
             self.oom = False
             self.stop_reason = ""
             eip = uc.reg_read(X.UC_X86_REG_EIP)
@@ -627,14 +670,19 @@ class Cpu:
                   f"{self.fault[0]:#010x}; killed (SIGKILL)", file=sys.stderr, flush=True)
             self.k.kill_task(task, SIG.SIGKILL)
             return
-        insn = self.describe_insn(task, eip)
+        eip, err = self._native_trap(task, eip, err)
+        insn = self.describe_insn(task, self._trapping_insn(task, eip))
         code, addr = SI_KERNEL, 0
+        task.trap_nr, task.error_code = self.trap if self.trap is not None else 6 if err is not None and \
+            err.errno == UC_ERR_INSN_INVALID else 14, self.trap_error
         if self.trap is not None and self.trap != 14:
             sig = TRAP_SIGNALS.get(self.trap, SIG.SIGSEGV)
             what = TRAP_NAMES.get(self.trap, f"interrupt {self.trap:#x}")
             msg = f"{what} at eip {eip:#010x} ({insn})"
             if sig in (SIG.SIGILL, SIG.SIGFPE):
                 code, addr = (ILL_ILLOPN if sig == SIG.SIGILL else FPE_INTDIV), eip
+            elif self.trap == 1:
+                code, addr = TRAP_BRKPT, eip
         elif err is not None and err.errno == UC_ERR_INSN_INVALID:
             sig = SIG.SIGILL
             code, addr = ILL_ILLOPN, eip
@@ -654,6 +702,9 @@ class Cpu:
                 vaddr, kind, maperr = self.fault
                 vaddr = self.fault_address(task, eip, vaddr)
                 code, addr = (SEGV_MAPERR if maperr else SEGV_ACCERR), vaddr
+                # the page-fault error code: protection (not a missing page), write, user, instruction fetch
+                task.cr2, task.error_code = vaddr, (0 if maperr else 1) | (2 if kind == ACCESS_WRITE else 0) | 4 \
+                    | (0x10 if kind == ACCESS_FETCH else 0)
                 verb = ("write to", "read from", "execute")[[ACCESS_WRITE, ACCESS_READ, ACCESS_FETCH].index(kind)]
                 why = "unmapped address" if maperr else "protected address"
                 msg = f"{verb} {why} {vaddr:#010x} by instruction at {eip:#010x} ({insn})"
@@ -672,6 +723,52 @@ class Cpu:
         self.k.do_signal(task)
         if task.state == RUNNING and task.regs_dirty:
             self.load_regs(task)
+
+    def _native_trap(self, task, eip: int, err):
+        """Make the exception Unicorn reported the one Linux's CPU would have raised: (eip, err) to report.
+
+        A trap an instruction hook held (in/out, syscall, sysenter) is put back at its instruction with the
+        registers it changed restored; `int $n` for a vector whose gate is not open to user mode (all but 3, 4
+        and 0x80) is a #GP at the int with error code n*8+2 (Unicorn delivers it as the interrupt, after the
+        instruction); rdpmc with CR4.PCE clear is a #GP, not Unicorn's #UD."""
+        uc = self.uc
+        self.trap_error = 0
+        if self.trap_at is not None:
+            at, self.trap_error, saved = self.trap_at
+            for name, value in zip(READ_FIELDS, saved, strict=True):
+                if name in RESTORE_AFTER_HELD_TRAP:
+                    uc.reg_write(_REG_IDS[name], value)
+            uc.reg_write(X.UC_X86_REG_EIP, at)
+            return at, None
+        trap = self.trap
+        try:
+            before = task.mm.peek(eip - 2, 2) if eip >= 2 else b""
+            here = task.mm.peek(eip, 2)
+        except SegFault:
+            return eip, err
+        if trap is not None and trap not in (3, 4, 0x80) and before == bytes((0xCD, trap)):
+            self.trap, self.trap_error = 13, trap << 3 | 2
+            uc.reg_write(X.UC_X86_REG_EIP, eip - 2)
+            return eip - 2, err
+        undefined = trap == 6 or (err is not None and err.errno == UC_ERR_INSN_INVALID)
+        if here == b"\x0f\x33" and undefined:
+            self.trap = 13
+            return eip, None
+        if here[:1] == b"\xf1" and undefined:
+            self.trap = 1  # icebp (int1): a debug trap, which Linux reports at the instruction (TRAP_BRKPT)
+            return eip, None
+        return eip, err
+
+    def _trapping_insn(self, task, eip: int) -> int:
+        """Where the instruction a report should name starts: a trap (int3, int $3, into) leaves eip after it."""
+        if self.trap in (3, 4):
+            for size, code in ((1, b"\xcc"), (2, b"\xcd\x03"), (1, b"\xce")):
+                try:
+                    if eip >= size and task.mm.peek(eip - size, size) == code:
+                        return eip - size
+                except SegFault:
+                    pass
+        return eip
 
     def fault_address(self, task, eip: int, page_addr: int) -> int:
         """The faulting byte's address (the TLB-fill hook only sees its page): recomputed from the

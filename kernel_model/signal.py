@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from .abi import SIG, E
 from .exit import do_group_exit, signal_status
 from .files import KernelError
-from .ptregs import USER_CS, USER_DS, PtRegs
+from .ptregs import USER_CS, USER_DS
 from .task import SIG_DFL, SIG_IGN, SLEEPING, Task
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ RESTART_ERRORS = (ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTB
 NR_SIGRETURN, NR_RT_SIGRETURN, NR_RESTART_SYSCALL = 119, 173, 0
 
 SI_USER, SI_QUEUE, SI_TKILL, SI_KERNEL = 0, -1, -6, 0x80
+TRAP_BRKPT = 1  # si_code of a breakpoint or debug trap (SIGTRAP)
 SIGRTMIN = 32
 SEGV_MAPERR, SEGV_ACCERR, ILL_ILLOPN, FPE_INTDIV = 1, 2, 2, 1
 BUS_ADRERR = 2  # SIGBUS: nonexistent physical address (an access past the end of a mapped file)
@@ -309,12 +310,14 @@ def _signed(v: int) -> int:
     return v - (1 << 32) if v & 0x80000000 else v
 
 
-def _sigcontext(regs: PtRegs, oldmask: int, trapno: int = 0, cr2: int = 0, fpstate: int = 0) -> bytes:
-    """struct sigcontext_32 of the interrupted registers (setup_sigcontext)."""
+def _sigcontext(task: Task, oldmask: int, fpstate: int = 0) -> bytes:
+    """struct sigcontext_32 of the interrupted registers, with the thread's last trap number, error code and
+    page-fault address (setup_sigcontext)."""
+    regs = task.regs
     values = {f: getattr(regs, f) for f in ("gs", "fs", "es", "ds", "di", "si", "bp", "sp", "bx", "dx", "cx",
                                             "ax", "ip", "cs", "flags", "ss")}
-    values.update(trapno=trapno, err=0, sp_at_signal=regs.sp, fpstate=fpstate, oldmask=oldmask & 0xFFFFFFFF,
-                  cr2=cr2)
+    values.update(trapno=task.trap_nr, err=task.error_code, sp_at_signal=regs.sp, fpstate=fpstate,
+                  oldmask=oldmask & 0xFFFFFFFF, cr2=task.cr2)
     return SIGCONTEXT.pack(*(values[f] & 0xFFFFFFFF for f in SIGCONTEXT_FIELDS))
 
 
@@ -376,7 +379,6 @@ def setup_frame(k: Kernel, task: Task, sig: int, info: dict, handler: int, flags
     regs = task.regs
     oldmask = task.blocked if task.saved_sigmask is None else task.saved_sigmask
     task.saved_sigmask = None
-    cr2 = info.get("addr", 0) if "addr" in info else 0
     fpstate, fpbytes = _push_fpstate(k, task, _stack_top(task, flags))
     if flags & SA_SIGINFO:
         frame = _stack_for(task, flags, RT_SIGFRAME_SIZE, fpstate)
@@ -388,7 +390,7 @@ def setup_frame(k: Kernel, task: Task, sig: int, info: dict, handler: int, flags
         ss_sp, ss_flags, ss_size = task.altstack
         on_stack = SS_ONSTACK if ss_size and ss_sp <= regs.sp < ss_sp + ss_size else 0
         uc = (struct.pack("<II", 0, 0) + struct.pack("<IiI", ss_sp, (ss_flags & ~SS_ONSTACK) | on_stack, ss_size)
-              + _sigcontext(regs, oldmask, cr2=cr2, fpstate=fpstate) + struct.pack("<Q", oldmask))
+              + _sigcontext(task, oldmask, fpstate=fpstate) + struct.pack("<Q", oldmask))
         data = struct.pack("<IiII", pretcode, sig, info_addr, uc_addr) + pack_siginfo(info) + uc + RETCODE_RT
         regs_after = (sig, info_addr, uc_addr)
     else:
@@ -397,7 +399,7 @@ def setup_frame(k: Kernel, task: Task, sig: int, info: dict, handler: int, flags
         if k.sigreturn_trampolines is not None:
             ret_addr = k.sigreturn_trampolines[0]  # the vDSO's __kernel_sigreturn
         pretcode = restorer if flags & SA_RESTORER else ret_addr
-        data = (struct.pack("<Ii", pretcode, sig) + _sigcontext(regs, oldmask, cr2=cr2, fpstate=fpstate)
+        data = (struct.pack("<Ii", pretcode, sig) + _sigcontext(task, oldmask, fpstate=fpstate)
                 + struct.pack("<I", (oldmask >> 32) & 0xFFFFFFFF) + RETCODE_SIGRETURN)
         regs_after = (sig, 0, 0)
     try:

@@ -111,6 +111,12 @@ class SignalStruct:
 class Task:
     """task_struct: one schedulable thread of execution."""
 
+    # thread.trap_nr, error_code and cr2: the last CPU exception's vector, error code and faulting address, which
+    # a signal frame's sigcontext reports (setup_sigcontext)
+    trap_nr = 0
+    error_code = 0
+    cr2 = 0
+
     def __init__(self, pid: int, comm: str) -> None:
         self.pid = pid  # the thread id
         self.tgid = pid
