@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 
+from .cpu import HostSignal
 from .elf import ElfError
 
 
@@ -195,6 +196,7 @@ def cmd_run(args) -> int:
     except MemoryError:
         print(f"emu: cannot get {(args.mem or DEFAULT_MEM) >> 20} MiB of host memory for --mem", file=sys.stderr)
         return 1
+    _RUNNING[:] = [m]
     for guest, host in binds:
         m.kernel.vfs.mount(guest, host)  # a bind mount: the guest's paths under GUEST are HOST's
     m.kernel.show_config = args.kernel_config
@@ -237,22 +239,45 @@ def cmd_run(args) -> int:
     return status
 
 
-class Terminated(BaseException):
-    """SIGTERM or SIGHUP reached the emulator: the run ends as an interrupt does."""
+class _SafeStderr:
+    """The emulator's own stderr: a guest chooses names that appear in its messages (a command name, a path), so
+    control characters are shown escaped, never sent to the terminal. The guest's own writes to fd 2 do not pass
+    through here."""
 
-    def __init__(self, signo: int) -> None:
-        super().__init__(signo)
-        self.signo = signo
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        if any(c < " " and c not in "\n\t" or "\x7f" <= c <= "\x9f" for c in text):
+            text = "".join(c if c >= " " and not "\x7f" <= c <= "\x9f" or c in "\n\t" else f"\\x{ord(c):02x}"
+                           for c in text)
+        return self._stream.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+_RUNNING: list = []  # the Machine being run, for the signal handler
 
 
 def _terminate(signo, _frame):
-    raise Terminated(signo)
+    """SIGINT, SIGTERM or SIGHUP to the emulator ends the run. Inside the CPU (a hook callback may be about to run)
+    raising is unsafe, so the CPU is asked to stop and raises HostSignal after its slice; elsewhere (a sleep, the
+    model) it is raised here."""
+    cpu = _RUNNING[0].cpu if _RUNNING else None
+    if cpu is not None and cpu.in_slice:
+        cpu.host_signal = signo
+        cpu.uc.emu_stop()
+        return
+    raise HostSignal(signo)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `emu` command: one line and a non-zero status for anything that goes wrong."""
     args = build_parser().parse_args(argv)
-    for signo in (signal.SIGTERM, signal.SIGHUP):
+    if not isinstance(sys.stderr, _SafeStderr):
+        sys.stderr = _SafeStderr(sys.stderr)
+    for signo in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signo, _terminate)
     try:
         if args.cmd in ("run", "trace"):
@@ -268,9 +293,9 @@ def main(argv: list[str] | None = None) -> int:
     except ElfError as e:
         print(f"emu: {e}", file=sys.stderr)
         return 1
-    except (KeyboardInterrupt, Terminated) as e:
+    except (KeyboardInterrupt, HostSignal) as e:
         # the guest's tasks live in this process: ending it ends every one of them
-        signo = e.signo if isinstance(e, Terminated) else signal.SIGINT
+        signo = e.signo if isinstance(e, HostSignal) else signal.SIGINT
         print(f"emu: {signal.Signals(signo).name}: run stopped, every guest task killed", file=sys.stderr)
         return 128 + signo
     except Exception as e:  # a bug in the emulator, not in the guest: one line, the traceback on request

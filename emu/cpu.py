@@ -76,6 +76,14 @@ TRAP_NAMES = {0: "divide error", 1: "debug trap", 3: "breakpoint", 4: "overflow"
               16: "x87 floating-point error", 17: "alignment check", 19: "SIMD floating-point error"}
 
 
+class HostSignal(BaseException):
+    """A signal to the emulator itself (SIGINT, SIGTERM, SIGHUP) ends the run."""
+
+    def __init__(self, signo: int) -> None:
+        super().__init__(signo)
+        self.signo = signo
+
+
 def gdt_descriptor(base: int, limit: int, access: int, flags: int) -> bytes:
     """An 8-byte segment descriptor."""
     lo = ((base & 0xFFFF) << 16) | (limit & 0xFFFF)
@@ -155,6 +163,7 @@ class Cpu:
         self.trap: int | None = None
         self.trap_at = None  # (eip, error code, registers) of a trap an instruction hook held (_held_trap)
         self.trap_error = 0  # the error code of the exception being reported
+        self.host_signal = 0  # a signal to the emulator arrived during a slice (emu.cli._terminate)
         self.stop_reason = ""
         self.oom = False
         self.booting = True
@@ -606,8 +615,14 @@ class Cpu:
                 uc.emu_start(eip, UNTIL, count=quantum)
             except UcError as e:
                 err = e
+                if uc._hook_exception is not None:
+                    # a hook raised (an interrupt of the emulator, a model bug) and its failure also made the CPU
+                    # report an error: the exception is what happened, not a guest fault
+                    raise uc._hook_exception from None
             finally:
                 self.in_slice = False
+            if self.host_signal:
+                raise HostSignal(self.host_signal)
             if err is None and self.trap is None and uc.reg_read(X.UC_X86_REG_EIP) == UNTIL:
                 self.fault = (UNTIL, ACCESS_FETCH, True)
                 err = UcError(UC_ERR_FETCH_UNMAPPED)

@@ -34,18 +34,22 @@ def ptr(v: int) -> str:
 
 
 def quote(data: bytes, cut: bool) -> str:
-    """strace's string_quote: C escapes, or all \\xHH when a byte is neither printable nor whitespace."""
-    usehex = any(c > 0x7E or (c < 0x20 and not 9 <= c <= 13) for c in data)
+    """strace's string_quote in its default style: C escapes for quote, backslash and whitespace, printable ASCII as
+    is, every other byte in octal (three digits when an octal digit follows), so no byte a guest writes reaches the
+    terminal as a control sequence."""
     out = ['"']
-    for c in data:
-        if usehex:
-            out.append(f"\\x{c:02x}")
-        elif c in (0x22, 0x5C):
+    n = len(data)
+    for i, c in enumerate(data):
+        if c in (0x22, 0x5C):
             out.append("\\" + chr(c))
         elif 9 <= c <= 13:
             out.append("\\" + "tnvfr"[c - 9])
-        else:
+        elif 0x20 <= c < 0x7F:
             out.append(chr(c))
+        elif i + 1 < n and 0x30 <= data[i + 1] <= 0x37:
+            out.append(f"\\{c:03o}")
+        else:
+            out.append(f"\\{c:o}")
     out.append('"')
     if cut:
         out.append("...")
