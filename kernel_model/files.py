@@ -183,7 +183,7 @@ class HostFile(File):
 
     def _load(self, n: int, offset: int | None) -> bytes:
         """Read from the host file at the position or at offset, after the page cache's dirty pages went back."""
-        if self.flags & O_ACCMODE == O_WRONLY:
+        if self.flags & O_ACCMODE in (O_WRONLY, 3):
             raise KernelError(E.EBADF)
         try:
             if self.cache is not None:
@@ -195,7 +195,7 @@ class HostFile(File):
     def _store(self, data: bytes, offset: int | None) -> int:
         """Write to the host file at the position or at offset; the cached pages it covers follow, and a model
         file's handler (a /proc/sys entry) sees the new contents."""
-        if self.flags & O_ACCMODE == O_RDONLY:
+        if self.flags & O_ACCMODE in (O_RDONLY, 3):
             raise KernelError(E.EBADF)
         try:
             if offset is None:
@@ -212,7 +212,7 @@ class HostFile(File):
             raise KernelError(e.errno or E.EIO) from None
 
     def lseek(self, offset: int, whence: int) -> int:
-        if whence not in (SEEK_SET, SEEK_CUR, SEEK_END):
+        if whence not in (SEEK_SET, SEEK_CUR, SEEK_END, 3, 4):  # SEEK_DATA and SEEK_HOLE go to the host file
             raise KernelError(E.EINVAL)
         if self.dir_entries is not None:  # a directory: the position counts entries (rewinddir seeks to 0)
             if whence != SEEK_SET or offset < 0:
@@ -309,6 +309,7 @@ class PipeBuffer:
         from .task import WaitQueue
 
         self.buf = bytearray()
+        self.attrs: dict[str, int] = {}  # mode, uid or gid an fchmod / fchown gave the inode
         self.capacity = PIPE_CAPACITY  # bytes it holds: 16 pages, or what F_SETPIPE_SZ chose
         self.readers = 0
         self.writers = 0
@@ -389,10 +390,20 @@ class PipeEnd(File):
 
     def stat(self) -> dict[str, int]:
         if self.inode_stat is not None:
-            return dict(self.inode_stat)
+            return dict(self.inode_stat, **self.pipe.attrs)
         return {"dev": 0xC, "ino": self.pipe.ino, "mode": pystat.S_IFIFO | 0o600, "nlink": 1, "uid": os.getuid(),
                 "gid": os.getgid(), "rdev": 0, "size": 0, "blksize": 4096, "blocks": 0, "atime": 0,
-                "atime_ns": 0, "mtime": 0, "mtime_ns": 0, "ctime": 0, "ctime_ns": 0}
+                "atime_ns": 0, "mtime": 0, "mtime_ns": 0, "ctime": 0, "ctime_ns": 0, **self.pipe.attrs}
+
+    def setattr(self, mode: int | None = None, uid: int = -1, gid: int = -1) -> None:
+        """fchmod / fchown of the pipe's inode (pipefs keeps them in memory, as here)."""
+        attrs = self.pipe.attrs
+        if mode is not None:
+            attrs["mode"] = pystat.S_IFIFO | (mode & 0o7777)
+        if uid != -1:
+            attrs["uid"] = uid
+        if gid != -1:
+            attrs["gid"] = gid
 
     def release(self) -> None:
         p = self.pipe
@@ -408,9 +419,9 @@ class PipeEnd(File):
 def open_host(path: str, flags: int, mode: int = 0o666, umask: int = 0o022) -> HostFile:
     """Open a host file for the guest with its access mode, creation and truncation flags (do_filp_open)."""
     acc = flags & O_ACCMODE
-    if acc == 3:
-        raise KernelError(E.EINVAL)
-    hflags = (os.O_RDONLY, os.O_WRONLY, os.O_RDWR)[acc] | os.O_CLOEXEC
+    # access mode 3 asks for read and write permission and gives neither (an ioctl-only open: ACC_MODE and
+    # OPEN_FMODE); the host file is opened for both, the guest's reads and writes are EBADF
+    hflags = (os.O_RDONLY, os.O_WRONLY, os.O_RDWR, os.O_RDWR)[acc] | os.O_CLOEXEC
     for guest, host in ((O_CREAT, os.O_CREAT), (O_EXCL, os.O_EXCL), (O_TRUNC, os.O_TRUNC), (O_APPEND, os.O_APPEND),
                         (O_DIRECTORY, os.O_DIRECTORY), (O_NOFOLLOW, os.O_NOFOLLOW), (O_NONBLOCK, os.O_NONBLOCK)):
         if flags & guest:

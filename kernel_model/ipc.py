@@ -43,6 +43,9 @@ MSGMAX, MSGMNB, MSGMNI = 8192, 16384, 32000
 PAGE = 4096
 
 
+SHM_HUGETLB = 0o4000
+
+
 @dataclass
 class IpcPerm:
     """struct kern_ipc_perm: key, owner, creator, mode and the sequence number of the id."""
@@ -233,6 +236,10 @@ class IpcNamespace:
         def create(perm):
             if size < SHMMIN or size > min(SHMMAX, self.k.sysctl_int("kernel/shmmax")):
                 raise KernelError(E.EINVAL)
+            if flags & SHM_HUGETLB:
+                # a huge page size the machine has (0: the default), else EINVAL; the model keeps no huge pages, as
+                # a host with vm.nr_hugepages 0, so the segment cannot be backed: ENOMEM
+                raise KernelError(E.ENOMEM if (flags >> 26) & 0x3F in (0, 21, 30) else E.EINVAL)
             if len(self.shm.objects) >= self.k.sysctl_int("kernel/shmmni"):
                 raise KernelError(E.ENOSPC)
             obj = ShmemObject(self.k.pool, size)

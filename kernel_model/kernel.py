@@ -30,6 +30,7 @@ from .cred import Cred, initial_cred, may_search
 from .sched import DEFAULT_QUANTUM, TICK_NSEC, Scheduler
 from .tty import Tty
 from .syscalls import SYSCALL_TABLE
+from .syscalls.sched import NR_CPUS
 from .task import RUNNING, SLEEPING, FsStruct, SigHand, SignalStruct, Task
 
 PAGE_SIZE = 4096
@@ -84,7 +85,7 @@ def _make_sys_cpu(cpu_dir: str, vfs: Vfs) -> None:
     get_nprocs and sysconf(_SC_NPROCESSORS_*) read online and possible); the host's CPUs do not show through."""
     os.makedirs(os.path.join(cpu_dir, "cpu0"))
     for name, value in (("online", "0"), ("possible", "0"), ("present", "0"), ("offline", ""),
-                        ("kernel_max", "255")):  # NR_CPUS - 1 of this machine's kernel
+                        ("kernel_max", str(NR_CPUS - 1))):
         with open(os.path.join(cpu_dir, name), "w") as f:
             f.write(value + "\n")
         os.chmod(os.path.join(cpu_dir, name), 0o444)

@@ -862,6 +862,8 @@ class MM:
     def write(self, vaddr: int, data: bytes, acct: FaultAcct) -> None:
         """Store data at vaddr (copy_to_user), breaking COW as a user write would; SegFault when not writable."""
         length = len(data)
+        if not length:
+            return  # copy_to_user of nothing touches nothing
         if vaddr < 0 or vaddr + length > TASK_SIZE:
             raise SegFault(vaddr, True)
         # Check every page first so a failing copy leaves memory unchanged.

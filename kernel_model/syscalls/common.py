@@ -12,6 +12,8 @@ AT_FDCWD = -100 & 0xFFFFFFFF
 
 
 AT_SYMLINK_NOFOLLOW, AT_EACCESS, AT_EMPTY_PATH = 0x100, 0x200, 0x1000
+AT_NO_AUTOMOUNT, AT_STATX_SYNC_TYPE = 0x800, 0x6000
+STATX__RESERVED = 0x80000000  # a mask bit reserved for a future struct statx extension
 
 
 CLOCK_REALTIME, CLOCK_MONOTONIC = 0, 1
@@ -79,5 +81,10 @@ def install_pair(k, t, a, b, cloexec: bool, ptr: int) -> int:
         t.files.close(fa)
         b.release()
         raise
-    k.put_bytes(t, ptr, struct.pack("<ii", fa, fb))
+    try:
+        k.put_bytes(t, ptr, struct.pack("<ii", fa, fb))
+    except KernelError:
+        t.files.close(fa)  # do_pipe2: an array that cannot be written gets no descriptors (EFAULT)
+        t.files.close(fb)
+        raise
     return 0

@@ -82,10 +82,10 @@ def _put_itimerspec(k, t, ptr, value_ns: int, interval_ns: int, wide: bool) -> N
 def sys_timerfd_settime(k, t, fd, flags, new, old, *_):
     """Arm or disarm the timer (relative, or TFD_TIMER_ABSTIME on its clock); the old setting to old_value."""
     wide = t.regs.orig_ax == NR.timerfd_settime64
+    value, interval = _itimerspec(k, t, new, wide)  # get_itimerspec64 first (EFAULT), then the checks
     if flags & ~(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET):
         raise KernelError(E.EINVAL)
     tf = _timerfd(t, fd)
-    value, interval = _itimerspec(k, t, new, wide)
     left, ival = tf.settime(value, interval, bool(flags & TFD_TIMER_ABSTIME))
     if old:
         _put_itimerspec(k, t, old, left, ival, wide)
@@ -135,13 +135,13 @@ def sys_epoll_ctl(k, t, epfd, op, fd, event, *_):
     """Add, change or remove a watched descriptor (do_epoll_ctl): EBADF, EINVAL (not an epoll, the epoll
     itself, a bad op, EPOLLEXCLUSIVE misused), EPERM for files that cannot be polled (regular files and
     directories), EEXIST, ENOENT, ELOOP for epolls watching each other."""
+    events = data = 0
+    if op != EPOLL_CTL_DEL:  # the event is copied in before anything else (EFAULT first)
+        events, data = struct.unpack("<IQ", k.get_bytes(t, event, 12))
     ep = t.files.get(epfd)
     f = t.files.get(fd)
     if ep.flags & 0o10000000 or f.flags & 0o10000000:
         raise KernelError(E.EBADF)  # O_PATH descriptors are not usable here (fdget)
-    events = data = 0
-    if op != EPOLL_CTL_DEL:
-        events, data = struct.unpack("<IQ", k.get_bytes(t, event, 12))
     if not isinstance(ep, EpollFile) or f is ep:
         raise KernelError(E.EINVAL)
     if op not in (EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD):
@@ -236,9 +236,11 @@ def sys_signalfd(k, t, fd, mask, sizemask, *_):
 def sys_signalfd4(k, t, fd, mask, sizemask, flags, *_):
     """A descriptor to read the caller's signals of mask from (fd -1), or a new mask for an existing signalfd
     (EINVAL if fd is another file); SIGKILL and SIGSTOP are never taken; SFD_CLOEXEC, SFD_NONBLOCK."""
-    if flags & ~(O_CLOEXEC | O_NONBLOCK) or sizemask != 8:
+    if sizemask != 8:
         raise KernelError(E.EINVAL)
-    bits = struct.unpack("<Q", k.get_bytes(t, mask, 8))[0] & ~UNBLOCKABLE
+    bits = struct.unpack("<Q", k.get_bytes(t, mask, 8))[0] & ~UNBLOCKABLE  # copied in before the flags are checked
+    if flags & ~(O_CLOEXEC | O_NONBLOCK):
+        raise KernelError(E.EINVAL)
     if s32(fd) != -1:
         f = t.files.get(fd)
         if not isinstance(f, SignalFd):

@@ -263,9 +263,16 @@ def sys_ioctl(k, t, fd, cmd, arg, *_):
         raise KernelError(err) from None
 
 
+LOCK_MAND = 32
+
+
 @syscall("flock", sig="fd fd, flags(flock) operation", cls="desc")
 def sys_flock(k, t, fd, op, *_):
     """BSD whole-file locks (fs/locks.c flock), owned by the open file description."""
     from .. import locks
 
+    if op & LOCK_MAND:
+        return 0  # "Attempt to set a LOCK_MAND lock via flock(2)... the request ignored" (fs/locks.c), first of all
+    if op & ~locks.LOCK_NB not in (locks.LOCK_SH, locks.LOCK_EX, locks.LOCK_UN):
+        raise KernelError(E.EINVAL)  # flock_translate_cmd comes before the descriptor
     return locks.flock_file(k, t, t.files.get(fd), op)

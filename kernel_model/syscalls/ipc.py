@@ -13,7 +13,7 @@ from .. import signal as sigmod
 from ..abi import E
 from ..files import KernelError
 from ..mm import PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, TASK_SIZE, OutOfMemory, page_up
-from .common import s32, timespec_arg
+from .common import s32
 from .table import syscall
 
 SHMLBA = PAGE_SIZE
@@ -136,6 +136,8 @@ def sys_shmctl(k, t, shmid, cmd, buf, *_):
     """Segment control (ksys_shmctl): IPC_STAT, IPC_SET, IPC_RMID, IPC_INFO, SHM_INFO, SHM_STAT(_ANY),
     SHM_LOCK/UNLOCK."""
     ns = k.ipc
+    if s32(cmd) < 0 or s32(shmid) < 0:
+        raise KernelError(E.EINVAL)  # ksys_shmctl, before the command is looked at
     cmd = _cmd(cmd)
     shmid = s32(shmid)
     if cmd == I.IPC_INFO:
@@ -178,17 +180,32 @@ def sys_semget(k, t, key, nsems, flags, *_):
     return k.ipc.semget(t, s32(key), s32(nsems), flags)
 
 
-def do_semtimedop(k, t, semid: int, sops: int, nsops: int, timeout_ns: int | None):
+def _timeout(k, t, ptr: int, time64: bool):
+    """A semtimedop timeout as read (EFAULT now), checked only once the operations are in (EINVAL then)."""
+    if not ptr:
+        return None
+    return struct.unpack("<qq" if time64 else "<iI", k.get_bytes(t, ptr, 16 if time64 else 8))
+
+
+def do_semtimedop(k, t, semid: int, sops: int, nsops: int, timeout):
     """Apply the operations atomically, sleeping until they can be (do_semtimedop): E2BIG over SEMOPM, EFBIG for
     a semaphore number out of range, EAGAIN with IPC_NOWAIT or when the timeout passes, EIDRM when the set is
     removed meanwhile, EINTR for a signal."""
     ns = k.ipc
-    nsops = s32(nsops)
-    if nsops < 1 or s32(semid) < 0:
-        raise KernelError(E.EINVAL)
+    nsops = nsops & 0xFFFFFFFF  # unsigned: E2BIG over SEMOPM, then EINVAL for none, EFAULT, then the id
     if nsops > k.sysctl_int("kernel/sem", 2):
         raise KernelError(E.E2BIG)
+    if nsops < 1:
+        raise KernelError(E.EINVAL)
     raw = k.get_bytes(t, sops, 6 * nsops)
+    if s32(semid) < 0:
+        raise KernelError(E.EINVAL)
+    timeout_ns = None
+    if timeout is not None:
+        sec, nsec = timeout
+        if sec < 0 or not 0 <= nsec < 10**9:
+            raise KernelError(E.EINVAL)
+        timeout_ns = sec * 10**9 + nsec
     ops = [struct.unpack_from("<Hhh", raw, 6 * i) for i in range(nsops)]
     s = ns.sem.lookup(s32(semid))
     if any(num >= len(s.values) for num, _, _ in ops):
@@ -219,7 +236,7 @@ def do_semtimedop(k, t, semid: int, sops: int, nsops: int, timeout_ns: int | Non
 @syscall("semtimedop_time64", sig="int semid, sembuf(nsops) sops, uint nsops, timespec64 timeout", cls="ipc")
 def sys_semtimedop_time64(k, t, semid, sops, nsops, tsp, *_):
     """semop with a struct __kernel_timespec timeout (NULL: none)."""
-    return (yield from do_semtimedop(k, t, semid, sops, nsops, timespec_arg(k, t, tsp, True)))
+    return (yield from do_semtimedop(k, t, semid, sops, nsops, _timeout(k, t, tsp, True)))
 
 
 def _semid64(s: I.SemSet) -> bytes:
@@ -230,6 +247,8 @@ def _semid64(s: I.SemSet) -> bytes:
 def do_semctl(k, t, semid: int, semnum: int, cmd: int, arg: int) -> int:
     """Semaphore control (ksys_semctl); arg is the union semun's value (an int or a pointer)."""
     ns = k.ipc
+    if s32(semid) < 0:
+        raise KernelError(E.EINVAL)  # ksys_semctl
     cmd = _cmd(cmd)
     semid, semnum = s32(semid), s32(semnum)
     if cmd in (I.IPC_INFO, I.SEM_INFO):
@@ -402,6 +421,8 @@ def sys_msgctl(k, t, msqid, cmd, buf, *_):
     """Queue control (ksys_msgctl): IPC_STAT, IPC_SET (msg_qbytes above MSGMNB needs CAP_SYS_RESOURCE),
     IPC_RMID, IPC_INFO, MSG_INFO, MSG_STAT(_ANY)."""
     ns = k.ipc
+    if s32(cmd) < 0 or s32(msqid) < 0:
+        raise KernelError(E.EINVAL)  # ksys_msgctl, before the command is looked at
     cmd = _cmd(cmd)
     msqid = s32(msqid)
     if cmd in (I.IPC_INFO, I.MSG_INFO):
@@ -450,7 +471,7 @@ def sys_ipc(k, t, call, first, second, third, ptr, fifth):
     if call == SEMOP:
         return (yield from do_semtimedop(k, t, first, ptr, second, None))
     if call == SEMTIMEDOP:
-        return (yield from do_semtimedop(k, t, first, ptr, second, timespec_arg(k, t, fifth, False)))
+        return (yield from do_semtimedop(k, t, first, ptr, second, _timeout(k, t, fifth, False)))
     if call == SEMGET:
         return sys_semget(k, t, first, second, third)
     if call == SEMCTL:

@@ -13,17 +13,17 @@ from .common import RLIM_INFINITY, pid_target, rlimit
 
 @syscall("prlimit64", sig="pid pid, enum(rlimit) resource, rlimit64 new_limit, out rlimit64 old_limit")
 def sys_prlimit64(k, t, pid, res, new, old, *_):
-    """Get and set resource limits as struct rlimit64."""
+    """Get and set resource limits as struct rlimit64, in prlimit64's order: the new limit is read (EFAULT),
+    the task found (ESRCH), the resource and limit checked (EINVAL), and the old limit stored last."""
+    limit = struct.unpack("<QQ", k.get_bytes(t, new, 16)) if new else None
     target = pid_target(k, t, pid)
-    if res >= 16:
+    if res >= 16 or (limit is not None and limit[0] > limit[1]):
         raise KernelError(E.EINVAL)
+    before = rlimit(target, res)
+    if limit is not None:
+        target.signal.rlimits[res] = limit
     if old:
-        k.put_bytes(t, old, struct.pack("<QQ", *rlimit(target, res)))
-    if new:
-        cur, mx = struct.unpack("<QQ", k.get_bytes(t, new, 16))
-        if cur > mx:
-            raise KernelError(E.EINVAL)
-        target.signal.rlimits[res] = (cur, mx)
+        k.put_bytes(t, old, struct.pack("<QQ", *before))
     return 0
 
 
@@ -39,16 +39,19 @@ def sys_ugetrlimit(k, t, res, buf, *_):
 
 @syscall("setrlimit", sig="enum(rlimit) resource, rlimit rlim")
 def sys_setrlimit(k, t, res, buf, *_):
-    """Set a limit from a struct rlimit."""
-    cur, mx = struct.unpack("<II", k.get_bytes(t, buf, 8))
-    t.signal.rlimits[res] = tuple(RLIM_INFINITY if v == 0xFFFFFFFF else v for v in (cur, mx))
+    """Set a limit from a struct rlimit (read first, EFAULT), 0xffffffff meaning RLIM_INFINITY; EINVAL for an
+    unknown resource or a soft limit above the hard one (do_prlimit)."""
+    cur, mx = (RLIM_INFINITY if v == 0xFFFFFFFF else v for v in struct.unpack("<II", k.get_bytes(t, buf, 8)))
+    if res >= 16 or cur > mx:
+        raise KernelError(E.EINVAL)
+    t.signal.rlimits[res] = (cur, mx)
     return 0
 
 
 @syscall("getrandom", sig="out buf(ret) buf, size buflen, flags(grnd) flags")
 def sys_getrandom(k, t, buf, count, flags, *_):
     """Deterministic bytes from the kernel's seeded generator, so runs repeat exactly."""
-    if flags & ~7:
-        raise KernelError(E.EINVAL)
+    if flags & ~7 or flags & 6 == 6:
+        raise KernelError(E.EINVAL)  # unknown flags, or GRND_INSECURE with GRND_RANDOM ("makes no sense")
     # get_random_bytes_user: at most MAX_RW_COUNT, stopping at the first fault with the bytes already copied
     return k.copy_to_user_chunked(t, buf, min(count, 0x7FFFF000), k.next_random)

@@ -19,6 +19,7 @@ from .common import RLIMIT_AS, RLIMIT_DATA, RLIMIT_MEMLOCK, rlimit, s32
 from .table import syscall
 
 MAP_SHARED_VALIDATE, MAP_LOCKED, MAP_NORESERVE, MAP_32BIT = 0x03, 0x2000, 0x4000, 0x40
+MAP_HUGETLB = 0x40000
 # Flags MAP_SHARED_VALIDATE accepts (LEGACY_MAP_MASK | MAP_SYNC-less): anything else is EOPNOTSUPP.
 LEGACY_MAP_MASK = (MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | 0x0800 | 0x1000 | MAP_GROWSDOWN
                    | MAP_LOCKED | MAP_NORESERVE | MAP_POPULATE | 0x10000 | 0x20000 | 0x40000 | MAP_FIXED_NOREPLACE
@@ -109,11 +110,12 @@ def do_mmap(k, t, addr, length, prot, flags, fd, offset) -> int:
     anon = bool(flags & MAP_ANONYMOUS)
     if not anon:
         t.files.get(fd)  # ksys_mmap_pgoff takes the file before anything else: EBADF first
+    if flags & MAP_HUGETLB:
+        # ksys_mmap_pgoff: only an anonymous mapping of a huge page size the machine has (2 MiB, 1 GiB, or 0 for
+        # the default) gets as far as hugetlbfs, EINVAL otherwise; the model keeps no huge pages, so what is left
+        # fails as on a host with none reserved (vm.nr_hugepages 0): ENOMEM
+        raise KernelError(E.ENOMEM if anon and (flags >> 26) & 0x3F in (0, 21, 30) else E.EINVAL)
     if length == 0:
-        raise KernelError(E.EINVAL)
-    if kind == MAP_SHARED_VALIDATE and flags & ~LEGACY_MAP_MASK:
-        raise KernelError(E.EOPNOTSUPP)
-    if kind not in (MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE):
         raise KernelError(E.EINVAL)
     if offset & (PAGE_SIZE - 1) or offset < 0:
         raise KernelError(E.EINVAL)
@@ -130,17 +132,13 @@ def do_mmap(k, t, addr, length, prot, flags, fd, offset) -> int:
     obj = None
     name = ""
     maywrite = True
-    if not anon:
-        f, obj = _mapped_file(k, t, fd, kind, prot)
-        name = f.name
-        maywrite = not shared or (f.flags & O_ACCMODE != O_RDONLY and not f.flags & O_APPEND)
-        if obj is None:  # /dev/zero: anonymous memory, shmem when shared
-            anon, offset = True, 0
+    # the address first (get_unmapped_area: a fixed range past TASK_SIZE is ENOMEM, then misalignment EINVAL,
+    # then mmap_min_addr EPERM), then the mapping type and the file (do_mmap's switch on MAP_TYPE)
     if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE):
-        if addr & (PAGE_SIZE - 1):
-            raise KernelError(E.EINVAL)
         if addr + length > TASK_SIZE:
             raise KernelError(E.ENOMEM)
+        if addr & (PAGE_SIZE - 1):
+            raise KernelError(E.EINVAL)
         if addr < MMAP_MIN_ADDR:
             raise KernelError(E.EPERM)
         if flags & MAP_FIXED_NOREPLACE and not mm.range_is_free(addr, addr + length):
@@ -151,6 +149,20 @@ def do_mmap(k, t, addr, length, prot, flags, fd, offset) -> int:
             start = mm.get_unmapped_area(length, addr)
         except OutOfMemory:
             raise KernelError(E.ENOMEM) from None
+    if not anon:
+        if kind == MAP_SHARED_VALIDATE and flags & ~LEGACY_MAP_MASK:
+            raise KernelError(E.EOPNOTSUPP)
+        if kind not in (MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE):
+            raise KernelError(E.EINVAL)
+        f, obj = _mapped_file(k, t, fd, kind, prot)
+        name = f.name
+        maywrite = not shared or (f.flags & O_ACCMODE != O_RDONLY and not f.flags & O_APPEND)
+        if obj is None:  # /dev/zero: anonymous memory, shmem when shared
+            anon, offset = True, 0
+    elif kind not in (MAP_SHARED, MAP_PRIVATE) or (kind == MAP_SHARED and growsdown):
+        # an anonymous mapping is shared or private (MAP_SHARED_VALIDATE is EINVAL here), and a shared one cannot
+        # grow down
+        raise KernelError(E.EINVAL)
     replaced = sum(min(v.end, start + length) - max(v.start, start) for v in mm.vmas_in(start, start + length))
     _may_expand_vm(k, t, prot, shared, growsdown, length - replaced)
     if flags & MAP_LOCKED:
@@ -488,7 +500,14 @@ def sys_mincore(k, t, addr, length, vec, *_):
     if end < addr or end > TASK_SIZE:
         raise KernelError(E.ENOMEM)
     mm = t.mm
-    if not mm.is_mapped(addr, end):
-        raise KernelError(E.ENOMEM)
-    k.put_bytes(t, vec, bytes(int(mm.resident(a)) for a in range(addr, end, PAGE_SIZE)))
+    # one VMA (at most a page of vector) at a time, each part stored before the next is looked at: a hole is
+    # ENOMEM and a bad vector EFAULT, whichever the walk meets first (sys_mincore's loop over do_mincore)
+    while addr < end:
+        v = mm.find_vma(addr)
+        if v is None:
+            raise KernelError(E.ENOMEM)
+        stop = min(end, v.end, addr + PAGE_SIZE * PAGE_SIZE)
+        k.put_bytes(t, vec, bytes(int(mm.resident(a)) for a in range(addr, stop, PAGE_SIZE)))
+        vec += (stop - addr) // PAGE_SIZE
+        addr = stop
     return 0

@@ -38,8 +38,14 @@ def sys_mkdirat(k, t, dirfd, path_ptr, mode, *_):
 
 @syscall("rmdir", sig="path pathname", cls="file")
 def sys_rmdir(k, t, path_ptr, *_):
-    """Remove an empty directory."""
-    return _remove(k, k.get_path(t, path_ptr, follow=False), os.rmdir)
+    """Remove an empty directory; a last component that is not a name is refused as do_rmdir does ("/" EBUSY,
+    "." EINVAL, ".." ENOTEMPTY)."""
+    path = k.get_path(t, path_ptr, follow=False)
+    raw = k.get_cstring(t, path_ptr).rstrip(b"/")
+    last = raw.rsplit(b"/", 1)[-1]
+    if not raw or last in (b".", b".."):
+        raise KernelError(E.EBUSY if not raw else E.EINVAL if last == b"." else E.ENOTEMPTY)
+    return _remove(k, path, os.rmdir)
 
 
 def _remove(k, path, op):
@@ -86,22 +92,56 @@ def sys_renameat(k, t, olddir, old_ptr, newdir, new_ptr, *_):
          sig="dirfd olddirfd, path oldpath, dirfd newdirfd, path newpath, flags(rename) flags",
          cls="desc,file")
 def sys_renameat2(k, t, olddir, old_ptr, newdir, new_ptr, flags, *_):
-    """rename with flags (RENAME_NOREPLACE only)."""
-    if flags & ~1:
+    """rename with flags: RENAME_NOREPLACE in the model, RENAME_EXCHANGE and RENAME_WHITEOUT by the host's
+    renameat2; EINVAL for unknown flags or EXCHANGE with either of the others (do_renameat2)."""
+    if flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT) or (
+            flags & (RENAME_NOREPLACE | RENAME_WHITEOUT) and flags & RENAME_EXCHANGE):
         raise KernelError(E.EINVAL)
-    src = k.get_path_at(t, olddir, old_ptr, follow=False)
+    # do_renameat2's order: the old name's parent (its getname error, dirfd, directories), the new one's, then a
+    # last component that is not a name ("/", ".", ".."), and only then the last components themselves (a
+    # component too long for NAME_MAX)
+    too_long = None
+    try:
+        src = k.get_path_at(t, olddir, old_ptr, follow=False)
+    except KernelError as e:
+        # a missing or over-long last component is found after the new name's parent (ENOENT, ENAMETOOLONG)
+        if e.errno not in (E.ENAMETOOLONG, E.ENOENT) or not k.get_cstring(t, old_ptr):
+            raise
+        src, too_long = None, e
     dst = k.get_path_at(t, newdir, new_ptr, create=True, follow=False)
+    for ptr in (old_ptr, new_ptr):
+        last = k.get_cstring(t, ptr).rstrip(b"/").rsplit(b"/", 1)[-1]
+        if last in (b"", b".", b".."):
+            raise KernelError(E.EBUSY)
+    if too_long is not None:
+        raise too_long
     if flags & 1 and os.path.lexists(dst):
         raise KernelError(E.EEXIST)
     fsn = k.fsnotify
     info = fsn.before_remove(src) if fsn else None
     is_dir = os.path.isdir(src) and not os.path.islink(src)
+    if flags & (RENAME_EXCHANGE | RENAME_WHITEOUT):
+        _host_renameat2(src, dst, flags)  # (inotify is not told of an exchange or whiteout)
+        return 0
     host_call(os.rename, src, dst)
     if is_dir:
         _follow_moved_dir(k, src, dst)
     if info is not None:
         fsn.moved(src, dst, info, fsn.before_remove(dst)[1])
     return 0
+
+
+RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT = 1, 2, 4
+
+
+def _host_renameat2(src: str, dst: str, flags: int) -> None:
+    """The host's renameat2 (glibc's wrapper) for the flags the model leaves to the file system."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if libc.renameat2(-100, os.fsencode(src), -100, os.fsencode(dst), flags) != 0:
+        raise KernelError(ctypes.get_errno() or E.EIO)
 
 
 def _follow_moved_dir(k, src: str, dst: str) -> None:
@@ -128,8 +168,10 @@ def _follow_moved_dir(k, src: str, dst: str) -> None:
 
 @syscall("symlink", sig="path target, path linkpath", cls="file")
 def sys_symlink(k, t, target_ptr, path_ptr, *_):
-    """Create a symbolic link."""
+    """Create a symbolic link; an empty target is ENOENT (getname), before the new name is read."""
     target = os.fsdecode(k.get_cstring(t, target_ptr))
+    if not target:
+        raise KernelError(E.ENOENT)
     path = k.get_path(t, path_ptr, create=True, follow=False)
     host_call(os.symlink, target, path)
     if k.fsnotify:
@@ -139,7 +181,7 @@ def sys_symlink(k, t, target_ptr, path_ptr, *_):
 
 @syscall("link", sig="path oldpath, path newpath", cls="file")
 def sys_link(k, t, old_ptr, new_ptr, *_):
-    """Create a hard link."""
+    """Create a hard link (the old name is looked up before the new one is read, as do_linkat does)."""
     old, new = k.get_path(t, old_ptr, follow=False), k.get_path(t, new_ptr, create=True, follow=False)
     host_call(os.link, old, new)
     if k.fsnotify:
@@ -160,7 +202,16 @@ def sys_readlinkat(k, t, dirfd, path_ptr, buf, size, *_):
     """readlink relative to a directory descriptor or the cwd."""
     if s32(size) <= 0:
         raise KernelError(E.EINVAL)
-    path = k.get_path_at(t, dirfd, path_ptr, follow=False)
+    if not k.get_cstring(t, path_ptr):
+        # an empty path names dirfd itself (LOOKUP_EMPTY): EBADF for a bad one, and ENOENT unless it is a
+        # symlink opened with O_PATH | O_NOFOLLOW
+        f = t.files.get(dirfd) if dirfd != AT_FDCWD else None
+        name = getattr(f, "name", None)
+        if name is None or not os.path.islink(name):
+            raise KernelError(E.ENOENT)
+        path = name
+    else:
+        path = k.get_path_at(t, dirfd, path_ptr, follow=False)
     try:
         target = os.fsencode(os.readlink(path))
     except OSError as e:

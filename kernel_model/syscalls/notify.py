@@ -12,6 +12,8 @@ from .table import syscall
 
 VALID_MASK = (IN_ALL_EVENTS | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK | IN_MASK_CREATE | IN_MASK_ADD
               | IN_ONESHOT)
+# a mask with none of these bits, or with any other bit, is EINVAL (inotify_add_watch)
+ALL_INOTIFY_BITS = VALID_MASK | 0x00002000 | 0x00004000 | 0x00008000 | 0x40000000  # UNMOUNT Q_OVERFLOW IGNORED ISDIR
 
 
 @syscall("inotify_init", sig="", cls="desc")
@@ -44,9 +46,9 @@ def _instance(t, fd) -> InotifyFile:
 def sys_inotify_add_watch(k, t, fd, path_ptr, mask, *_):
     """Watch a file for the events in mask; returns the watch descriptor (the same one again for a file already
     watched). EINVAL for no events or both IN_MASK_ADD and IN_MASK_CREATE; EACCES without read permission."""
+    if not mask & ALL_INOTIFY_BITS or mask & ~ALL_INOTIFY_BITS or (mask & IN_MASK_ADD and mask & IN_MASK_CREATE):
+        raise KernelError(E.EINVAL)  # the mask is checked before the descriptor
     group = _instance(t, fd)
-    if not mask & IN_ALL_EVENTS or mask & ~VALID_MASK or (mask & IN_MASK_ADD and mask & IN_MASK_CREATE):
-        raise KernelError(E.EINVAL)
     path = k.get_path(t, path_ptr, follow=not mask & IN_DONT_FOLLOW)
     from ..cred import CAP_DAC_OVERRIDE, MAY_READ, check_file
 

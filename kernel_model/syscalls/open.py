@@ -9,18 +9,37 @@ import struct
 
 from ..abi import NR, E
 from .. import procfs
-from ..files import O_CLOEXEC, KernelError, open_host
+from ..files import O_CLOEXEC, KernelError, PipeEnd, open_host
 from .table import syscall
 from .. import locks
 from ..inotify import IN_ATTRIB, IN_CREATE, IN_MODIFY, IN_OPEN
-from ..cred import CAP_DAC_OVERRIDE, MAY_READ, MAY_WRITE, check_create, check_file, own_new_file
+from ..cred import CAP_CHOWN, CAP_DAC_OVERRIDE, MAY_READ, MAY_WRITE, check_create, check_file, own_new_file
 from .common import (AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, CLOCK_REALTIME, RLIMIT_NOFILE, host_call,
                      rlimit, s32)
+
+
+O_LARGEFILE = 0o100000
+O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_PATH, __O_TMPFILE = 0o100, 0o200000, 0o400000, 0o10000000, 0o20000000
+
+
+def build_open_flags(flags: int) -> int:
+    """The flags open acts on (build_open_how + build_open_flags): "O_PATH beats everything else", keeping only
+    O_DIRECTORY, O_NOFOLLOW and O_CLOEXEC (so O_PATH|O_CREAT creates nothing); otherwise EINVAL for O_DIRECTORY with
+    O_CREAT, and for an O_TMPFILE that is not O_TMPFILE|O_DIRECTORY without O_CREAT, or not for writing."""
+    if flags & O_PATH:
+        return flags & (O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC)
+    if flags & (O_DIRECTORY | O_CREAT) == O_DIRECTORY | O_CREAT:
+        raise KernelError(E.EINVAL)
+    if flags & __O_TMPFILE and (flags & (__O_TMPFILE | O_DIRECTORY | O_CREAT) != __O_TMPFILE | O_DIRECTORY
+                                or flags & 3 == 0):
+        raise KernelError(E.EINVAL)
+    return flags
 
 
 @syscall("open", sig="path pathname, open_flags flags, open_mode(flags) mode", cls="desc,file")
 def sys_open(k, t, path_ptr, flags, mode, *_):
     """Open a path under the guest root at the lowest free descriptor (do_sys_open)."""
+    flags = build_open_flags(flags)
     return _open(k, t, k.get_path(t, path_ptr, create=bool(flags & 0o100)), flags, mode)
 
 
@@ -34,6 +53,7 @@ def sys_creat(k, t, path_ptr, mode, *_):
 @syscall("openat", sig="dirfd dirfd, path pathname, open_flags flags, open_mode(flags) mode", cls="desc,file")
 def sys_openat(k, t, dirfd, path_ptr, flags, mode, *_):
     """open relative to a directory descriptor or the cwd (AT_FDCWD)."""
+    flags = build_open_flags(flags)
     return _open(k, t, k.get_path_at(t, dirfd, path_ptr, create=bool(flags & 0o100)), flags, mode)
 
 
@@ -54,8 +74,12 @@ def _attrib(k, target) -> None:
 
 @syscall("fchmod", sig="fd fd, mode mode", cls="desc")
 def sys_fchmod(k, t, fd, mode, *_):
-    """Change an open file's mode."""
+    """Change an open file's mode (a pipe's inode too)."""
     f = t.files.get(fd)
+    if isinstance(f, PipeEnd):
+        f.setattr(mode=mode)
+        _attrib(k, f)
+        return 0
     if not hasattr(f, "fd"):
         raise KernelError(E.EINVAL)
     host_call(os.fchmod, f.fd, mode & 0o7777)
@@ -77,10 +101,10 @@ def sys_fchmodat(k, t, dirfd, path_ptr, mode, *_):
 def sys_truncate(k, t, path_ptr, lo, hi, *_):
     """Set a named file's size (do_sys_truncate): EISDIR for a directory, EINVAL for a negative length or a
     non-regular file, EACCES without write permission; it breaks a lease held on the file first."""
-    path = k.get_path(t, path_ptr)
     length = lo | (hi << 32) if t.regs.orig_ax == NR.truncate64 else s32(lo)
     if length < 0 or length >> 63:
-        raise KernelError(E.EINVAL)
+        raise KernelError(E.EINVAL)  # before the path is read
+    path = k.get_path(t, path_ptr)
     try:
         st = os.stat(path)
     except OSError as e:
@@ -109,12 +133,14 @@ def sys_truncate(k, t, path_ptr, lo, hi, *_):
 @syscall("ftruncate64", sig="fd fd, loff length", cls="desc")
 def sys_ftruncate(k, t, fd, lo, hi, *_):
     """Set an open file's size (64-bit length in two registers for ftruncate64)."""
-    f = t.files.get(fd)
-    if not hasattr(f, "fd"):
-        raise KernelError(E.EINVAL)
     length = lo | (hi << 32) if t.regs.orig_ax == NR.ftruncate64 else s32(lo)
     if length < 0 or length >> 63:
-        raise KernelError(E.EINVAL)
+        raise KernelError(E.EINVAL)  # do_sys_ftruncate checks the length before the descriptor
+    f = t.files.get(fd)
+    if not hasattr(f, "fd") or not getattr(f, "regular", False) or f.flags & 3 in (0, 3):
+        raise KernelError(E.EINVAL)  # a regular file open for writing
+    if length > 0x7FFFFFFF and not f.flags & O_LARGEFILE:
+        raise KernelError(E.EINVAL)  # ksys_ftruncate: "small" files (no O_LARGEFILE) stop at 2 GiB, ftruncate64 too
     k.page_cache.truncate(f.fd, length)
     host_call(os.ftruncate, f.fd, length)
     if k.fsnotify:
@@ -127,23 +153,29 @@ def sys_ftruncate(k, t, fd, lo, hi, *_):
 def sys_utimensat(k, t, dirfd, path_ptr, times, flags, *_):
     """Set access and modification times; NULL times means now, UTIME_NOW / UTIME_OMIT per field."""
     UTIME_NOW, UTIME_OMIT = (1 << 30) - 1, (1 << 30) - 2
-    if path_ptr:
-        target = k.get_path_at(t, dirfd, path_ptr, follow=not flags & AT_SYMLINK_NOFOLLOW)
-    else:
+    fmt, size = ("<qq", 16) if t.regs.orig_ax == NR.utimensat_time64 else ("<iI", 8)
+    raw = k.get_bytes(t, times, 2 * size) if times else None  # the times are read first (EFAULT)
+    given = [struct.unpack_from(fmt, raw, i * size) for i in (0, 1)] if raw else None
+    if given and given[0][1] == given[1][1] == UTIME_OMIT:
+        return 0
+    if not path_ptr and dirfd != AT_FDCWD:  # do_utimes_fd: no flags at all
+        if flags:
+            raise KernelError(E.EINVAL)
         f = t.files.get(dirfd)
         if not hasattr(f, "fd"):
             raise KernelError(E.EBADF)
         target = f.fd
+    else:
+        if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
+            raise KernelError(E.EINVAL)
+        target = k.get_path_at(t, dirfd, path_ptr, follow=not flags & AT_SYMLINK_NOFOLLOW)
+    if given and any(n not in (UTIME_NOW, UTIME_OMIT) and not 0 <= n < 10**9 for _, n in given):
+        raise KernelError(E.EINVAL)  # "EINVAL Invalid value in one of the tv_nsec fields" (utimensat(2))
     st = host_call(os.stat, target) if not isinstance(target, int) else host_call(os.fstat, target)
     now = k.now_ns(CLOCK_REALTIME)
-    if times:
-        fmt, size = ("<qq", 16) if t.regs.orig_ax == NR.utimensat_time64 else ("<iI", 8)
-        raw = k.get_bytes(t, times, 2 * size)
+    if given:
         vals = []
-        for i, cur in enumerate((st.st_atime_ns, st.st_mtime_ns)):
-            sec, nsec = struct.unpack_from(fmt, raw, i * size)
-            if nsec not in (UTIME_NOW, UTIME_OMIT) and not 0 <= nsec < 10**9:
-                raise KernelError(E.EINVAL)  # "EINVAL Invalid value in one of the tv_nsec fields" (utimensat(2))
+        for (sec, nsec), cur in zip(given, (st.st_atime_ns, st.st_mtime_ns), strict=True):
             vals.append(now if nsec == UTIME_NOW else cur if nsec == UTIME_OMIT else sec * 10**9 + nsec)
     else:
         vals = [now, now]
@@ -154,6 +186,19 @@ def sys_utimensat(k, t, dirfd, path_ptr, times, flags, *_):
         host_call(lambda: os.utime(target, ns=tuple(vals), follow_symlinks=not flags & AT_SYMLINK_NOFOLLOW))
         _attrib(k, target)
     return 0
+
+
+def _chown_permitted(k, t, st, uid: int, gid: int) -> None:
+    """chown_ok and chgrp_ok (fs/attr.c): without CAP_CHOWN only the owner (by fsuid) may change a file, its owner
+    to itself and its group to one of the caller's groups; EPERM otherwise. The host change is the emulator's."""
+    c = k.cred(t)
+    if c.capable(CAP_CHOWN):
+        return
+    owner = st.st_uid == c.fsuid
+    if uid != -1 and not (owner and uid == st.st_uid):
+        raise KernelError(E.EPERM)
+    if gid != -1 and not (owner and (gid == st.st_gid or gid == c.fsgid or gid in c.groups)):
+        raise KernelError(E.EPERM)
 
 
 def _chown_ids(old: bool, uid: int, gid: int) -> tuple[int, int]:
@@ -173,19 +218,27 @@ def sys_chown(k, t, a, b, c, d, e, *_):
     nr = t.regs.orig_ax
     if nr in (NR.fchown32, NR.fchown):  # (fd, uid, gid)
         f = t.files.get(a)
+        uid, gid = _chown_ids(nr == NR.fchown, b, c)
+        if isinstance(f, PipeEnd):
+            f.setattr(uid=uid, gid=gid)
+            _attrib(k, f)
+            return 0
         if not hasattr(f, "fd"):
             raise KernelError(E.EINVAL)
-        uid, gid = _chown_ids(nr == NR.fchown, b, c)
+        _chown_permitted(k, t, host_call(os.fstat, f.fd), uid, gid)
         host_call(os.fchown, f.fd, uid, gid)
         _attrib(k, f)
         return 0
     if nr == NR.fchownat:  # (dirfd, path, uid, gid, flags)
+        if e & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
+            raise KernelError(E.EINVAL)  # do_fchownat checks the flags before the path
         path = k.get_path_at(t, a, b, follow=not e & AT_SYMLINK_NOFOLLOW)
         (uid, gid), follow = _chown_ids(False, c, d), not e & AT_SYMLINK_NOFOLLOW
     else:
         follow = nr not in (NR.lchown32, NR.lchown)
         path = k.get_path(t, a, follow=follow)
         uid, gid = _chown_ids(nr in (NR.lchown, NR.chown), b, c)
+    _chown_permitted(k, t, host_call(lambda: os.stat(path, follow_symlinks=follow)), uid, gid)
     host_call(lambda: os.chown(path, uid, gid, follow_symlinks=follow))
     _attrib(k, path)
     return 0
@@ -195,8 +248,12 @@ def sys_chown(k, t, a, b, c, d, e, *_):
 def sys_fsync(k, t, fd, *_):
     """Flush an open file: its dirty mapped pages go to the host file (vfs_fsync_range)."""
     f = t.files.get(fd)
-    if hasattr(f, "fd"):
+    if not hasattr(f, "fd"):
+        raise KernelError(E.EINVAL)  # a pipe, socket or other file without an fsync operation
+    if getattr(f, "regular", False):
         k.page_cache.sync(f.fd)
+    else:
+        host_call(os.fsync, f.fd)  # a directory syncs; a character device says EINVAL as on the host
     return 0
 
 
@@ -400,7 +457,7 @@ def sys_umask(k, t, mask, *_):
 
 
 FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_COLLAPSE_RANGE = 0x01, 0x02, 0x08
-FALLOC_FL_ZERO_RANGE, FALLOC_FL_INSERT_RANGE = 0x10, 0x20
+FALLOC_FL_ZERO_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_UNSHARE_RANGE = 0x10, 0x20, 0x40
 
 
 @syscall("fallocate", sig="fd fd, hex mode, loff offset, loff len", cls="desc")
@@ -419,7 +476,7 @@ def sys_fallocate(k, t, fd, mode, off_lo, off_hi, len_lo, len_hi):
     if offset >> 63 or length >> 63 or length == 0:
         raise KernelError(E.EINVAL)
     known = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_ZERO_RANGE | \
-        FALLOC_FL_INSERT_RANGE
+        FALLOC_FL_INSERT_RANGE | FALLOC_FL_UNSHARE_RANGE
     if mode & ~known:
         raise KernelError(E.EOPNOTSUPP)
     if mode & FALLOC_FL_PUNCH_HOLE and mode & FALLOC_FL_ZERO_RANGE:
@@ -469,8 +526,8 @@ def sys_fadvise64(k, t, fd, off_lo, off_hi, length, advice, *_):
 
 def _fadvise(t, fd: int, length: int, advice: int) -> int:
     f = t.files.get(fd)
-    if getattr(f, "fd", None) is None:
-        raise KernelError(E.ESPIPE)
+    if getattr(f, "fd", None) is None or pystat.S_ISFIFO(host_call(os.fstat, f.fd).st_mode):
+        raise KernelError(E.ESPIPE)  # generic_fadvise: a pipe, before the advice is looked at
     if length >> 63 or not POSIX_FADV_NORMAL <= s32(advice) <= POSIX_FADV_NOREUSE:
         raise KernelError(E.EINVAL)
     return 0

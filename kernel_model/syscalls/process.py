@@ -189,7 +189,18 @@ def sys_waitpid(k, t, pid, status_ptr, options, *_):
          sig="enum(idtype) idtype, int id, out siginfo infop, flags(wait) options, out rusage rusage",
          cls="process")
 def sys_waitid(k, t, which, upid, infop, options, rusage, *_):
-    """waitid(idtype, id, siginfo *, options): wait and fill a SIGCHLD siginfo (kernel_waitid)."""
+    """waitid(idtype, id, siginfo *, options): wait and fill a SIGCHLD siginfo (kernel_waitid). A failed wait
+    still stores the (zero) signo, errno, code, pid, uid and status fields, so a bad infop is EFAULT even then
+    (compat_sys_waitid)."""
+    try:
+        return (yield from _waitid(k, t, which, upid, infop, options, rusage))
+    except KernelError as e:
+        if infop:
+            k.put_bytes(t, infop, bytes(24))  # EFAULT replaces the error
+        raise e from None
+
+
+def _waitid(k, t, which, upid, infop, options, rusage):
     if not options & (WEXITED | 8 | 2) or options & ~(WNOHANG | WEXITED | 2 | 8 | WNOWAIT | WNOTHREAD
                                                         | WCLONE | WALL):
         raise KernelError(E.EINVAL)
@@ -238,11 +249,11 @@ def sys_pidfd_open(k, t, pid, flags, *_):
 def sys_pidfd_getfd(k, t, pidfd, targetfd, flags, *_):
     """A copy in the caller of another process's descriptor (pidfd_getfd(2)): EINVAL for flags, ESRCH once the
     process has exited, EBADF for a descriptor it does not have, EPERM without ptrace-like permission."""
+    if flags:
+        raise KernelError(E.EINVAL)
     f = t.files.get(pidfd)
     if not isinstance(f, PidFd):
         raise KernelError(E.EBADF)
-    if flags:
-        raise KernelError(E.EINVAL)
     target = f.task
     if target.state in (ZOMBIE, DEAD) or target.files is None:
         raise KernelError(E.ESRCH)

@@ -3,10 +3,15 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import select
+import stat as pystat
 import struct
+import termios
 
 from ..abi import NR, SIG, E
-from ..files import TTY_POLL_NS, PipeEnd, O_NONBLOCK, KernelError
+from ..files import O_ACCMODE, O_RDONLY, O_WRONLY, TTY_POLL_NS, HostFile, PipeEnd, O_NONBLOCK, KernelError
 from .. import signal as sigmod
 from .table import syscall
 from ..tty import check_write, tty_check_change
@@ -52,6 +57,7 @@ def do_write(k, t, f, data):
             return done
 
 
+SEEK_MAX = 4  # SEEK_HOLE
 MAX_RW_COUNT = 0x7FFFF000  # INT_MAX & PAGE_MASK: the most one read or write transfers
 CHUNK = 1 << 20  # bytes the emulator copies between host and guest at a time
 DEV_NULL = 3
@@ -62,6 +68,26 @@ def fills_buffer(f) -> bool:
     """A read of this file gives all that was asked for up to its end (a regular file or a memory device), so the
     copy goes on chunk after chunk; a pipe, socket or terminal gives what it has in one step."""
     return getattr(f, "regular", False) or getattr(f, "memdev", None) in FULL_READERS
+
+
+def at_eof(f) -> bool:
+    """A read would return 0 without copying a byte: a pipe with nothing in it and no writer, a regular file read
+    at or past its end, a host pipe or socket whose writers are gone (so a read into a bad buffer is 0, not
+    EFAULT, as in pipe_read and filemap_read)."""
+    if isinstance(f, PipeEnd):
+        return not f.pipe.buf and f.pipe.writers == 0
+    fd = getattr(f, "fd", None)
+    if fd is None or getattr(f, "tty", False):
+        return False
+    try:
+        if f.regular:
+            return os.lseek(fd, 0, os.SEEK_CUR) >= os.fstat(fd).st_size
+        if pystat.S_ISFIFO(os.fstat(fd).st_mode) and select.select([fd], [], [], 0)[0]:
+            avail = fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0")
+            return struct.unpack("<i", avail)[0] == 0
+    except OSError:
+        pass
+    return False
 
 
 def _windows(k, t, vecs, skip: int):
@@ -94,7 +120,9 @@ def read_into(k, t, f, vecs, total: int, reader):
         pieces, want, short = _windows(k, t, vecs, done)
         if want == 0:
             if done == 0:
-                raise KernelError(E.EFAULT)
+                reader(0)  # the file's own refusal comes first (a directory: EISDIR)
+                if not at_eof(f):
+                    raise KernelError(E.EFAULT)
             break
         if first:
             data = yield from file_io(k, t, f, lambda want=want: reader(want))
@@ -154,6 +182,27 @@ def write_from(k, t, vecs, total: int, writer):
     return done
 
 
+def has_positions(f) -> bool:
+    """The file can be read or written at an offset (FMODE_PREAD): not a pipe, FIFO or socket."""
+    if not hasattr(f, "pread"):
+        return False
+    fd = getattr(f, "fd", None)
+    if fd is None or getattr(f, "regular", False):
+        return True
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError:
+        return True
+    return not (pystat.S_ISFIFO(mode) or pystat.S_ISSOCK(mode))
+
+
+def check_mode(f, write: bool) -> None:
+    """EBADF for a host file or pipe end not open for the direction (FMODE_READ / FMODE_WRITE), which vfs_read,
+    vfs_write and their vector forms check before the buffers."""
+    if isinstance(f, (HostFile, PipeEnd)) and f.flags & O_ACCMODE in (O_RDONLY if write else O_WRONLY, 3):
+        raise KernelError(E.EBADF)
+
+
 def access_ok(vecs) -> None:
     """EFAULT when a buffer reaches past the user address space (access_ok), before anything is copied."""
     for base, n in vecs:
@@ -174,6 +223,7 @@ def _clamp(vecs, limit: int = MAX_RW_COUNT):
 def sys_read(k, t, fd, buf, count, *_):
     """Read from a descriptor into user memory, sleeping while a pipe is empty (ksys_read)."""
     f = t.files.get(fd)
+    check_mode(f, False)
     access_ok([(buf, count)])  # on the whole count, as i386's access_ok (TASK_SIZE 3 GiB) sees it
     count = min(count, MAX_RW_COUNT)
     if k.tty is not None and f.isatty():
@@ -190,12 +240,12 @@ def sys_read(k, t, fd, buf, count, *_):
 def _positional(t, fd: int, op: str, off_lo: int, off_hi: int):
     """The file and 64-bit offset of a positional read or write: ESPIPE for a file without positions (a pipe),
     EINVAL for a negative offset."""
+    off = off_lo | (off_hi << 32)
+    if off >> 63:
+        raise KernelError(E.EINVAL)  # ksys_pread64: a negative position before the descriptor
     f = t.files.get(fd)
     if not hasattr(f, op):
         raise KernelError(E.ESPIPE)
-    off = off_lo | (off_hi << 32)
-    if off >> 63:
-        raise KernelError(E.EINVAL)
     return f, off
 
 
@@ -203,6 +253,7 @@ def _positional(t, fd: int, op: str, off_lo: int, off_hi: int):
 def sys_pread64(k, t, fd, buf, count, off_lo, off_hi, *_):
     """Read at an offset without moving the file position."""
     f, off = _positional(t, fd, "pread", off_lo, off_hi)
+    check_mode(f, False)
     access_ok([(buf, count)])  # on the whole count, as i386's access_ok (TASK_SIZE 3 GiB) sees it
     count = min(count, MAX_RW_COUNT)
     if count == 0:
@@ -224,6 +275,7 @@ def sys_pwrite64(k, t, fd, buf, count, off_lo, off_hi, *_):
     """Write at an offset without moving the file position (ksys_pwrite64): ESPIPE on a pipe, EINVAL for a
     negative offset."""
     f, off = _positional(t, fd, "pwrite", off_lo, off_hi)
+    check_mode(f, True)
     access_ok([(buf, count)])  # on the whole count, as i386's access_ok (TASK_SIZE 3 GiB) sees it
     count = min(count, MAX_RW_COUNT)
     if count == 0:
@@ -257,6 +309,7 @@ def _write_vecs(k, t, f, vecs, total: int):
 def sys_write(k, t, fd, buf, count, *_):
     """Write user memory to a descriptor, sleeping while a pipe is full (ksys_write)."""
     f = t.files.get(fd)
+    check_mode(f, True)
     access_ok([(buf, count)])  # on the whole count, as i386's access_ok (TASK_SIZE 3 GiB) sees it
     count = min(count, MAX_RW_COUNT)
     return (yield from _write_vecs(k, t, f, [(buf, count)], count))
@@ -279,6 +332,7 @@ def _iovecs(k, t, iov, iovcnt):
 def sys_writev(k, t, fd, iov, iovcnt, *_):
     """Gather-write: the buffers are written in order, as one write per chunk (do_writev)."""
     f = t.files.get(fd)
+    check_mode(f, True)
     vecs, total = _iovecs(k, t, iov, iovcnt)
     if total == 0:
         return 0
@@ -289,6 +343,7 @@ def sys_writev(k, t, fd, iov, iovcnt, *_):
 def sys_readv(k, t, fd, iov, iovcnt, *_):
     """Scatter-read into the buffers in order (do_readv)."""
     f = t.files.get(fd)
+    check_mode(f, False)
     vecs, total = _iovecs(k, t, iov, iovcnt)
     if total == 0:
         return 0
@@ -303,19 +358,35 @@ def sys_readv(k, t, fd, iov, iovcnt, *_):
 def sys_sendfile(k, t, out_fd, in_fd, offset_ptr, count, *_):
     """Copy between descriptors in the kernel, a chunk at a time: a read then a write, at an offset when one is
     given (do_sendfile)."""
-    fin, fout = t.files.get(in_fd), t.files.get(out_fd)
+    off = None
+    if offset_ptr:  # the offset is read before the descriptors are looked up (EFAULT first)
+        size = 8 if t.regs.orig_ax == NR.sendfile64 else 4
+        off = struct.unpack("<q" if size == 8 else "<i", k.get_bytes(t, offset_ptr, size))[0]
+    if off is not None:
+        # the position is stored back even when the copy fails, and a store that faults is the result
+        progress = [0]
+        try:
+            done = yield from _sendfile(k, t, out_fd, in_fd, off, count, progress)
+        finally:
+            k.put_bytes(t, offset_ptr, struct.pack("<q" if size == 8 else "<i", off + progress[0]))
+        return done
+    return (yield from _sendfile(k, t, out_fd, in_fd, None, count, [0]))
+
+
+def _sendfile(k, t, out_fd, in_fd, off, count, progress):
+    """do_sendfile; progress[0] follows the bytes copied."""
+    fin = t.files.get(in_fd)  # do_sendfile: the input (readable, with positions when an offset is given) first
+    check_mode(fin, False)
+    if off is not None and not has_positions(fin):
+        raise KernelError(E.ESPIPE)
+    fout = t.files.get(out_fd)
+    check_mode(fout, True)
     if isinstance(fin, PipeEnd):
         # "EINVAL: ... an mmap(2)-like operation is not available for in_fd" (sendfile(2)); Linux refuses a pipe
         raise KernelError(E.EINVAL)
     count = min(count, MAX_RW_COUNT)
     if k.tty is not None and fin.isatty():
         tty_check_change(k, t, SIG.SIGTTIN)
-    off = None
-    if offset_ptr:
-        size = 8 if t.regs.orig_ax == NR.sendfile64 else 4
-        off = struct.unpack("<q" if size == 8 else "<i", k.get_bytes(t, offset_ptr, size))[0]
-        if not hasattr(fin, "pread"):
-            raise KernelError(E.ESPIPE)
     done = 0
     while done < count:
         want = min(count - done, CHUNK)
@@ -334,17 +405,19 @@ def sys_sendfile(k, t, out_fd, in_fd, offset_ptr, count, *_):
                 raise
             break
         done += n
+        progress[0] = done
         if n < len(data) or len(data) < want or not fills_buffer(fin):
             break
-    if off is not None:
-        k.put_bytes(t, offset_ptr, struct.pack("<q" if size == 8 else "<i", off + done))
     return done
 
 
 @syscall("lseek", sig="fd fd, off offset, enum(seek) whence", cls="desc")
 def sys_lseek(k, t, fd, offset, whence, *_):
     """Move the file position (32-bit offset)."""
-    pos = t.files.get(fd).lseek(s32(offset), whence)
+    f = t.files.get(fd)
+    if whence > SEEK_MAX:
+        raise KernelError(E.EINVAL)  # ksys_lseek: an unknown whence, before the file is asked (a pipe: ESPIPE)
+    pos = f.lseek(s32(offset), whence)
     if pos > 0x7FFFFFFF:
         raise KernelError(E.EOVERFLOW)
     return pos
@@ -356,6 +429,9 @@ def sys_llseek(k, t, fd, hi, lo, result, whence, *_):
     off = (hi << 32) | lo
     if off & (1 << 63):
         off -= 1 << 64
-    pos = t.files.get(fd).lseek(off, whence)
+    f = t.files.get(fd)
+    if whence > SEEK_MAX:
+        raise KernelError(E.EINVAL)
+    pos = f.lseek(off, whence)
     k.put_bytes(t, result, struct.pack("<q", pos))
     return 0

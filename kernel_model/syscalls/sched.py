@@ -10,16 +10,17 @@ from ..files import KernelError
 from .table import syscall
 from .common import pid_target, s32
 
-CPUMASK_SIZE = 8  # cpumask_size() of the 64-bit host kernel a compat task talks to: one unsigned long
+NR_CPUS = 256  # this machine's kernel (kernel_max 255): the most CPUs a cpumask can name
+CPUMASK_SIZE = NR_CPUS // 8  # cpumask_size(): what sched_getaffinity stores and returns (measured: 32)
 
 
 @syscall("sched_getaffinity", sig="pid pid, size cpusetsize, out cpu_mask(ret) mask")
 def sys_sched_getaffinity(k, t, pid, size, mask, *_):
     """The CPUs a task may run on: CPU 0 only; returns the bytes written (compat_sys_sched_getaffinity:
     EINVAL when the set is smaller than the CPUs or not a whole number of 32-bit words)."""
+    if (size * 8) & 0xFFFFFFFF < 1 or size & 3:  # len * BITS_PER_BYTE in an unsigned int, as the kernel computes it
+        raise KernelError(E.EINVAL)  # checked before the pid is looked up
     pid_target(k, t, pid)
-    if size * 8 < 1 or size & 3:
-        raise KernelError(E.EINVAL)
     n = min(size, CPUMASK_SIZE)
     k.put_bytes(t, mask, (1).to_bytes(n, "little"))
     return n

@@ -294,9 +294,8 @@ def sock_create(k, t, family: int, type_: int, protocol: int) -> Socket:
         raise KernelError(E.EINVAL)
     if family < 0 or family >= net.AF_MAX:
         raise KernelError(E.EAFNOSUPPORT)
-    if kind not in (SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, net.SOCK_RDM, SOCK_SEQPACKET, net.SOCK_DCCP,
-                    net.SOCK_PACKET):
-        raise KernelError(E.EINVAL)
+    if kind > net.SOCK_PACKET:
+        raise KernelError(E.EINVAL)  # __sock_create: type >= SOCK_MAX; a type the family lacks is the family's call
     if family == AF_UNIX:
         if protocol and protocol != AF_UNIX:
             raise KernelError(E.EPROTONOSUPPORT)
@@ -348,6 +347,10 @@ def unix_pair(k, t, a: Socket, b: Socket) -> None:
 def sys_socketpair(k, t, family, type_, protocol, sv, *_):
     """A pair of connected AF_UNIX sockets; other families EOPNOTSUPP (their sockets have no pair)."""
     family, type_, protocol = s32(family), s32(type_), s32(protocol)
+    if type_ & ~0xF & ~(SOCK_CLOEXEC | SOCK_NONBLOCK):
+        raise KernelError(E.EINVAL)
+    if t.mm.accessible(sv, 8, True) < 8:
+        raise KernelError(E.EFAULT)  # __sys_socketpair stores the descriptors before it creates the sockets
     a = sock_create(k, t, family, type_, protocol)
     if family != AF_UNIX:
         a.release()

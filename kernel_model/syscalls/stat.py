@@ -10,7 +10,7 @@ from ..abi import E
 from .. import procfs
 from ..files import KernelError, pack_stat64, pack_statx, stat_fields
 from .table import syscall
-from .common import AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW
+from .common import AT_EMPTY_PATH, AT_FDCWD, AT_NO_AUTOMOUNT, AT_STATX_SYNC_TYPE, AT_SYMLINK_NOFOLLOW, STATX__RESERVED
 
 
 @syscall("getdents64", sig="fd fd, out dirents dirp, size count", cls="desc")
@@ -83,6 +83,8 @@ def _stat_at(k, t, dirfd, path_ptr, flags):
          cls="desc,file,fstat,stat_like")
 def sys_fstatat64(k, t, dirfd, path_ptr, buf, flags, *_):
     """struct stat64 of a path relative to a directory descriptor."""
+    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH):
+        raise KernelError(E.EINVAL)  # vfs_fstatat, before the path is read
     k.put_bytes(t, buf, pack_stat64(_stat_at(k, t, dirfd, path_ptr, flags)))
     return 0
 
@@ -92,6 +94,12 @@ def sys_fstatat64(k, t, dirfd, path_ptr, buf, flags, *_):
          cls="desc,file,fstat,stat_like")
 def sys_statx(k, t, dirfd, path_ptr, flags, mask, buf, *_):
     """struct statx (basic fields) of a path relative to a directory descriptor."""
+    sync = flags & AT_STATX_SYNC_TYPE
+    # statx of a descriptor ("" with AT_EMPTY_PATH) takes a fast path that ignores unknown flags (measured)
+    by_fd = flags & AT_EMPTY_PATH and dirfd != AT_FDCWD and not k.get_cstring(t, path_ptr)
+    unknown = flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | AT_STATX_SYNC_TYPE)
+    if (unknown and not by_fd) or sync == AT_STATX_SYNC_TYPE or mask & STATX__RESERVED:
+        raise KernelError(E.EINVAL)  # "EINVAL Invalid flag specified in flags" / "Reserved flag specified in mask"
     k.put_bytes(t, buf, pack_statx(_stat_at(k, t, dirfd, path_ptr, flags)))
     return 0
 

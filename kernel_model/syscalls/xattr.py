@@ -18,13 +18,19 @@ def _target(k, t, nr_kind: str, arg: int):
     if nr_kind == "f":
         f = t.files.get(arg)
         if getattr(f, "fd", None) is None:
-            raise KernelError(E.EBADF)
+            return None, True  # a pipe, socket or other in-memory inode: no attributes, and none can be set
         return f.fd, True
     return k.get_path(t, arg, follow=nr_kind != "l"), nr_kind != "l"
 
 
 def _name(k, t, ptr: int) -> str:
-    raw = k.get_cstring(t, ptr, XATTR_NAME_MAX + 1)
+    """The attribute name (import_xattr_name): ERANGE when empty or longer than XATTR_NAME_MAX."""
+    try:
+        raw = k.get_cstring(t, ptr, XATTR_NAME_MAX + 1)
+    except KernelError as e:
+        if e.errno == E.ENAMETOOLONG:
+            raise KernelError(E.ERANGE) from None
+        raise
     if not raw or len(raw) > XATTR_NAME_MAX:
         raise KernelError(E.ERANGE)
     return os.fsdecode(raw)
@@ -48,8 +54,11 @@ def _kind(t) -> str:
 def sys_getxattr(k, t, target, name_ptr, value, size, *_):
     """An attribute's value (size 0: its length); ENODATA when the file has none by that name, ERANGE when it
     does not fit."""
+    name = _name(k, t, name_ptr)  # import_xattr_name comes before the file (EFAULT, ERANGE first)
     where, follow = _target(k, t, _kind(t), target)
-    return _reply(k, t, _host(os.getxattr, where, _name(k, t, name_ptr), follow_symlinks=follow), value, size)
+    if where is None:
+        raise KernelError(E.ENODATA)
+    return _reply(k, t, _host(os.getxattr, where, name, follow_symlinks=follow), value, size)
 
 
 @syscall("listxattr", "llistxattr", sig="path pathname, out buf(ret) list, size size", cls="file")
@@ -57,7 +66,7 @@ def sys_getxattr(k, t, target, name_ptr, value, size, *_):
 def sys_listxattr(k, t, target, lst, size, *_):
     """The attribute names, NUL-separated (size 0: the length the list needs)."""
     where, follow = _target(k, t, _kind(t), target)
-    names = _host(os.listxattr, where, follow_symlinks=follow)
+    names = _host(os.listxattr, where, follow_symlinks=follow) if where is not None else []
     return _reply(k, t, b"".join(os.fsencode(n) + b"\0" for n in names), lst, size)
 
 
@@ -79,11 +88,13 @@ def sys_setxattr(k, t, target, name_ptr, value, size, flags, *_):
     XATTR_SIZE_MAX."""
     if flags & ~(XATTR_CREATE | XATTR_REPLACE):
         raise KernelError(E.EINVAL)
+    name = _name(k, t, name_ptr)  # setxattr_copy: flags, name, size, value, then the file
     if size > XATTR_SIZE_MAX:
         raise KernelError(E.E2BIG)
-    where, follow = _target(k, t, _kind(t), target)
-    name = _name(k, t, name_ptr)
     data = k.get_bytes(t, value, size) if size else b""
+    where, follow = _target(k, t, _kind(t), target)
+    if where is None:
+        raise KernelError(E.EOPNOTSUPP)
     _host(os.setxattr, where, name, data, flags, follow_symlinks=follow)
     return 0
 
@@ -92,6 +103,9 @@ def sys_setxattr(k, t, target, name_ptr, value, size, flags, *_):
 @syscall("fremovexattr", sig="fd fd, str name", cls="desc")
 def sys_removexattr(k, t, target, name_ptr, *_):
     """Remove an attribute (ENODATA when there is none by that name)."""
+    name = _name(k, t, name_ptr)
     where, follow = _target(k, t, _kind(t), target)
-    _host(os.removexattr, where, _name(k, t, name_ptr), follow_symlinks=follow)
+    if where is None:
+        raise KernelError(E.EOPNOTSUPP)
+    _host(os.removexattr, where, name, follow_symlinks=follow)
     return 0
