@@ -62,13 +62,18 @@ def initial_cred(uid: int, gid: int, groups: list[int], caps: tuple[int, int, in
     return Cred(uid, uid, uid, uid, gid, gid, gid, gid, tuple(groups), *caps)
 
 
+SECBIT_KEEP_CAPS, SECBIT_KEEP_CAPS_LOCKED = 1 << 4, 1 << 5
+
+
 def fix_setuid(old: Cred, new: Cred) -> Cred:
     """cap_task_fix_setuid: leaving uid 0 for good drops the permitted and effective sets; leaving euid 0
     drops the effective set; coming back to euid 0 restores it from the permitted set; fsuid moves the
     file-system capabilities."""
     eff, prm = new.cap_effective, new.cap_permitted
     if 0 in (old.uid, old.euid, old.suid) and 0 not in (new.uid, new.euid, new.suid):
-        prm = eff = 0
+        eff = 0
+        if not new.securebits & SECBIT_KEEP_CAPS:  # PR_SET_KEEPCAPS keeps the permitted set
+            prm = 0
     if old.euid == 0 and new.euid != 0:
         eff = 0
     if old.euid != 0 and new.euid == 0:

@@ -22,7 +22,14 @@ if TYPE_CHECKING:
 ULLONG_MAX = (1 << 64) - 1
 
 
-class EventFd(File):
+class AnonFile(File):
+    """A file of anon_inode_getfile whose f_op->llseek is noop_llseek: lseek succeeds and leaves it at 0."""
+
+    def lseek(self, offset: int, whence: int) -> int:
+        return 0
+
+
+class EventFd(AnonFile):
     """An eventfd: a 64-bit counter; read takes it (or 1 of it with EFD_SEMAPHORE), write adds to it."""
 
     _ino = 0
@@ -91,7 +98,7 @@ def _anon_stat(ino: int) -> dict[str, int]:
 TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET = 1, 2
 
 
-class TimerFd(File):
+class TimerFd(AnonFile):
     """A timerfd: expirations of a (periodic) timer on one clock, counted until read."""
 
     def __init__(self, k: Kernel, clockid: int, flags: int) -> None:
@@ -173,7 +180,7 @@ class TimerFd(File):
             self.timer.cancel()
 
 
-class SignalFd(File):
+class SignalFd(AnonFile):
     """A signalfd (fs/signalfd.c): reading takes the caller's pending signals of the mask, as struct
     signalfd_siginfo, instead of delivering them; readable while one is pending."""
 
@@ -264,7 +271,7 @@ class EpItem:
         return bool(self.events & EPOLLEXCLUSIVE) and had_waiters
 
 
-class EpollFile(File):
+class EpollFile(AnonFile):
     """An epoll instance (struct eventpoll): the interest list by (file, fd), the ready list and its queue."""
 
     def __init__(self, k: Kernel, flags: int) -> None:

@@ -36,14 +36,14 @@ MSG_NOERROR, MSG_EXCEPT, MSG_COPY = 0o10000, 0o20000, 0o40000
 # The limits of a 64-bit host kernel as a 32-bit task sees them (include/uapi/linux/{shm,sem,msg}.h defaults;
 # compat IPC_INFO clamps the 64-bit shm values to INT_MAX).
 SHMMIN, SHMMNI, SHMSEG = 1, 4096, 4096
-SHMMAX = 0x7FFFFFFF
-SHMALL = 0x7FFFFFFF
+SHMMAX = 0xFFFFFFFF - (1 << 24)  # ULONG_MAX - 2^24 on i386 (include/uapi/linux/shm.h): no practical limit
+SHMALL = 0xFFFFFFFF - (1 << 24)  # pages, likewise
 SEMMSL, SEMMNS, SEMOPM, SEMMNI, SEMVMX, SEMAEM = 32000, 1024000000, 500, 32000, 32767, 32767
 MSGMAX, MSGMNB, MSGMNI = 8192, 16384, 32000
 PAGE = 4096
 
 
-SHM_HUGETLB = 0o4000
+SHM_HUGETLB, SHM_NORESERVE = 0o4000, 0o10000
 
 
 @dataclass
@@ -236,13 +236,21 @@ class IpcNamespace:
         def create(perm):
             if size < SHMMIN or size > min(SHMMAX, self.k.sysctl_int("kernel/shmmax")):
                 raise KernelError(E.EINVAL)
+            backing = size
             if flags & SHM_HUGETLB:
-                # a huge page size the machine has (0: the default), else EINVAL; the model keeps no huge pages, as
-                # a host with vm.nr_hugepages 0, so the segment cannot be backed: ENOMEM
-                raise KernelError(E.ENOMEM if (flags >> 26) & 0x3F in (0, 21, 30) else E.EINVAL)
+                # a huge page size the machine has (0: the default 2 MiB), else EINVAL. The model keeps no huge
+                # pages, as a host with vm.nr_hugepages 0: a segment that must reserve them is ENOMEM, one made
+                # with SHM_NORESERVE exists (of whole huge pages; natively its pages could not be faulted in)
+                log = (flags >> 26) & 0x3F
+                if log not in (0, 21, 30):
+                    raise KernelError(E.EINVAL)
+                if not flags & SHM_NORESERVE:
+                    raise KernelError(E.ENOMEM)
+                huge = 1 << (log or 21)
+                backing = (size + huge - 1) // huge * huge
             if len(self.shm.objects) >= self.k.sysctl_int("kernel/shmmni"):
                 raise KernelError(E.ENOSPC)
-            obj = ShmemObject(self.k.pool, size)
+            obj = ShmemObject(self.k.pool, backing)
             obj.get()  # the segment's own hold, dropped at IPC_RMID
             return ShmSegment(perm, obj, size, task.tgid, ctime=now())
 

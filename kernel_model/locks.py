@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .abi import E
-from .files import LOCKS_HELD, KernelError
+from .files import LOCKS_HELD, KernelError, PipeEnd
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -55,6 +55,8 @@ def inode_key(f) -> tuple[int, int]:
     """(dev, ino) of an open host file; EBADF for files without one (pipes and model files)."""
     fd = getattr(f, "fd", None)
     if fd is None:
+        if isinstance(f, PipeEnd):
+            return 0xC, f.pipe.ino  # pipefs: a pipe's inode takes locks like any other
         raise KernelError(E.EBADF)
     try:
         st = os.fstat(fd)

@@ -116,6 +116,7 @@ class Task:
     trap_nr = 0
     error_code = 0
     cr2 = 0
+    sas_raw_flags = 0  # sigaltstack's flags as last given (Linux keeps them; the model's altstack normalises)
 
     def __init__(self, pid: int, comm: str) -> None:
         self.pid = pid  # the thread id

@@ -9,7 +9,7 @@ from ..files import KernelError
 from ..sched import TICK_NSEC
 from .. import signal as sigmod
 from .table import syscall
-from .common import CLOCK_REALTIME
+from .common import CLOCK_REALTIME, KTS
 
 
 @syscall("clock_gettime", sig="enum(clock) clockid, out timespec tp", cls="clock")
@@ -93,7 +93,7 @@ def sys_nanosleep(k, t, req, rem, *_):
 def sys_clock_nanosleep(k, t, clk, flags, req, rem, *_):
     """Relative or absolute (TIMER_ABSTIME) sleep; an absolute one is not given the time left (clock_nanosleep(2):
     "If the call is interrupted by a signal handler ... remain is unused")."""
-    fmt, size = ("<qq", 16) if t.regs.orig_ax == NR.clock_nanosleep_time64 else ("<iI", 8)
+    fmt, size = (KTS, 16) if t.regs.orig_ax == NR.clock_nanosleep_time64 else ("<iI", 8)
     if clk in (2, 3):
         raise KernelError(E.EINVAL)  # sleeping on a CPU-time clock is not modelled (Linux: the thread one is EINVAL)
     sec, nsec = struct.unpack(fmt, k.get_bytes(t, req, size))

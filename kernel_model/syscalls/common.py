@@ -46,10 +46,13 @@ def pid_target(k, t, pid):
     return target
 
 
+KTS = "<qI4x"  # a struct __kernel_timespec as the kernel reads it: get_timespec64 keeps tv_nsec's low 32 bits
+
+
 def timespec_arg(k, t, ptr, time64):
     if not ptr:
         return None
-    sec, nsec = struct.unpack("<qq" if time64 else "<iI", k.get_bytes(t, ptr, 16 if time64 else 8))
+    sec, nsec = struct.unpack(KTS if time64 else "<iI", k.get_bytes(t, ptr, 16 if time64 else 8))
     if sec < 0 or not 0 <= nsec < 10**9:
         raise KernelError(E.EINVAL)
     return sec * 10**9 + nsec

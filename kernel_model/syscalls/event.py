@@ -62,7 +62,7 @@ def _timerfd(t, fd) -> TimerFd:
 
 
 def _itimerspec(k, t, ptr, wide: bool) -> tuple[int, int]:
-    fmt = "<qqqq" if wide else "<iIiI"
+    fmt = "<qI4xqI4x" if wide else "<iIiI"  # tv_nsec's low 32 bits: get_timespec64 drops the padding
     isec, insec, vsec, vnsec = struct.unpack(fmt, k.get_bytes(t, ptr, struct.calcsize(fmt)))
     if min(isec, vsec) < 0 or not (0 <= insec < 10**9 and 0 <= vnsec < 10**9):
         raise KernelError(E.EINVAL)
@@ -142,13 +142,13 @@ def sys_epoll_ctl(k, t, epfd, op, fd, event, *_):
     f = t.files.get(fd)
     if ep.flags & 0o10000000 or f.flags & 0o10000000:
         raise KernelError(E.EBADF)  # O_PATH descriptors are not usable here (fdget)
+    if isinstance(f, HostFile) and not f.tty and (f.regular or f.dir_entries is not None or _is_dir(f)
+                                                  or _no_poll_device(f)):
+        raise KernelError(E.EPERM)  # "The target file fd does not support epoll", checked before the epoll
     if not isinstance(ep, EpollFile) or f is ep:
         raise KernelError(E.EINVAL)
     if op not in (EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD):
         raise KernelError(E.EINVAL)
-    if isinstance(f, HostFile) and not f.tty and (f.regular or f.dir_entries is not None or _is_dir(f)
-                                                  or _no_poll_device(f)):
-        raise KernelError(E.EPERM)  # "The target file fd does not support epoll"
     if events & EPOLLEXCLUSIVE and (op == EPOLL_CTL_MOD or isinstance(f, EpollFile)):
         raise KernelError(E.EINVAL)
     ep.ctl(op, fd, f, events, data)

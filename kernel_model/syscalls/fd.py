@@ -99,6 +99,8 @@ def sys_dup3(k, t, old, new, flags, *_):
     """dup2 with O_CLOEXEC; old == new is EINVAL."""
     if old == new or flags & ~O_CLOEXEC:
         raise KernelError(E.EINVAL)
+    if new >= 1 << 31 or new >= rlimit(t, RLIMIT_NOFILE)[0]:
+        raise KernelError(E.EBADF)  # ksys_dup3: newfd past RLIMIT_NOFILE, before oldfd is looked up
     t.files.install_at(new, t.files.get(old), bool(flags & O_CLOEXEC))
     return new
 

@@ -9,6 +9,7 @@ from ..abi import NR, E
 from ..files import KernelError
 from ..task import DEAD
 from .table import syscall
+from ..cred import SECBIT_KEEP_CAPS, SECBIT_KEEP_CAPS_LOCKED
 from .common import pid_target, s32
 
 
@@ -217,6 +218,8 @@ def sys_setgroups(k, t, size, lst, *_):
     wide = t.regs.orig_ax == NR.setgroups32
     raw = k.get_bytes(t, lst, size * (4 if wide else 2)) if size else b""
     groups = struct.unpack(f"<{size}{'I' if wide else 'H'}", raw)
+    if (0xFFFFFFFF if wide else 0xFFFF) in groups:
+        raise KernelError(E.EINVAL)  # -1 (low2highgid(0xffff)) is no group: make_kgid fails
     t.cred = c.change(groups=tuple(sorted(set(groups))))
     return 0
 
@@ -433,6 +436,24 @@ def _pr_capbset_drop(k, t, arg2, *rest):
     return 0
 
 
+def _pr_get_keepcaps(k, t, *rest):
+    """PR_GET_KEEPCAPS: whether setuid away from root keeps the permitted capabilities (the other arguments are
+    not looked at)."""
+    return int(bool(k.cred(t).securebits & SECBIT_KEEP_CAPS))
+
+
+def _pr_set_keepcaps(k, t, arg2, *rest):
+    """PR_SET_KEEPCAPS (cap_task_prctl): 0 or 1 (EINVAL otherwise), EPERM once the bit is locked; cleared again by
+    execve."""
+    cred = k.cred(t)
+    if arg2 > 1:
+        return -E.EINVAL
+    if cred.securebits & SECBIT_KEEP_CAPS_LOCKED:
+        return -E.EPERM
+    t.cred = cred.change(securebits=cred.securebits & ~SECBIT_KEEP_CAPS | (SECBIT_KEEP_CAPS if arg2 else 0))
+    return 0
+
+
 def _pr_get_securebits(k, t, arg2, *rest):
     return k.cred(t).securebits
 
@@ -493,6 +514,7 @@ def _pr_get_speculation_ctrl(k, t, arg2, arg3=0, arg4=0, arg5=0):
 
 
 MORE_PRCTLS = {
+    7: _pr_get_keepcaps, 8: _pr_set_keepcaps,  # PR_GET_KEEPCAPS, PR_SET_KEEPCAPS
     PR_GET_TIMING: lambda k, t, *a: 0, PR_SET_TIMING: _pr_timing, PR_GET_TSC: _pr_get_tsc, PR_SET_TSC: _pr_tsc,
     PR_GET_SECCOMP: _pr_get_seccomp, PR_SET_SECCOMP: _pr_set_seccomp, PR_CAPBSET_READ: _pr_capbset_read,
     PR_CAPBSET_DROP: _pr_capbset_drop, PR_GET_SECUREBITS: _pr_get_securebits,

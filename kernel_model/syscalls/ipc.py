@@ -13,7 +13,7 @@ from .. import signal as sigmod
 from ..abi import E
 from ..files import KernelError
 from ..mm import PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, TASK_SIZE, OutOfMemory, page_up
-from .common import s32
+from .common import KTS, s32
 from .table import syscall
 
 SHMLBA = PAGE_SIZE
@@ -153,9 +153,10 @@ def sys_shmctl(k, t, shmid, cmd, buf, *_):
     res = _ipc_stat(k, t, ns.shm, shmid, cmd, I.SHM_STAT, I.SHM_STAT_ANY, buf, _shmid64)
     if res is not None:
         return res
+    raw = k.get_bytes(t, buf, 36) if cmd == I.IPC_SET else None  # IPC_SET copies in before the lookup (EFAULT)
     seg = ns.shm.lookup(shmid)
     if cmd == I.IPC_SET:
-        _set_perm(ns, seg.perm, k.get_bytes(t, buf, 36))
+        _set_perm(ns, seg.perm, raw)
         seg.ctime = I.now()
         return 0
     if cmd == I.IPC_RMID:
@@ -184,7 +185,7 @@ def _timeout(k, t, ptr: int, time64: bool):
     """A semtimedop timeout as read (EFAULT now), checked only once the operations are in (EINVAL then)."""
     if not ptr:
         return None
-    return struct.unpack("<qq" if time64 else "<iI", k.get_bytes(t, ptr, 16 if time64 else 8))
+    return struct.unpack(KTS if time64 else "<iI", k.get_bytes(t, ptr, 16 if time64 else 8))
 
 
 def do_semtimedop(k, t, semid: int, sops: int, nsops: int, timeout):
@@ -250,6 +251,8 @@ def do_semctl(k, t, semid: int, semnum: int, cmd: int, arg: int) -> int:
     if s32(semid) < 0:
         raise KernelError(E.EINVAL)  # ksys_semctl
     cmd = _cmd(cmd)
+    if cmd == I.SETVAL and not 0 <= s32(arg) <= I.SEMVMX:
+        raise KernelError(E.ERANGE)  # semctl_setval checks the value before it looks the set up
     semid, semnum = s32(semid), s32(semnum)
     if cmd in (I.IPC_INFO, I.SEM_INFO):
         # struct seminfo: semmap, semmni, semmns, semmnu, semmsl, semopm, semume, semusz, semvmx, semaem; for
@@ -262,10 +265,11 @@ def do_semctl(k, t, semid: int, semnum: int, cmd: int, arg: int) -> int:
     res = _ipc_stat(k, t, ns.sem, semid, cmd, I.SEM_STAT, I.SEM_STAT_ANY, arg, _semid64)
     if res is not None:
         return res
+    raw = k.get_bytes(t, arg, 36) if cmd == I.IPC_SET else None  # IPC_SET copies in before the lookup (EFAULT)
     s = ns.sem.lookup(semid)
     n = len(s.values)
     if cmd == I.IPC_SET:
-        _set_perm(ns, s.perm, k.get_bytes(t, arg, 36))
+        _set_perm(ns, s.perm, raw)
         s.ctime = I.now()
         return 0
     if cmd == I.IPC_RMID:
@@ -439,9 +443,9 @@ def sys_msgctl(k, t, msqid, cmd, buf, *_):
     res = _ipc_stat(k, t, ns.msg, msqid, cmd, I.MSG_STAT, I.MSG_STAT_ANY, buf, _msqid64)
     if res is not None:
         return res
+    raw = k.get_bytes(t, buf, 88) if cmd == I.IPC_SET else None  # IPC_SET copies in before the lookup (EFAULT)
     q = ns.msg.lookup(msqid)
     if cmd == I.IPC_SET:
-        raw = k.get_bytes(t, buf, 88)
         qbytes = struct.unpack_from("<I", raw, 36 + 32)[0]
         if qbytes > I.MSGMNB and not k.cred(t).capable(24):  # CAP_SYS_RESOURCE
             raise KernelError(E.EPERM)

@@ -8,7 +8,10 @@ import struct
 from ..abi import E
 from ..files import KernelError
 from .table import syscall
-from .common import RLIM_INFINITY, pid_target, rlimit
+from .common import RLIM_INFINITY, RLIMIT_NOFILE, pid_target, rlimit
+from ..cred import CAP_SYS_RESOURCE
+
+NR_OPEN = 1 << 20  # fs.nr_open's default: the largest RLIMIT_NOFILE (an infinite one is EPERM too)
 
 
 @syscall("prlimit64", sig="pid pid, enum(rlimit) resource, rlimit64 new_limit, out rlimit64 old_limit")
@@ -21,6 +24,7 @@ def sys_prlimit64(k, t, pid, res, new, old, *_):
         raise KernelError(E.EINVAL)
     before = rlimit(target, res)
     if limit is not None:
+        _may_raise(k, t, target, res, limit[1])
         target.signal.rlimits[res] = limit
     if old:
         k.put_bytes(t, old, struct.pack("<QQ", *before))
@@ -44,8 +48,17 @@ def sys_setrlimit(k, t, res, buf, *_):
     cur, mx = (RLIM_INFINITY if v == 0xFFFFFFFF else v for v in struct.unpack("<II", k.get_bytes(t, buf, 8)))
     if res >= 16 or cur > mx:
         raise KernelError(E.EINVAL)
+    _may_raise(k, t, t, res, mx)
     t.signal.rlimits[res] = (cur, mx)
     return 0
+
+
+def _may_raise(k, t, target, res: int, mx: int) -> None:
+    """do_prlimit: raising a hard limit needs CAP_SYS_RESOURCE (EPERM), and RLIMIT_NOFILE stops at fs.nr_open."""
+    if res == RLIMIT_NOFILE and mx > NR_OPEN:
+        raise KernelError(E.EPERM)
+    if mx > rlimit(target, res)[1] and not k.cred(t).capable(CAP_SYS_RESOURCE):
+        raise KernelError(E.EPERM)
 
 
 @syscall("getrandom", sig="out buf(ret) buf, size buflen, flags(grnd) flags")

@@ -20,6 +20,9 @@ from .table import syscall
 
 MAP_SHARED_VALIDATE, MAP_LOCKED, MAP_NORESERVE, MAP_32BIT = 0x03, 0x2000, 0x4000, 0x40
 MAP_HUGETLB = 0x40000
+CAP_SYS_RAWIO = 17  # lets a task map below vm.mmap_min_addr
+PROT_SEM = 0x08  # accepted and meaningless on x86
+MAP_DROPPABLE = 0x08  # anonymous memory the kernel may drop under pressure (Linux 6.11)
 # Flags MAP_SHARED_VALIDATE accepts (LEGACY_MAP_MASK | MAP_SYNC-less): anything else is EOPNOTSUPP.
 LEGACY_MAP_MASK = (MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | 0x0800 | 0x1000 | MAP_GROWSDOWN
                    | MAP_LOCKED | MAP_NORESERVE | MAP_POPULATE | 0x10000 | 0x20000 | 0x40000 | MAP_FIXED_NOREPLACE
@@ -82,6 +85,8 @@ def _mapped_file(k, t, fd: int, kind: int, prot: int):
     /dev/zero, which maps anonymous memory)."""
     f = t.files.get(fd)  # EBADF
     if not isinstance(f, HostFile):
+        if f.flags & O_ACCMODE == O_WRONLY:
+            raise KernelError(E.EACCES)  # not open for reading comes before the missing mmap operation
         raise KernelError(E.ENODEV)  # pipes and the like have no mmap
     try:
         st = os.fstat(f.fd)
@@ -106,7 +111,8 @@ def do_mmap(k, t, addr, length, prot, flags, fd, offset) -> int:
     """mmap: anonymous memory (private, or shmem when shared), or a file through the page cache, shared or
     copied on write (ksys_mmap_pgoff + do_mmap; checks in Linux's order)."""
     mm = t.mm
-    kind = flags & 3
+    mtype = flags & 0xF  # MAP_TYPE
+    kind = MAP_PRIVATE if mtype == MAP_DROPPABLE else flags & 3  # the model never drops pages under pressure
     anon = bool(flags & MAP_ANONYMOUS)
     if not anon:
         t.files.get(fd)  # ksys_mmap_pgoff takes the file before anything else: EBADF first
@@ -139,7 +145,7 @@ def do_mmap(k, t, addr, length, prot, flags, fd, offset) -> int:
             raise KernelError(E.ENOMEM)
         if addr & (PAGE_SIZE - 1):
             raise KernelError(E.EINVAL)
-        if addr < MMAP_MIN_ADDR:
+        if addr < MMAP_MIN_ADDR and not k.cred(t).capable(CAP_SYS_RAWIO):  # cap_mmap_addr
             raise KernelError(E.EPERM)
         if flags & MAP_FIXED_NOREPLACE and not mm.range_is_free(addr, addr + length):
             raise KernelError(E.EEXIST)
@@ -150,16 +156,17 @@ def do_mmap(k, t, addr, length, prot, flags, fd, offset) -> int:
         except OutOfMemory:
             raise KernelError(E.ENOMEM) from None
     if not anon:
-        if kind == MAP_SHARED_VALIDATE and flags & ~LEGACY_MAP_MASK:
+        if mtype == MAP_SHARED_VALIDATE and flags & ~LEGACY_MAP_MASK:
             raise KernelError(E.EOPNOTSUPP)
-        if kind not in (MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE):
+        if mtype not in (MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE):
             raise KernelError(E.EINVAL)
         f, obj = _mapped_file(k, t, fd, kind, prot)
         name = f.name
         maywrite = not shared or (f.flags & O_ACCMODE != O_RDONLY and not f.flags & O_APPEND)
         if obj is None:  # /dev/zero: anonymous memory, shmem when shared
             anon, offset = True, 0
-    elif kind not in (MAP_SHARED, MAP_PRIVATE) or (kind == MAP_SHARED and growsdown):
+    elif mtype not in (MAP_SHARED, MAP_PRIVATE, MAP_DROPPABLE) or (kind == MAP_SHARED and growsdown) or (
+            mtype == MAP_DROPPABLE and (growsdown or flags & MAP_LOCKED)):
         # an anonymous mapping is shared or private (MAP_SHARED_VALIDATE is EINVAL here), and a shared one cannot
         # grow down
         raise KernelError(E.EINVAL)
@@ -227,15 +234,18 @@ def sys_munmap(k, t, addr, length, *_):
 def sys_mprotect(k, t, addr, length, prot, *_):
     """Change protection of whole mapped pages (do_mprotect_pkey): EACCES for PROT_WRITE on a shared mapping
     of a file opened read-only, ENOMEM for a hole in the range."""
-    if addr & (PAGE_SIZE - 1) or prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | 0x03000000):
-        raise KernelError(E.EINVAL)
+    # do_mprotect_pkey's order: both grow flags, alignment, an empty range (0), overflow, then the protection bits
     if prot & 0x03000000 == 0x03000000:  # PROT_GROWSDOWN | PROT_GROWSUP together
         raise KernelError(E.EINVAL)
-    end = page_up(addr + length)
-    if end < addr:
-        raise KernelError(E.ENOMEM)
-    if end == addr:
+    if addr & (PAGE_SIZE - 1):
+        raise KernelError(E.EINVAL)
+    if length == 0:
         return 0
+    end = page_up(addr + length)
+    if end <= addr:
+        raise KernelError(E.ENOMEM)
+    if prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM | 0x03000000):
+        raise KernelError(E.EINVAL)  # arch_validate_prot
     mm = t.mm
     if not mm.is_mapped(addr, end):
         raise KernelError(E.ENOMEM)
@@ -334,15 +344,24 @@ def sys_mremap(k, t, old, old_len, new_len, flags, new_addr, *_):
     place when the space after it is free, else move with MREMAP_MAYMOVE; MREMAP_FIXED moves to new_address
     (unmapping what was there), MREMAP_DONTUNMAP leaves the old range mapped but empty."""
     mm = t.mm
+    # check_mremap_params, in its order, all before the old mapping is looked up (EFAULT)
     if flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) or old & (PAGE_SIZE - 1):
         raise KernelError(E.EINVAL)
-    if flags & (MREMAP_FIXED | MREMAP_DONTUNMAP) and not flags & MREMAP_MAYMOVE:
-        raise KernelError(E.EINVAL)
     old_len, new_len = page_up(old_len), page_up(new_len)
-    if flags & MREMAP_DONTUNMAP and old_len != new_len:
-        raise KernelError(E.EINVAL)
     if new_len == 0:
         raise KernelError(E.EINVAL)
+    fixed_addr = new_addr if flags & MREMAP_FIXED else 0
+    if new_len > TASK_SIZE or fixed_addr > TASK_SIZE - new_len:
+        raise KernelError(E.EINVAL)
+    if flags & (MREMAP_FIXED | MREMAP_DONTUNMAP):
+        if flags & MREMAP_FIXED and new_addr & (PAGE_SIZE - 1):
+            raise KernelError(E.EINVAL)
+        if not flags & MREMAP_MAYMOVE:
+            raise KernelError(E.EINVAL)
+        if flags & MREMAP_DONTUNMAP and old_len != new_len:
+            raise KernelError(E.EINVAL)
+        if flags & MREMAP_FIXED and new_addr < old + max(old_len, 1) and old < new_addr + new_len:
+            raise KernelError(E.EINVAL)  # the ranges overlap
     vma = mm.find_vma(old)
     if vma is None:
         raise KernelError(E.EFAULT)

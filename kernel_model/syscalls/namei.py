@@ -45,7 +45,24 @@ def sys_rmdir(k, t, path_ptr, *_):
     last = raw.rsplit(b"/", 1)[-1]
     if not raw or last in (b".", b".."):
         raise KernelError(E.EBUSY if not raw else E.EINVAL if last == b"." else E.ENOTEMPTY)
+    may_delete(k, t, path)
     return _remove(k, path, os.rmdir)
+
+
+def may_delete(k, t, path: str) -> None:
+    """may_delete for a name that exists: write and search permission on its directory, and in a sticky
+    directory ownership of the directory or the file (or CAP_FOWNER); EACCES / EPERM."""
+    from ..cred import CAP_DAC_OVERRIDE, CAP_FOWNER, check_create
+
+    if not os.path.lexists(path):
+        return  # the lookup says ENOENT first
+    c = k.cred(t)
+    if not c.capable(CAP_DAC_OVERRIDE):
+        check_create(c, path)
+    parent = os.stat(os.path.dirname(path) or "/")
+    if parent.st_mode & 0o1000 and not c.capable(CAP_FOWNER) and c.fsuid not in (
+            parent.st_uid, os.lstat(path).st_uid):
+        raise KernelError(E.EPERM)
 
 
 def _remove(k, path, op):
@@ -69,6 +86,7 @@ def sys_unlinkat(k, t, dirfd, path_ptr, flags, *_):
     if flags & ~0x200:
         raise KernelError(E.EINVAL)
     path = k.get_path_at(t, dirfd, path_ptr, follow=False)
+    may_delete(k, t, path)
     if flags & 0x200:
         return _remove(k, path, os.rmdir)
     if os.path.isdir(path) and not os.path.islink(path):
@@ -108,7 +126,12 @@ def sys_renameat2(k, t, olddir, old_ptr, newdir, new_ptr, flags, *_):
         if e.errno not in (E.ENAMETOOLONG, E.ENOENT) or not k.get_cstring(t, old_ptr):
             raise
         src, too_long = None, e
-    dst = k.get_path_at(t, newdir, new_ptr, create=True, follow=False)
+    try:
+        dst = k.get_path_at(t, newdir, new_ptr, create=True, follow=False)
+    except KernelError as e:
+        if e.errno != E.ENAMETOOLONG or too_long is not None or not k.get_cstring(t, new_ptr):
+            raise
+        dst, too_long = None, e
     for ptr in (old_ptr, new_ptr):
         last = k.get_cstring(t, ptr).rstrip(b"/").rsplit(b"/", 1)[-1]
         if last in (b"", b".", b".."):

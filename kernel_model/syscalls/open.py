@@ -13,9 +13,10 @@ from ..files import O_CLOEXEC, KernelError, PipeEnd, open_host
 from .table import syscall
 from .. import locks
 from ..inotify import IN_ATTRIB, IN_CREATE, IN_MODIFY, IN_OPEN
-from ..cred import CAP_CHOWN, CAP_DAC_OVERRIDE, MAY_READ, MAY_WRITE, check_create, check_file, own_new_file
-from .common import (AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, CLOCK_REALTIME, RLIMIT_NOFILE, host_call,
-                     rlimit, s32)
+from ..cred import (CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER, MAY_READ, MAY_WRITE, check_create, check_file,
+                    generic_permission, own_new_file)
+from .common import (AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, CLOCK_REALTIME, KTS, RLIMIT_NOFILE,
+                     host_call, rlimit, s32)
 
 
 O_LARGEFILE = 0o100000
@@ -77,11 +78,14 @@ def sys_fchmod(k, t, fd, mode, *_):
     """Change an open file's mode (a pipe's inode too)."""
     f = t.files.get(fd)
     if isinstance(f, PipeEnd):
+        if k.cred(t).fsuid != f.stat()["uid"] and not k.cred(t).capable(CAP_FOWNER):
+            raise KernelError(E.EPERM)  # inode_owner_or_capable
         f.setattr(mode=mode)
         _attrib(k, f)
         return 0
     if not hasattr(f, "fd"):
-        raise KernelError(E.EINVAL)
+        raise KernelError(E.EOPNOTSUPP)  # an anonymous inode refuses setattr
+    _owner_or_capable(k, t, host_call(os.fstat, f.fd))
     host_call(os.fchmod, f.fd, mode & 0o7777)
     _attrib(k, f)
     return 0
@@ -89,8 +93,9 @@ def sys_fchmod(k, t, fd, mode, *_):
 
 @syscall("fchmodat", sig="dirfd dirfd, path pathname, mode mode", cls="desc,file")
 def sys_fchmodat(k, t, dirfd, path_ptr, mode, *_):
-    """chmod relative to a directory descriptor."""
+    """chmod relative to a directory descriptor; only the owner or CAP_FOWNER may (EPERM)."""
     path = k.get_path_at(t, dirfd, path_ptr)
+    _owner_or_capable(k, t, host_call(os.stat, path))
     host_call(os.chmod, path, mode & 0o7777)
     _attrib(k, path)
     return 0
@@ -153,13 +158,14 @@ def sys_ftruncate(k, t, fd, lo, hi, *_):
 def sys_utimensat(k, t, dirfd, path_ptr, times, flags, *_):
     """Set access and modification times; NULL times means now, UTIME_NOW / UTIME_OMIT per field."""
     UTIME_NOW, UTIME_OMIT = (1 << 30) - 1, (1 << 30) - 2
-    fmt, size = ("<qq", 16) if t.regs.orig_ax == NR.utimensat_time64 else ("<iI", 8)
+    fmt, size = (KTS, 16) if t.regs.orig_ax == NR.utimensat_time64 else ("<iI", 8)
     raw = k.get_bytes(t, times, 2 * size) if times else None  # the times are read first (EFAULT)
     given = [struct.unpack_from(fmt, raw, i * size) for i in (0, 1)] if raw else None
     if given and given[0][1] == given[1][1] == UTIME_OMIT:
         return 0
-    if not path_ptr and dirfd != AT_FDCWD:  # do_utimes_fd: no flags at all
-        if flags:
+    empty = bool(path_ptr) and flags & AT_EMPTY_PATH and _first_byte_nul(k, t, path_ptr)
+    if (not path_ptr or empty) and dirfd != AT_FDCWD:  # do_utimes_fd ("" with AT_EMPTY_PATH is dirfd too)
+        if flags & ~AT_EMPTY_PATH if empty else flags:
             raise KernelError(E.EINVAL)
         f = t.files.get(dirfd)
         if not hasattr(f, "fd"):
@@ -186,6 +192,21 @@ def sys_utimensat(k, t, dirfd, path_ptr, times, flags, *_):
         host_call(lambda: os.utime(target, ns=tuple(vals), follow_symlinks=not flags & AT_SYMLINK_NOFOLLOW))
         _attrib(k, target)
     return 0
+
+
+def _first_byte_nul(k, t, ptr: int) -> bool:
+    """An empty path (vfs_empty_path): a path that cannot be read is not empty, its lookup says EFAULT later."""
+    try:
+        return k.get_bytes(t, ptr, 1) == b"\0"
+    except KernelError:
+        return False
+
+
+def _owner_or_capable(k, t, st) -> None:
+    """inode_owner_or_capable: changing a file's mode is for its owner (by fsuid) or CAP_FOWNER (EPERM)."""
+    c = k.cred(t)
+    if c.fsuid != st.st_uid and not c.capable(CAP_FOWNER):
+        raise KernelError(E.EPERM)
 
 
 def _chown_permitted(k, t, st, uid: int, gid: int) -> None:
@@ -220,11 +241,13 @@ def sys_chown(k, t, a, b, c, d, e, *_):
         f = t.files.get(a)
         uid, gid = _chown_ids(nr == NR.fchown, b, c)
         if isinstance(f, PipeEnd):
+            st = f.stat()
+            _chown_permitted(k, t, os.stat_result((st["mode"], 0, 0, 1, st["uid"], st["gid"], 0, 0, 0, 0)), uid, gid)
             f.setattr(uid=uid, gid=gid)
             _attrib(k, f)
             return 0
         if not hasattr(f, "fd"):
-            raise KernelError(E.EINVAL)
+            raise KernelError(E.EOPNOTSUPP)  # an anonymous inode (eventfd, epoll, inotify, ...) refuses setattr
         _chown_permitted(k, t, host_call(os.fstat, f.fd), uid, gid)
         host_call(os.fchown, f.fd, uid, gid)
         _attrib(k, f)
@@ -232,6 +255,12 @@ def sys_chown(k, t, a, b, c, d, e, *_):
     if nr == NR.fchownat:  # (dirfd, path, uid, gid, flags)
         if e & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
             raise KernelError(E.EINVAL)  # do_fchownat checks the flags before the path
+        if e & AT_EMPTY_PATH and _first_byte_nul(k, t, b):
+            t.regs.orig_ax = NR.fchown32  # "" with AT_EMPTY_PATH: dirfd itself, as fchown
+            try:
+                return sys_chown(k, t, a, c, d, 0, 0)
+            finally:
+                t.regs.orig_ax = NR.fchownat
         path = k.get_path_at(t, a, b, follow=not e & AT_SYMLINK_NOFOLLOW)
         (uid, gid), follow = _chown_ids(False, c, d), not e & AT_SYMLINK_NOFOLLOW
     else:
@@ -275,6 +304,11 @@ def _open(k, t, path, flags, mode=0o666):
         except OSError:
             st = None
         cred = k.cred(t)
+        if st is not None and flags & O_CREAT and flags & 0o200 and not flags & O_PATH:
+            raise KernelError(E.EEXIST)  # O_CREAT|O_EXCL on an existing name, before the directory check
+        if st is not None and pystat.S_ISDIR(st.st_mode) and not flags & O_PATH and (
+                flags & O_CREAT or flags & 3 in (1, 2, 3)):
+            raise KernelError(E.EISDIR)  # do_open / may_open: before the permission check
         if not cred.capable(CAP_DAC_OVERRIDE):  # the task's own identity, on top of the emulator's host check
             acc = flags & 3
             if st is not None and not flags & 0o10000000:
@@ -431,8 +465,14 @@ def sys_faccessat(k, t, dirfd, path_ptr, mode, flags, *_):
         path = k.get_path_at(t, dirfd, path_ptr, follow=follow)
     if not os.path.lexists(path):
         raise KernelError(E.ENOENT)
-    if not os.access(path, mode, follow_symlinks=follow):
+    c = k.cred(t)
+    if not flags & AT_EACCESS:
+        # access_override_creds: the real ids, with the permitted capabilities for a real root and none otherwise
+        c = c.change(fsuid=c.uid, fsgid=c.gid, cap_effective=c.cap_permitted if c.uid == 0 else 0)
+    if mode and not generic_permission(c, host_call(lambda: os.stat(path, follow_symlinks=follow)), mode):
         raise KernelError(E.EACCES)
+    if not os.access(path, mode, follow_symlinks=follow):
+        raise KernelError(E.EACCES)  # what the host itself refuses (a read-only file system, ...)
     return 0
 
 

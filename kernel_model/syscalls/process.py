@@ -20,7 +20,7 @@ from .table import syscall
 from ..pidfd import PIDFD_NONBLOCK, PIDFD_THREAD, PidFd
 from .common import RLIMIT_NOFILE, rlimit, s32
 from .identity import pack_rusage
-from ..cred import MAY_EXEC, check_file
+from ..cred import MAY_EXEC, SECBIT_KEEP_CAPS, check_file
 
 
 @syscall("exit", sig="int status", cls="process", ret="none")
@@ -100,6 +100,9 @@ def sys_execve(k, t, path_ptr, argv_ptr, envp_ptr, *_):
         old.release()
     t.files.close_on_exec()
     t.sighand.actions = {s: a for s, a in t.sighand.actions.items() if a[0] == SIG_IGN}
+    cred = k.cred(t)
+    if cred.securebits & SECBIT_KEEP_CAPS:
+        t.cred = cred.change(securebits=cred.securebits & ~SECBIT_KEEP_CAPS)  # cap_bprm_creds_from_file
     t.tls = [None, None, None]
     t.tls_dirty = True
     t.regs = regs

@@ -58,6 +58,7 @@ def do_write(k, t, f, data):
 
 
 SEEK_MAX = 4  # SEEK_HOLE
+O_LARGEFILE, MAX_NON_LFS = 0o100000, 0x7FFFFFFF
 MAX_RW_COUNT = 0x7FFFF000  # INT_MAX & PAGE_MASK: the most one read or write transfers
 CHUNK = 1 << 20  # bytes the emulator copies between host and guest at a time
 DEV_NULL = 3
@@ -120,7 +121,9 @@ def read_into(k, t, f, vecs, total: int, reader):
         pieces, want, short = _windows(k, t, vecs, done)
         if want == 0:
             if done == 0:
-                reader(0)  # the file's own refusal comes first (a directory: EISDIR)
+                # the file's own refusal (a directory: EISDIR), its EAGAIN or its wait for data come first; only a
+                # read that would copy something is EFAULT
+                yield from file_io(k, t, f, lambda: reader(0))
                 if not at_eof(f):
                     raise KernelError(E.EFAULT)
             break
@@ -180,6 +183,14 @@ def write_from(k, t, vecs, total: int, writer):
         if not done:
             raise
     return done
+
+
+def _is_dir(f) -> bool:
+    fd = getattr(f, "fd", None)
+    try:
+        return fd is not None and pystat.S_ISDIR(os.fstat(fd).st_mode)
+    except OSError:
+        return False
 
 
 def has_positions(f) -> bool:
@@ -244,8 +255,8 @@ def _positional(t, fd: int, op: str, off_lo: int, off_hi: int):
     if off >> 63:
         raise KernelError(E.EINVAL)  # ksys_pread64: a negative position before the descriptor
     f = t.files.get(fd)
-    if not hasattr(f, op):
-        raise KernelError(E.ESPIPE)
+    if not hasattr(f, op) or not has_positions(f):
+        raise KernelError(E.ESPIPE)  # no FMODE_PREAD / FMODE_PWRITE: before the access mode
     return f, off
 
 
@@ -257,6 +268,7 @@ def sys_pread64(k, t, fd, buf, count, off_lo, off_hi, *_):
     access_ok([(buf, count)])  # on the whole count, as i386's access_ok (TASK_SIZE 3 GiB) sees it
     count = min(count, MAX_RW_COUNT)
     if count == 0:
+        f.pread(0, off)  # the file's own refusal even for nothing (a directory: EISDIR)
         return 0
     pos = [off]
 
@@ -280,6 +292,11 @@ def sys_pwrite64(k, t, fd, buf, count, off_lo, off_hi, *_):
     count = min(count, MAX_RW_COUNT)
     if count == 0:
         return 0
+    if getattr(f, "regular", False) and not f.flags & O_LARGEFILE:
+        # generic_write_check_limits, before the buffer is read: a file opened without O_LARGEFILE ends at 2 GiB
+        if off >= MAX_NON_LFS:
+            raise KernelError(E.EFBIG)
+        count = min(count, MAX_NON_LFS - off)
     pos = [off]
 
     def writer(data):
@@ -302,6 +319,21 @@ def _write_vecs(k, t, f, vecs, total: int):
         return total
     if total == 0:
         return (yield from do_write(k, t, f, b""))
+    if isinstance(f, PipeEnd):
+        # pipe_write copies a page buffer at a time and keeps none it could not fill: a fault inside the first
+        # page is EFAULT (after EPIPE, EAGAIN or a wait for room), one later ends the write at a page boundary
+        room = 0
+        for base, n in vecs:
+            got = t.mm.accessible(base, n, False)
+            room += got
+            if got < n:
+                break
+        if room < total:
+            usable = room - room % 4096
+            if usable == 0:
+                yield from do_write(k, t, f, b"")
+                raise KernelError(E.EFAULT)
+            vecs, total = _clamp(vecs, usable)
     return (yield from write_from(k, t, vecs, total, lambda data: do_write(k, t, f, data)))
 
 
@@ -381,8 +413,9 @@ def _sendfile(k, t, out_fd, in_fd, off, count, progress):
         raise KernelError(E.ESPIPE)
     fout = t.files.get(out_fd)
     check_mode(fout, True)
-    if isinstance(fin, PipeEnd):
-        # "EINVAL: ... an mmap(2)-like operation is not available for in_fd" (sendfile(2)); Linux refuses a pipe
+    if isinstance(fin, PipeEnd) or getattr(fin, "dir_entries", None) is not None or _is_dir(fin):
+        # "EINVAL: ... an mmap(2)-like operation is not available for in_fd" (sendfile(2)): a pipe or a directory
+        # (no splice_read)
         raise KernelError(E.EINVAL)
     count = min(count, MAX_RW_COUNT)
     if k.tty is not None and fin.isatty():

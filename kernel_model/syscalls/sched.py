@@ -225,7 +225,7 @@ def sys_sched_get_priority_bound(k, t, policy, *_):
     """The real-time policies' priority range 1..99, 0..0 for the others; EINVAL for an unknown policy."""
     if policy in (SCHED_FIFO, SCHED_RR):
         return 99 if t.regs.orig_ax == NR.sched_get_priority_max else 1
-    if policy in (SCHED_OTHER, SCHED_BATCH, SCHED_IDLE, 6):
+    if policy in (SCHED_OTHER, SCHED_BATCH, SCHED_IDLE, 6, 7):  # 6 SCHED_DEADLINE, 7 SCHED_EXT (Linux 6.12)
         return 0
     raise KernelError(E.EINVAL)
 

@@ -254,7 +254,9 @@ def sys_sigaltstack(k, t, ss, oss, *_):
             raise KernelError(E.EPERM)
         if nflags & ~(sigmod.SS_DISABLE | sigmod.SS_ONSTACK | (1 << 31)):
             raise KernelError(E.EINVAL)
-        if nflags & sigmod.SS_DISABLE:
+        if (nsp, nflags, nsize) == (ss_sp if ss_size else 0, t.sas_raw_flags, ss_size):
+            ss = 0  # "Return before taking any locks if no actual sigaltstack changes were requested"
+        elif nflags & sigmod.SS_DISABLE:
             new = (0, sigmod.SS_DISABLE, 0)
         else:
             if nsize < sigmod.MINSIGSTKSZ:
@@ -264,6 +266,7 @@ def sys_sigaltstack(k, t, ss, oss, *_):
         k.put_bytes(t, oss, struct.pack("<IiI", ss_sp, sigmod.SS_ONSTACK if on else ss_flags, ss_size))
     if ss:
         t.altstack = new
+        t.sas_raw_flags = nflags  # the flags as given, which that comparison uses (t->sas_ss_flags)
     return 0
 
 

@@ -304,6 +304,8 @@ def sock_create(k, t, family: int, type_: int, protocol: int) -> Socket:
         if kind not in (SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET):
             raise KernelError(E.ESOCKTNOSUPPORT)
     elif family in (AF_INET, AF_INET6):
+        if not 0 <= protocol < 263:
+            raise KernelError(E.EINVAL)  # inet_create: protocol outside 0..IPPROTO_MAX-1, before the type
         wanted = {SOCK_STREAM: net.IPPROTO_TCP, SOCK_DGRAM: net.IPPROTO_UDP}
         if kind == SOCK_RAW:
             if protocol == 0 or protocol > 255:

@@ -123,7 +123,7 @@ def sys_get_thread_area(k, t, u_info, *_):
 def _timeout(k, t, op, utime, time64, absolute_clock):
     if not utime:
         return None
-    fmt, size = ("<qq", 16) if time64 else ("<iI", 8)
+    fmt, size = ("<qI4x", 16) if time64 else ("<iI", 8)  # tv_nsec's low 32 bits: get_timespec64 drops the padding
     sec, nsec = struct.unpack(fmt, k.get_bytes(t, utime, size))
     if sec < 0 or not 0 <= nsec < 10**9:
         raise KernelError(E.EINVAL)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import errno
 import os
+import stat as pystat
 
 from ..abi import E
 from ..files import KernelError
 from .table import syscall
 
 XATTR_CREATE, XATTR_REPLACE = 1, 2
+NAMESPACES = ("user.", "trusted.", "security.", "system.")
 XATTR_NAME_MAX, XATTR_SIZE_MAX, XATTR_LIST_MAX = 255, 65536, 65536
 
 
@@ -36,6 +38,29 @@ def _name(k, t, ptr: int) -> str:
     return os.fsdecode(raw)
 
 
+def _permission(k, t, where, follow: bool, name: str, write: bool) -> None:
+    """xattr_permission for a task without the emulator's rights: trusted.* needs CAP_SYS_ADMIN (EPERM to
+    change, ENODATA to read), user.* only lives on regular files and directories, and every name but security.*
+    and system.* needs the file's read or write permission (EACCES)."""
+    from ..cred import MAY_READ, MAY_WRITE, generic_permission
+
+    c = k.cred(t)
+    if name.startswith(("security.", "system.")):
+        return
+    try:
+        st = os.fstat(where) if isinstance(where, int) else os.stat(where, follow_symlinks=follow)
+    except OSError:
+        return  # the host call reports it
+    if name.startswith("trusted."):
+        if not c.capable(21):  # CAP_SYS_ADMIN
+            raise KernelError(E.EPERM if write else E.ENODATA)
+        return
+    if name.startswith("user.") and not (pystat.S_ISREG(st.st_mode) or pystat.S_ISDIR(st.st_mode)):
+        raise KernelError(E.EPERM if write else E.ENODATA)
+    if not generic_permission(c, st, MAY_WRITE if write else MAY_READ):
+        raise KernelError(E.EACCES)
+
+
 def _host(fn, *args, **kw):
     try:
         return fn(*args, **kw)
@@ -57,7 +82,9 @@ def sys_getxattr(k, t, target, name_ptr, value, size, *_):
     name = _name(k, t, name_ptr)  # import_xattr_name comes before the file (EFAULT, ERANGE first)
     where, follow = _target(k, t, _kind(t), target)
     if where is None:
-        raise KernelError(E.ENODATA)
+        # an in-memory inode: no attributes; a name outside the known namespaces has no handler (EOPNOTSUPP)
+        raise KernelError(E.ENODATA if name.startswith(NAMESPACES) else E.EOPNOTSUPP)
+    _permission(k, t, where, follow, name, False)
     return _reply(k, t, _host(os.getxattr, where, name, follow_symlinks=follow), value, size)
 
 
@@ -95,6 +122,7 @@ def sys_setxattr(k, t, target, name_ptr, value, size, flags, *_):
     where, follow = _target(k, t, _kind(t), target)
     if where is None:
         raise KernelError(E.EOPNOTSUPP)
+    _permission(k, t, where, follow, name, True)
     _host(os.setxattr, where, name, data, flags, follow_symlinks=follow)
     return 0
 
@@ -107,5 +135,6 @@ def sys_removexattr(k, t, target, name_ptr, *_):
     where, follow = _target(k, t, _kind(t), target)
     if where is None:
         raise KernelError(E.EOPNOTSUPP)
+    _permission(k, t, where, follow, name, True)
     _host(os.removexattr, where, name, follow_symlinks=follow)
     return 0

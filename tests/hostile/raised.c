@@ -24,6 +24,11 @@ int main(int argc, char **argv) {
     mprotect(p + 4096, 4096, PROT_NONE);
     show("getrandom 1G into 4K", syscall(SYS_getrandom, p, 0x40000000, 0));
     show("getrandom at guard", syscall(SYS_getrandom, p + 4096, 16, 0));
+    /* LTP mmap06: mapping a descriptor that is not open for reading (os.pread raised EBADF) */
+    write(fd, "data", 4);
+    int wo = open(argv[1], O_WRONLY);
+    show("mmap write-only", (long)mmap(0, 4096, PROT_READ, MAP_PRIVATE, wo, 0));
+    show("mmap write-only shared", (long)mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, wo, 0));
     unlink(argv[1]);
     return 0;
 }
