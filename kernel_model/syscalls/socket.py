@@ -19,7 +19,7 @@ from ..net import (AF_INET, AF_INET6, AF_UNIX, AF_UNSPEC, CONNECTED, CONNECTING,
 from .. import signal as sigmod
 from .table import subcall, syscall
 from .common import RLIMIT_NOFILE, host_call, install_pair, rlimit, s32
-from .read_write import CHUNK, gather
+from .read_write import CHUNK, write_from
 
 SOCK_NONBLOCK, SOCK_CLOEXEC = O_NONBLOCK, O_CLOEXEC
 SOCKADDR_MAX = 128  # sizeof(struct sockaddr_storage)
@@ -837,17 +837,12 @@ def _send_vecs(k, t, sock: Socket, vecs, total: int, raw_addr, ctl: bytes, flags
             raise KernelError(E.EMSGSIZE)
         data = b"".join(k.get_bytes(t, base, n) for base, n in vecs if n)
         return (yield from do_sendmsg(k, t, sock, data, raw_addr, ctl, flags))
-    done = 0
-    try:
-        for data in gather(k, t, vecs):
-            n = yield from do_sendmsg(k, t, sock, data, raw_addr, ctl if not done else b"", flags)
-            done += n
-            if n < len(data):
-                break
-    except KernelError:
-        if not done:
-            raise
-    return done
+    first = [True]
+
+    def send(data):
+        control, first[0] = ctl if first[0] else b"", False  # the control message rides on the first chunk
+        return do_sendmsg(k, t, sock, data, raw_addr, control, flags)
+    return (yield from write_from(k, t, vecs, total, send))
 
 
 @subcall("send", sig="fd sockfd, buf(len) buf, size len, flags(msg) flags", cls="network")
