@@ -117,9 +117,17 @@ def get_busybox(cache_dir=DEFAULT_CACHE_DIR):
 
     Raises BusyboxUnavailable when apt cannot reach the Debian archive, RuntimeError for any other failure.
     """
+    return get_static_package(PACKAGE, "bin/busybox", cache_dir)
+
+
+def get_static_package(package, binary, cache_dir):
+    """Path of the static i386 program `binary` (relative to the package root) of the Debian package `package`
+    (e.g. bash-static:i386), extracted under `cache_dir` and fetched with apt when not there yet; the errors are
+    get_busybox's."""
+    PACKAGE = package  # noqa: N806 (the messages below name the package being fetched)
     cache_dir = os.path.abspath(cache_dir)
     root = os.path.join(cache_dir, "root")
-    busybox = os.path.join(root, "bin", "busybox")
+    busybox = os.path.join(root, binary)
     if _is_i386_static_elf(busybox):
         return busybox
     for tool in ("apt-get", "dpkg"):
@@ -153,9 +161,9 @@ def get_busybox(cache_dir=DEFAULT_CACHE_DIR):
         if rc != 0:
             shutil.rmtree(tmp_root, ignore_errors=True)
             raise RuntimeError(f"`dpkg -x {debs[0]}` failed:\n{_tail(out)}")
-        if not _is_i386_static_elf(os.path.join(tmp_root, "bin", "busybox")):
+        if not _is_i386_static_elf(os.path.join(tmp_root, binary)):
             shutil.rmtree(tmp_root, ignore_errors=True)
-            raise RuntimeError(f"{debs[0]} has no static i386 bin/busybox")
+            raise RuntimeError(f"{debs[0]} has no static i386 {binary}")
         shutil.rmtree(root, ignore_errors=True)
         os.rename(tmp_root, root)
         os.chmod(root, 0o755)
