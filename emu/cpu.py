@@ -60,8 +60,9 @@ _REG_IDS = {
     "cs": X.UC_X86_REG_CS, "flags": X.UC_X86_REG_EFLAGS, "sp": X.UC_X86_REG_ESP, "ss": X.UC_X86_REG_SS,
 }
 READ_FIELDS = tuple(f for f in PT_REGS_FIELDS if f != "orig_ax")
-# what an in/out/ins/outs (or a rep of them) that Unicorn ran before its trap could have changed
-RESTORE_AFTER_HELD_TRAP = ("ax", "cx", "si", "di", "flags")
+# the registers put back when a held trap is delivered: whatever the instruction (in/out/ins/outs, a rep of them)
+# and the rest of its translated block, which Unicorn may run before it stops, changed
+RESTORE_AFTER_HELD_TRAP = ("bx", "cx", "dx", "si", "di", "bp", "ax", "flags", "sp")
 # Writing order: general registers first, segment selectors last (cs/ss stay the user ones).
 WRITE_FIELDS = ("bx", "cx", "dx", "si", "di", "bp", "ax", "flags", "sp", "ip", "ds", "es", "fs", "gs")
 

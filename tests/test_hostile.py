@@ -96,6 +96,13 @@ def test_cpu_exceptions_match_native(tmp_path, toolchain):
             assert got[name] == line, name
 
 
+def test_a_held_port_trap_leaves_the_registers_as_before_the_instruction(tmp_path, toolchain):
+    prog = build(tmp_path, "inregs")
+    native = subprocess.run([prog], capture_output=True, text=True, timeout=60)
+    r = emu("run", prog, timeout=60)
+    assert r.returncode == 0 and r.stdout == native.stdout, (r.stdout, native.stdout, r.stderr)
+
+
 def test_fault_report_names_the_instruction_that_trapped(tmp_path):
     src = tmp_path / "t.s"
     for code, name in (("int3", "int3"), ("int $0x81", "int 0x81"), ("movb $0x7f, %al; addb $1, %al; into", "into"),

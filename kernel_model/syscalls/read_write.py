@@ -300,10 +300,12 @@ def sys_pwrite64(k, t, fd, buf, count, off_lo, off_hi, *_):
     pos = [off]
 
     def writer(data):
+        """One chunk at the offset; a generator, as write_from drives its writers (this one never sleeps)."""
         n = f.pwrite(data, pos[0])
         pos[0] += n
         return n
-        yield
+        yield  # noqa: B901 (unreachable: it only makes this a generator)
+
     n = yield from write_from(k, t, [(buf, count)], count, writer)
     if k.fsnotify and n:
         k.fsnotify.file_event(f, IN_MODIFY)
