@@ -12,7 +12,7 @@ import struct
 from typing import TYPE_CHECKING
 
 from .abi import E
-from .files import (POLLERR, POLLHUP, POLLIN, POLLOUT, POLLPRI, POLLRDNORM, POLLWRNORM, File, KernelError,
+from .files import (POLLERR, POLLHUP, POLLIN, POLLOUT, POLLPRI, POLLRDNORM, POLLWRNORM, AnonFile, File, KernelError,
                     O_NONBLOCK, O_RDWR)
 from .task import WaitQueue
 
@@ -20,13 +20,6 @@ if TYPE_CHECKING:
     from .kernel import Kernel
 
 ULLONG_MAX = (1 << 64) - 1
-
-
-class AnonFile(File):
-    """A file of anon_inode_getfile whose f_op->llseek is noop_llseek: lseek succeeds and leaves it at 0."""
-
-    def lseek(self, offset: int, whence: int) -> int:
-        return 0
 
 
 class EventFd(AnonFile):

@@ -416,6 +416,25 @@ class PipeEnd(File):
             p.on_unused()  # a FIFO's buffer goes with its last opener (free_pipe_info)
 
 
+class AnonFile(File):
+    """A file of anon_inode_getfile whose f_op->llseek is noop_llseek (eventfd, timerfd, signalfd, epoll,
+    inotify): lseek succeeds and leaves it at 0."""
+
+    def lseek(self, offset: int, whence: int) -> int:
+        return 0
+
+
+def is_directory(f) -> bool:
+    """The open file is a host directory (its entries read, or its inode a directory)."""
+    if getattr(f, "dir_entries", None) is not None:
+        return True
+    fd = getattr(f, "fd", None)
+    try:
+        return fd is not None and pystat.S_ISDIR(os.fstat(fd).st_mode)
+    except OSError:
+        return False
+
+
 def open_host(path: str, flags: int, mode: int = 0o666, umask: int = 0o022) -> HostFile:
     """Open a host file for the guest with its access mode, creation and truncation flags (do_filp_open)."""
     acc = flags & O_ACCMODE

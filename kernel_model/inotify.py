@@ -18,7 +18,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from .abi import E
-from .files import POLLIN, POLLRDNORM, File, KernelError, O_RDONLY
+from .files import POLLIN, POLLRDNORM, AnonFile, KernelError, O_RDONLY
 from .task import WaitQueue
 
 if TYPE_CHECKING:
@@ -46,11 +46,8 @@ class Watch:
         self.group, self.wd, self.key, self.mask = group, wd, key, mask
 
 
-class InotifyFile(File):
+class InotifyFile(AnonFile):
     """An inotify instance (struct fsnotify_group): its watches and its queue of events."""
-
-    def lseek(self, offset: int, whence: int) -> int:
-        return 0  # noop_llseek
 
     _ino = 0
 

@@ -25,7 +25,7 @@ from .ipc import IpcNamespace
 from .net import NetNamespace
 from .inotify import Fsnotify
 from .vfs import Vfs
-from .mm import FAULT_NAMES, FaultAcct, FramePool, OutOfMemory, SegFault, StringTooLong
+from .mm import FAULT_NAMES, USER_CHUNK, FaultAcct, FramePool, OutOfMemory, SegFault, StringTooLong
 from .cred import Cred, initial_cred, may_search
 from .sched import DEFAULT_QUANTUM, TICK_NSEC, Scheduler
 from .tty import Tty
@@ -36,7 +36,6 @@ from .task import RUNNING, SLEEPING, FsStruct, SigHand, SignalStruct, Task
 PAGE_SIZE = 4096
 DEFAULT_MEM = 512 << 20
 DEFAULT_MAX_TASKS = 4096
-USER_CHUNK = 1 << 20  # the most bytes one step of a user copy holds in the emulator (read, write, getrandom...)
 # The first guest process's pid. It is not 1: pid 1 is the model's init, which runs no guest code and reaps the
 # orphans reparented to it, and the first process's parent is the shell that started it (FIRST_PID - 1), as for a
 # program started from a terminal. Programs and test suites (LTP) take getppid() == 1 to mean "my parent died".
@@ -393,22 +392,6 @@ class Kernel:
         if done == 0 and count and task.mm.accessible(addr, 1, True) == 0:
             raise KernelError(E.EFAULT)
         return done
-
-    def user_chunks(self, task: Task, addr: int, count: int):
-        """The bytes of [addr, addr + count) USER_CHUNK at a time (copy_from_user in pieces), ending early at the
-        first unreadable page; EFAULT when not even the first byte is readable."""
-        done = 0
-        while done < count:
-            want = min(count - done, USER_CHUNK)
-            room = task.mm.accessible(addr + done, want, False)
-            if room == 0:
-                if done == 0:
-                    raise KernelError(E.EFAULT)
-                return
-            yield self.get_bytes(task, addr + done, room)
-            done += room
-            if room < want:
-                return
 
     def _report_kernel_faults(self, task: Task) -> None:
         """Faults taken while the kernel copied user memory, as "fault" events (task.in_syscall says which)."""

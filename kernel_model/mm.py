@@ -35,6 +35,7 @@ STACK_TOP = TASK_SIZE
 STACK_RLIMIT = 8 << 20  # RLIMIT_STACK default
 MMAP_BASE = TASK_SIZE - (128 << 20)  # mmap_base(): TASK_SIZE - max(rlimit stack, 128 MiB) gap, no randomisation
 MMAP_MIN_ADDR = 0x10000  # vm.mmap_min_addr default
+USER_CHUNK = 1 << 20  # the most bytes one step of a kernel copy to or from user memory holds (read, write, ...)
 MAX_MAP_COUNT = 65530  # vm.max_map_count default (DEFAULT_MAX_MAP_COUNT)
 STACK_GUARD_GAP = 256 * 4096  # stack_guard_gap default: free space kept below a growing stack
 

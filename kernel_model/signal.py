@@ -480,4 +480,5 @@ def sys_rt_sigreturn(k: Kernel, t: Task, *_):
     restore_fpstate(k, t, SIGCONTEXT.unpack(sc)[SIGCONTEXT_FIELDS.index("fpstate")])
     if not ss[1] & SS_DISABLE and ss[2]:
         t.altstack = (ss[0], ss[1] & ~SS_ONSTACK, ss[2])
+        t.sas_raw_flags = ss[1]  # restore_altstack goes through do_sigaltstack, which keeps the flags as given
     return t.regs.ax

@@ -49,6 +49,17 @@ def pid_target(k, t, pid):
 KTS = "<qI4x"  # a struct __kernel_timespec as the kernel reads it: get_timespec64 keeps tv_nsec's low 32 bits
 
 
+def empty_path(k, t, ptr: int) -> bool:
+    """vfs_empty_path, for AT_EMPTY_PATH: a NULL path (Linux 6.10) or one whose first byte is NUL; a path that
+    cannot be read is not empty (its lookup says EFAULT later)."""
+    if ptr == 0:
+        return True
+    try:
+        return k.get_bytes(t, ptr, 1) == b"\0"
+    except KernelError:
+        return False
+
+
 def timespec_arg(k, t, ptr, time64):
     if not ptr:
         return None

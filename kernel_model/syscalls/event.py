@@ -9,7 +9,7 @@ from ..abi import NR, E
 from ..eventfd import (EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, EPOLLEXCLUSIVE, EpollFile, EventFd, SignalFd,
                        TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET, TimerFd)
 from ..signal import UNBLOCKABLE
-from ..files import O_CLOEXEC, O_NONBLOCK, TTY_POLL_NS, HostFile, KernelError
+from ..files import O_CLOEXEC, O_NONBLOCK, TTY_POLL_NS, HostFile, KernelError, is_directory
 from .table import syscall
 from .common import RLIMIT_NOFILE, rlimit, s32, timespec_arg
 from .poll import _with_sigmask
@@ -142,7 +142,7 @@ def sys_epoll_ctl(k, t, epfd, op, fd, event, *_):
     f = t.files.get(fd)
     if ep.flags & 0o10000000 or f.flags & 0o10000000:
         raise KernelError(E.EBADF)  # O_PATH descriptors are not usable here (fdget)
-    if isinstance(f, HostFile) and not f.tty and (f.regular or f.dir_entries is not None or _is_dir(f)
+    if isinstance(f, HostFile) and not f.tty and (f.regular or is_directory(f)
                                                   or _no_poll_device(f)):
         raise KernelError(E.EPERM)  # "The target file fd does not support epoll", checked before the epoll
     if not isinstance(ep, EpollFile) or f is ep:
@@ -153,16 +153,6 @@ def sys_epoll_ctl(k, t, epfd, op, fd, event, *_):
         raise KernelError(E.EINVAL)
     ep.ctl(op, fd, f, events, data)
     return 0
-
-
-def _is_dir(f) -> bool:
-    import os
-    import stat
-
-    try:
-        return stat.S_ISDIR(os.fstat(f.fd).st_mode)
-    except OSError:
-        return False
 
 
 def _epoll_wait(k, t, epfd, events, maxevents, timeout_ns):

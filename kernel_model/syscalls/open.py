@@ -9,18 +9,18 @@ import struct
 
 from ..abi import NR, E
 from .. import procfs
-from ..files import O_CLOEXEC, KernelError, PipeEnd, open_host
+from ..files import (O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOFOLLOW, O_PATH, KernelError, PipeEnd,
+                     open_host)
 from .table import syscall
 from .. import locks
 from ..inotify import IN_ATTRIB, IN_CREATE, IN_MODIFY, IN_OPEN
 from ..cred import (CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER, MAY_READ, MAY_WRITE, check_create, check_file,
                     generic_permission, own_new_file)
 from .common import (AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, CLOCK_REALTIME, KTS, RLIMIT_NOFILE,
-                     host_call, rlimit, s32)
+                     empty_path, host_call, rlimit, s32)
 
 
-O_LARGEFILE = 0o100000
-O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_PATH, __O_TMPFILE = 0o100, 0o200000, 0o400000, 0o10000000, 0o20000000
+__O_TMPFILE = 0o20000000
 
 
 def build_open_flags(flags: int) -> int:
@@ -78,14 +78,13 @@ def sys_fchmod(k, t, fd, mode, *_):
     """Change an open file's mode (a pipe's inode too)."""
     f = t.files.get(fd)
     if isinstance(f, PipeEnd):
-        if k.cred(t).fsuid != f.stat()["uid"] and not k.cred(t).capable(CAP_FOWNER):
-            raise KernelError(E.EPERM)  # inode_owner_or_capable
+        _owner_or_capable(k, t, f.stat()["uid"])
         f.setattr(mode=mode)
         _attrib(k, f)
         return 0
     if not hasattr(f, "fd"):
         raise KernelError(E.EOPNOTSUPP)  # an anonymous inode refuses setattr
-    _owner_or_capable(k, t, host_call(os.fstat, f.fd))
+    _owner_or_capable(k, t, host_call(os.fstat, f.fd).st_uid)
     host_call(os.fchmod, f.fd, mode & 0o7777)
     _attrib(k, f)
     return 0
@@ -95,7 +94,7 @@ def sys_fchmod(k, t, fd, mode, *_):
 def sys_fchmodat(k, t, dirfd, path_ptr, mode, *_):
     """chmod relative to a directory descriptor; only the owner or CAP_FOWNER may (EPERM)."""
     path = k.get_path_at(t, dirfd, path_ptr)
-    _owner_or_capable(k, t, host_call(os.stat, path))
+    _owner_or_capable(k, t, host_call(os.stat, path).st_uid)
     host_call(os.chmod, path, mode & 0o7777)
     _attrib(k, path)
     return 0
@@ -163,7 +162,7 @@ def sys_utimensat(k, t, dirfd, path_ptr, times, flags, *_):
     given = [struct.unpack_from(fmt, raw, i * size) for i in (0, 1)] if raw else None
     if given and given[0][1] == given[1][1] == UTIME_OMIT:
         return 0
-    empty = bool(path_ptr) and flags & AT_EMPTY_PATH and _first_byte_nul(k, t, path_ptr)
+    empty = bool(path_ptr) and flags & AT_EMPTY_PATH and empty_path(k, t, path_ptr)
     if (not path_ptr or empty) and dirfd != AT_FDCWD:  # do_utimes_fd ("" with AT_EMPTY_PATH is dirfd too)
         if flags & ~AT_EMPTY_PATH if empty else flags:
             raise KernelError(E.EINVAL)
@@ -194,31 +193,23 @@ def sys_utimensat(k, t, dirfd, path_ptr, times, flags, *_):
     return 0
 
 
-def _first_byte_nul(k, t, ptr: int) -> bool:
-    """An empty path (vfs_empty_path): a path that cannot be read is not empty, its lookup says EFAULT later."""
-    try:
-        return k.get_bytes(t, ptr, 1) == b"\0"
-    except KernelError:
-        return False
-
-
-def _owner_or_capable(k, t, st) -> None:
+def _owner_or_capable(k, t, owner: int) -> None:
     """inode_owner_or_capable: changing a file's mode is for its owner (by fsuid) or CAP_FOWNER (EPERM)."""
     c = k.cred(t)
-    if c.fsuid != st.st_uid and not c.capable(CAP_FOWNER):
+    if c.fsuid != owner and not c.capable(CAP_FOWNER):
         raise KernelError(E.EPERM)
 
 
-def _chown_permitted(k, t, st, uid: int, gid: int) -> None:
+def _chown_permitted(k, t, file_uid: int, file_gid: int, uid: int, gid: int) -> None:
     """chown_ok and chgrp_ok (fs/attr.c): without CAP_CHOWN only the owner (by fsuid) may change a file, its owner
     to itself and its group to one of the caller's groups; EPERM otherwise. The host change is the emulator's."""
     c = k.cred(t)
     if c.capable(CAP_CHOWN):
         return
-    owner = st.st_uid == c.fsuid
-    if uid != -1 and not (owner and uid == st.st_uid):
+    owner = file_uid == c.fsuid
+    if uid != -1 and not (owner and uid == file_uid):
         raise KernelError(E.EPERM)
-    if gid != -1 and not (owner and (gid == st.st_gid or gid == c.fsgid or gid in c.groups)):
+    if gid != -1 and not (owner and (gid == file_gid or gid == c.fsgid or gid in c.groups)):
         raise KernelError(E.EPERM)
 
 
@@ -227,6 +218,24 @@ def _chown_ids(old: bool, uid: int, gid: int) -> tuple[int, int]:
     any other 32-bit value is an id (the initial user namespace maps 0..0xFFFFFFFE)."""
     mask = 0xFFFF if old else 0xFFFFFFFF
     return tuple(-1 if v & mask == mask else v & mask for v in (uid, gid))
+
+
+def _fchown(k, t, fd: int, uid: int, gid: int) -> int:
+    """chown of an open file: a host file's inode, a pipe's in-memory one; EOPNOTSUPP for an anonymous inode
+    (eventfd, epoll, inotify, ...), which refuses setattr."""
+    f = t.files.get(fd)
+    if isinstance(f, PipeEnd):
+        st = f.stat()
+        _chown_permitted(k, t, st["uid"], st["gid"], uid, gid)
+        f.setattr(uid=uid, gid=gid)
+    elif hasattr(f, "fd"):
+        st = host_call(os.fstat, f.fd)
+        _chown_permitted(k, t, st.st_uid, st.st_gid, uid, gid)
+        host_call(os.fchown, f.fd, uid, gid)
+    else:
+        raise KernelError(E.EOPNOTSUPP)
+    _attrib(k, f)
+    return 0
 
 
 @syscall("chown32", "lchown32", sig="path pathname, uid owner, gid group", cls="file")
@@ -238,36 +247,20 @@ def sys_chown(k, t, a, b, c, d, e, *_):
     """Change ownership on the host (only the host's root may give files away)."""
     nr = t.regs.orig_ax
     if nr in (NR.fchown32, NR.fchown):  # (fd, uid, gid)
-        f = t.files.get(a)
-        uid, gid = _chown_ids(nr == NR.fchown, b, c)
-        if isinstance(f, PipeEnd):
-            st = f.stat()
-            _chown_permitted(k, t, os.stat_result((st["mode"], 0, 0, 1, st["uid"], st["gid"], 0, 0, 0, 0)), uid, gid)
-            f.setattr(uid=uid, gid=gid)
-            _attrib(k, f)
-            return 0
-        if not hasattr(f, "fd"):
-            raise KernelError(E.EOPNOTSUPP)  # an anonymous inode (eventfd, epoll, inotify, ...) refuses setattr
-        _chown_permitted(k, t, host_call(os.fstat, f.fd), uid, gid)
-        host_call(os.fchown, f.fd, uid, gid)
-        _attrib(k, f)
-        return 0
+        return _fchown(k, t, a, *_chown_ids(nr == NR.fchown, b, c))
     if nr == NR.fchownat:  # (dirfd, path, uid, gid, flags)
         if e & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
             raise KernelError(E.EINVAL)  # do_fchownat checks the flags before the path
-        if e & AT_EMPTY_PATH and _first_byte_nul(k, t, b):
-            t.regs.orig_ax = NR.fchown32  # "" with AT_EMPTY_PATH: dirfd itself, as fchown
-            try:
-                return sys_chown(k, t, a, c, d, 0, 0)
-            finally:
-                t.regs.orig_ax = NR.fchownat
+        if e & AT_EMPTY_PATH and empty_path(k, t, b):
+            return _fchown(k, t, a, *_chown_ids(False, c, d))  # "" with AT_EMPTY_PATH: dirfd itself
         path = k.get_path_at(t, a, b, follow=not e & AT_SYMLINK_NOFOLLOW)
         (uid, gid), follow = _chown_ids(False, c, d), not e & AT_SYMLINK_NOFOLLOW
     else:
         follow = nr not in (NR.lchown32, NR.lchown)
         path = k.get_path(t, a, follow=follow)
         uid, gid = _chown_ids(nr in (NR.lchown, NR.chown), b, c)
-    _chown_permitted(k, t, host_call(lambda: os.stat(path, follow_symlinks=follow)), uid, gid)
+    st = host_call(lambda: os.stat(path, follow_symlinks=follow))
+    _chown_permitted(k, t, st.st_uid, st.st_gid, uid, gid)
     host_call(lambda: os.chown(path, uid, gid, follow_symlinks=follow))
     _attrib(k, path)
     return 0
@@ -304,7 +297,7 @@ def _open(k, t, path, flags, mode=0o666):
         except OSError:
             st = None
         cred = k.cred(t)
-        if st is not None and flags & O_CREAT and flags & 0o200 and not flags & O_PATH:
+        if st is not None and flags & O_CREAT and flags & O_EXCL and not flags & O_PATH:
             raise KernelError(E.EEXIST)  # O_CREAT|O_EXCL on an existing name, before the directory check
         if st is not None and pystat.S_ISDIR(st.st_mode) and not flags & O_PATH and (
                 flags & O_CREAT or flags & 3 in (1, 2, 3)):
@@ -456,7 +449,7 @@ def sys_faccessat(k, t, dirfd, path_ptr, mode, flags, *_):
     if mode & ~7 or flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
         raise KernelError(E.EINVAL)
     follow = not flags & AT_SYMLINK_NOFOLLOW
-    if flags & AT_EMPTY_PATH and not k.get_cstring(t, path_ptr):
+    if flags & AT_EMPTY_PATH and empty_path(k, t, path_ptr):
         f = t.files.get(dirfd)
         if not hasattr(f, "fd"):
             raise KernelError(E.EBADF)
@@ -469,6 +462,7 @@ def sys_faccessat(k, t, dirfd, path_ptr, mode, flags, *_):
     if not flags & AT_EACCESS:
         # access_override_creds: the real ids, with the permitted capabilities for a real root and none otherwise
         c = c.change(fsuid=c.uid, fsgid=c.gid, cap_effective=c.cap_permitted if c.uid == 0 else 0)
+    # (R_OK, W_OK and X_OK are MAY_READ, MAY_WRITE and MAY_EXEC)
     if mode and not generic_permission(c, host_call(lambda: os.stat(path, follow_symlinks=follow)), mode):
         raise KernelError(E.EACCES)
     if not os.access(path, mode, follow_symlinks=follow):

@@ -11,12 +11,13 @@ import struct
 import termios
 
 from ..abi import NR, SIG, E
-from ..files import O_ACCMODE, O_RDONLY, O_WRONLY, TTY_POLL_NS, HostFile, PipeEnd, O_NONBLOCK, KernelError
+from ..files import (O_ACCMODE, O_LARGEFILE, O_NONBLOCK, O_RDONLY, O_WRONLY, TTY_POLL_NS, HostFile, KernelError,
+                     PipeEnd, is_directory)
 from .. import signal as sigmod
 from .table import syscall
 from ..tty import check_write, tty_check_change
 from .common import s32
-from ..mm import TASK_SIZE
+from ..mm import PAGE_SIZE, TASK_SIZE, USER_CHUNK
 from ..inotify import IN_ACCESS, IN_MODIFY
 
 
@@ -58,9 +59,9 @@ def do_write(k, t, f, data):
 
 
 SEEK_MAX = 4  # SEEK_HOLE
-O_LARGEFILE, MAX_NON_LFS = 0o100000, 0x7FFFFFFF
+MAX_NON_LFS = 0x7FFFFFFF  # the largest offset of a file opened without O_LARGEFILE
 MAX_RW_COUNT = 0x7FFFF000  # INT_MAX & PAGE_MASK: the most one read or write transfers
-CHUNK = 1 << 20  # bytes the emulator copies between host and guest at a time
+CHUNK = USER_CHUNK  # bytes the emulator copies between host and guest at a time
 DEV_NULL = 3
 FULL_READERS = (5, 7, 8, 9)  # /dev/zero, full, random, urandom: a read fills the whole buffer
 
@@ -73,8 +74,8 @@ def fills_buffer(f) -> bool:
 
 def at_eof(f) -> bool:
     """A read would return 0 without copying a byte: a pipe with nothing in it and no writer, a regular file read
-    at or past its end, a host pipe or socket whose writers are gone (so a read into a bad buffer is 0, not
-    EFAULT, as in pipe_read and filemap_read)."""
+    at or past its end, a host FIFO that is readable with nothing in it (its writers are gone), so a read into a
+    bad buffer is 0, not EFAULT, as in pipe_read and filemap_read."""
     if isinstance(f, PipeEnd):
         return not f.pipe.buf and f.pipe.writers == 0
     fd = getattr(f, "fd", None)
@@ -183,14 +184,6 @@ def write_from(k, t, vecs, total: int, writer):
         if not done:
             raise
     return done
-
-
-def _is_dir(f) -> bool:
-    fd = getattr(f, "fd", None)
-    try:
-        return fd is not None and pystat.S_ISDIR(os.fstat(fd).st_mode)
-    except OSError:
-        return False
 
 
 def has_positions(f) -> bool:
@@ -313,11 +306,9 @@ def sys_pwrite64(k, t, fd, buf, count, off_lo, off_hi, *_):
 
 
 def _write_vecs(k, t, f, vecs, total: int):
-    """write and writev: /dev/null takes every byte without reading them (write_null); other files are written a
-    chunk at a time."""
+    """write and writev, after check_mode: /dev/null takes every byte without reading them (write_null); other
+    files are written a chunk at a time."""
     if getattr(f, "memdev", None) == DEV_NULL:
-        if f.flags & 3 == 0:
-            raise KernelError(E.EBADF)
         return total
     if total == 0:
         return (yield from do_write(k, t, f, b""))
@@ -331,7 +322,7 @@ def _write_vecs(k, t, f, vecs, total: int):
             if got < n:
                 break
         if room < total:
-            usable = room - room % 4096
+            usable = room - room % PAGE_SIZE
             if usable == 0:
                 yield from do_write(k, t, f, b"")
                 raise KernelError(E.EFAULT)
@@ -392,19 +383,20 @@ def sys_readv(k, t, fd, iov, iovcnt, *_):
 def sys_sendfile(k, t, out_fd, in_fd, offset_ptr, count, *_):
     """Copy between descriptors in the kernel, a chunk at a time: a read then a write, at an offset when one is
     given (do_sendfile)."""
-    off = None
-    if offset_ptr:  # the offset is read before the descriptors are looked up (EFAULT first)
-        size = 8 if t.regs.orig_ax == NR.sendfile64 else 4
-        off = struct.unpack("<q" if size == 8 else "<i", k.get_bytes(t, offset_ptr, size))[0]
-    if off is not None:
-        # the position is stored back even when the copy fails, and a store that faults is the result
-        progress = [0]
-        try:
-            done = yield from _sendfile(k, t, out_fd, in_fd, off, count, progress)
-        finally:
-            k.put_bytes(t, offset_ptr, struct.pack("<q" if size == 8 else "<i", off + progress[0]))
-        return done
-    return (yield from _sendfile(k, t, out_fd, in_fd, None, count, [0]))
+    if not offset_ptr:
+        return (yield from _sendfile(k, t, out_fd, in_fd, None, count, [0]))
+    # the offset is read before the descriptors are looked up (EFAULT first), and stored back even when the copy
+    # fails, a store that faults being the result
+    fmt = "<q" if t.regs.orig_ax == NR.sendfile64 else "<i"
+    off = struct.unpack(fmt, k.get_bytes(t, offset_ptr, struct.calcsize(fmt)))[0]
+    progress = [0]
+    try:
+        done = yield from _sendfile(k, t, out_fd, in_fd, off, count, progress)
+    except KernelError:
+        k.put_bytes(t, offset_ptr, struct.pack(fmt, off + progress[0]))
+        raise
+    k.put_bytes(t, offset_ptr, struct.pack(fmt, off + done))
+    return done
 
 
 def _sendfile(k, t, out_fd, in_fd, off, count, progress):
@@ -415,7 +407,7 @@ def _sendfile(k, t, out_fd, in_fd, off, count, progress):
         raise KernelError(E.ESPIPE)
     fout = t.files.get(out_fd)
     check_mode(fout, True)
-    if isinstance(fin, PipeEnd) or getattr(fin, "dir_entries", None) is not None or _is_dir(fin):
+    if isinstance(fin, PipeEnd) or is_directory(fin):
         # "EINVAL: ... an mmap(2)-like operation is not available for in_fd" (sendfile(2)): a pipe or a directory
         # (no splice_read)
         raise KernelError(E.EINVAL)

@@ -11,7 +11,7 @@ from .. import procfs
 from ..files import KernelError, pack_stat64, pack_statx, stat_fields
 from .table import syscall
 from .common import (AT_EMPTY_PATH, AT_FDCWD, AT_NO_AUTOMOUNT, AT_STATX_SYNC_TYPE, AT_SYMLINK_NOFOLLOW, STATX__RESERVED,
-                     s32)
+                     empty_path, s32)
 
 
 @syscall("getdents64", sig="fd fd, out dirents dirp, size count", cls="desc")
@@ -73,17 +73,6 @@ def sys_lstat64(k, t, path_ptr, buf, *_):
     return 0
 
 
-def _empty_path(k, t, ptr: int) -> bool:
-    """vfs_empty_path: a NULL path (Linux 6.10) or one whose first byte is NUL; an unreadable path is not empty, its
-    lookup says EFAULT."""
-    if ptr == 0:
-        return True
-    try:
-        return k.get_bytes(t, ptr, 1) == b"\0"
-    except KernelError:
-        return False
-
-
 def _stat_at(k, t, dirfd, path_ptr, flags):
     """Stat fields of a path relative to dirfd, or of dirfd itself for "" with AT_EMPTY_PATH (vfs_fstatat)."""
     if not k.get_cstring(t, path_ptr) and flags & AT_EMPTY_PATH:
@@ -96,7 +85,7 @@ def _stat_at(k, t, dirfd, path_ptr, flags):
          cls="desc,file,fstat,stat_like")
 def sys_fstatat64(k, t, dirfd, path_ptr, buf, flags, *_):
     """struct stat64 of a path relative to a directory descriptor."""
-    if flags & AT_EMPTY_PATH and s32(dirfd) >= 0 and _empty_path(k, t, path_ptr):
+    if flags & AT_EMPTY_PATH and s32(dirfd) >= 0 and empty_path(k, t, path_ptr):
         k.put_bytes(t, buf, pack_stat64(t.files.get(dirfd).stat()))  # vfs_fstatat: "" is dirfd itself, first
         return 0
     if flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH):
@@ -112,7 +101,7 @@ def sys_statx(k, t, dirfd, path_ptr, flags, mask, buf, *_):
     """struct statx (basic fields) of a path relative to a directory descriptor."""
     sync = flags & AT_STATX_SYNC_TYPE
     # statx of a descriptor ("" with AT_EMPTY_PATH) takes a fast path that ignores unknown flags (measured)
-    by_fd = flags & AT_EMPTY_PATH and s32(dirfd) >= 0 and _empty_path(k, t, path_ptr)
+    by_fd = flags & AT_EMPTY_PATH and s32(dirfd) >= 0 and empty_path(k, t, path_ptr)
     unknown = flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | AT_STATX_SYNC_TYPE)
     if (unknown and not by_fd) or sync == AT_STATX_SYNC_TYPE or mask & STATX__RESERVED:
         raise KernelError(E.EINVAL)  # "EINVAL Invalid flag specified in flags" / "Reserved flag specified in mask"
