@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import sys
 
@@ -247,11 +248,10 @@ class _SafeStderr:
     def __init__(self, stream) -> None:
         self._stream = stream
 
+    _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 and C1 controls but tab and newline
+
     def write(self, text: str) -> int:
-        if any(c < " " and c not in "\n\t" or "\x7f" <= c <= "\x9f" for c in text):
-            text = "".join(c if c >= " " and not "\x7f" <= c <= "\x9f" or c in "\n\t" else f"\\x{ord(c):02x}"
-                           for c in text)
-        return self._stream.write(text)
+        return self._stream.write(self._CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text))
 
     def __getattr__(self, name):
         return getattr(self._stream, name)

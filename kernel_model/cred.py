@@ -17,7 +17,7 @@ import stat as pystat
 from dataclasses import dataclass, replace
 
 CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_KILL, CAP_SETGID, CAP_SETUID = 0, 1, 2, 3, 5, 6, 7
-CAP_IPC_LOCK, CAP_IPC_OWNER, CAP_SYS_RESOURCE = 14, 15, 24
+CAP_IPC_LOCK, CAP_IPC_OWNER, CAP_SYS_RAWIO, CAP_SYS_ADMIN, CAP_SYS_RESOURCE = 14, 15, 17, 21, 24
 # The capabilities a uid change away from root clears from the effective set, and (when no uid is 0 any more)
 # from the permitted set (cap_emulate_setxuid); the fs-uid change clears only the file-system ones.
 CAP_FS_MASK = (1 << CAP_CHOWN) | (1 << CAP_DAC_OVERRIDE) | (1 << CAP_DAC_READ_SEARCH) | (1 << CAP_FOWNER) | \

@@ -10,6 +10,7 @@ from ..files import KernelError
 from .table import syscall
 from .common import RLIM_INFINITY, RLIMIT_NOFILE, pid_target, rlimit
 from ..cred import CAP_SYS_RESOURCE
+from .read_write import MAX_RW_COUNT
 
 NR_OPEN = 1 << 20  # fs.nr_open's default: the largest RLIMIT_NOFILE (an infinite one is EPERM too)
 
@@ -67,4 +68,4 @@ def sys_getrandom(k, t, buf, count, flags, *_):
     if flags & ~7 or flags & 6 == 6:
         raise KernelError(E.EINVAL)  # unknown flags, or GRND_INSECURE with GRND_RANDOM ("makes no sense")
     # get_random_bytes_user: at most MAX_RW_COUNT, stopping at the first fault with the bytes already copied
-    return k.copy_to_user_chunked(t, buf, min(count, 0x7FFFF000), k.next_random)
+    return k.copy_to_user_chunked(t, buf, min(count, MAX_RW_COUNT), k.next_random)

@@ -8,6 +8,7 @@ import stat
 import struct
 
 from ..abi import E
+from ..cred import CAP_SYS_RAWIO
 from ..files import O_ACCMODE, O_APPEND, O_RDONLY, O_WRONLY, HostFile, KernelError
 from ..mm import (
     MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_GROWSDOWN, MAP_POPULATE, MAP_PRIVATE, MAP_SHARED,
@@ -20,7 +21,6 @@ from .table import syscall
 
 MAP_SHARED_VALIDATE, MAP_LOCKED, MAP_NORESERVE, MAP_32BIT = 0x03, 0x2000, 0x4000, 0x40
 MAP_HUGETLB = 0x40000
-CAP_SYS_RAWIO = 17  # lets a task map below vm.mmap_min_addr
 PROT_SEM = 0x08  # accepted and meaningless on x86
 MAP_DROPPABLE = 0x08  # anonymous memory the kernel may drop under pressure (Linux 6.11)
 # Flags MAP_SHARED_VALIDATE accepts (LEGACY_MAP_MASK | MAP_SYNC-less): anything else is EOPNOTSUPP.
@@ -167,8 +167,8 @@ def do_mmap(k, t, addr, length, prot, flags, fd, offset) -> int:
             anon, offset = True, 0
     elif mtype not in (MAP_SHARED, MAP_PRIVATE, MAP_DROPPABLE) or (kind == MAP_SHARED and growsdown) or (
             mtype == MAP_DROPPABLE and (growsdown or flags & MAP_LOCKED)):
-        # an anonymous mapping is shared or private (MAP_SHARED_VALIDATE is EINVAL here), and a shared one cannot
-        # grow down
+        # an anonymous mapping is shared, private or droppable (MAP_SHARED_VALIDATE is EINVAL here); a shared one
+        # cannot grow down, nor a droppable one grow down or be locked
         raise KernelError(E.EINVAL)
     replaced = sum(min(v.end, start + length) - max(v.start, start) for v in mm.vmas_in(start, start + length))
     _may_expand_vm(k, t, prot, shared, growsdown, length - replaced)

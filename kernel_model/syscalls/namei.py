@@ -41,12 +41,17 @@ def sys_rmdir(k, t, path_ptr, *_):
     """Remove an empty directory; a last component that is not a name is refused as do_rmdir does ("/" EBUSY,
     "." EINVAL, ".." ENOTEMPTY)."""
     path = k.get_path(t, path_ptr, follow=False)
-    raw = k.get_cstring(t, path_ptr).rstrip(b"/")
-    last = raw.rsplit(b"/", 1)[-1]
-    if not raw or last in (b".", b".."):
-        raise KernelError(E.EBUSY if not raw else E.EINVAL if last == b"." else E.ENOTEMPTY)
+    last = _last_component(k, t, path_ptr)
+    if last in (b"", b".", b".."):
+        raise KernelError({b"": E.EBUSY, b".": E.EINVAL, b"..": E.ENOTEMPTY}[last])
     may_delete(k, t, path)
     return _remove(k, path, os.rmdir)
+
+
+def _last_component(k, t, ptr: int) -> bytes:
+    """A path's last component as the lookup types it: b"" for the root (LAST_ROOT), b"." or b".." (LAST_DOT,
+    LAST_DOTDOT), else the name."""
+    return k.get_cstring(t, ptr).rstrip(b"/").rsplit(b"/", 1)[-1]
 
 
 def may_delete(k, t, path: str) -> None:
@@ -122,7 +127,8 @@ def sys_renameat2(k, t, olddir, old_ptr, newdir, new_ptr, flags, *_):
     try:
         src = k.get_path_at(t, olddir, old_ptr, follow=False)
     except KernelError as e:
-        # a missing or over-long last component is found after the new name's parent (ENOENT, ENAMETOOLONG)
+        # a missing or over-long last component is found after the new name's parent (ENOENT, ENAMETOOLONG); the
+        # model cannot tell a missing directory on the way from a missing last component, and defers both
         if e.errno not in (E.ENAMETOOLONG, E.ENOENT) or not k.get_cstring(t, old_ptr):
             raise
         src, too_long = None, e
@@ -132,10 +138,10 @@ def sys_renameat2(k, t, olddir, old_ptr, newdir, new_ptr, flags, *_):
         if e.errno != E.ENAMETOOLONG or too_long is not None or not k.get_cstring(t, new_ptr):
             raise
         dst, too_long = None, e
-    for ptr in (old_ptr, new_ptr):
-        last = k.get_cstring(t, ptr).rstrip(b"/").rsplit(b"/", 1)[-1]
-        if last in (b"", b".", b".."):
-            raise KernelError(E.EBUSY)
+    if _last_component(k, t, old_ptr) in (b"", b".", b".."):
+        raise KernelError(E.EBUSY)
+    if _last_component(k, t, new_ptr) in (b"", b".", b".."):
+        raise KernelError(E.EEXIST if flags & RENAME_NOREPLACE else E.EBUSY)
     if too_long is not None:
         raise too_long
     if flags & 1 and os.path.lexists(dst):

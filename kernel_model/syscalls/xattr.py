@@ -42,7 +42,7 @@ def _permission(k, t, where, follow: bool, name: str, write: bool) -> None:
     """xattr_permission for a task without the emulator's rights: trusted.* needs CAP_SYS_ADMIN (EPERM to
     change, ENODATA to read), user.* only lives on regular files and directories, and every name but security.*
     and system.* needs the file's read or write permission (EACCES)."""
-    from ..cred import MAY_READ, MAY_WRITE, generic_permission
+    from ..cred import CAP_SYS_ADMIN, MAY_READ, MAY_WRITE, generic_permission
 
     c = k.cred(t)
     if name.startswith(("security.", "system.")):
@@ -52,7 +52,7 @@ def _permission(k, t, where, follow: bool, name: str, write: bool) -> None:
     except OSError:
         return  # the host call reports it
     if name.startswith("trusted."):
-        if not c.capable(21):  # CAP_SYS_ADMIN
+        if not c.capable(CAP_SYS_ADMIN):
             raise KernelError(E.EPERM if write else E.ENODATA)
         return
     if name.startswith("user.") and not (pystat.S_ISREG(st.st_mode) or pystat.S_ISDIR(st.st_mode)):
