@@ -277,8 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if not isinstance(sys.stderr, _SafeStderr):
         sys.stderr = _SafeStderr(sys.stderr)
-    for signo in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signo, _terminate)
+    previous = {signo: signal.signal(signo, _terminate) for signo in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         if args.cmd in ("run", "trace"):
             return cmd_run(args)
@@ -305,6 +304,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"emu: internal error: {type(e).__name__}: {e}{where}; EMU_DEBUG=1 shows the traceback",
               file=sys.stderr)
         return 70  # EX_SOFTWARE
+    finally:
+        # The run is over: a signal during teardown (the run directory's atexit cleanup) gets the handler from
+        # before, Python's KeyboardInterrupt as the default action, instead of raising into a cleanup callback.
+        for signo, handler in previous.items():
+            signal.signal(signo, signal.SIG_DFL if handler is signal.default_int_handler else handler)
     return 2
 
 
