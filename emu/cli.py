@@ -108,6 +108,9 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
     run.add_argument("--virtual-time", action="store_true",
                      help="every clock, sleep and timer runs on the model's clock, not the host's: timing inside "
                      "the guest repeats exactly and idle sleeps take no host time")
+    run.add_argument("--no-fastpath", action="store_true",
+                     help="run the Python hooks instead of the native fast path (emu/_fastpath.c): the reference "
+                     "implementation, same results, slower; EMU_NO_FASTPATH=1 does the same")
     run.add_argument("--stats", action="store_true", help="print a statistics summary on stderr at exit")
     run.add_argument("--stats-json", metavar="FILE", help="write the statistics as JSON to FILE")
     run.add_argument("--events", metavar="FILE", help="write every kernel event as one JSON object per line "
@@ -193,7 +196,8 @@ def cmd_run(args) -> int:
     try:
         m = Machine(mem=args.mem or DEFAULT_MEM, quantum=args.quantum or DEFAULT_QUANTUM,
                     max_tasks=args.max_tasks or DEFAULT_MAX_TASKS, cost=cost, virtual_time=args.virtual_time,
-                    root=args.root, max_insns=args.max_insns, first_pid=args.pid or FIRST_PID)
+                    root=args.root, max_insns=args.max_insns, first_pid=args.pid or FIRST_PID,
+                    fastpath=not args.no_fastpath)
     except MemoryError:
         print(f"emu: cannot get {(args.mem or DEFAULT_MEM) >> 20} MiB of host memory for --mem", file=sys.stderr)
         return 1

@@ -31,7 +31,9 @@ DEFAULT_COSTS: dict[str, tuple[float, str]] = {
     "fork_pte": (260.0, "measured: fork+exit+wait cost growth per resident page, ~100 ns per page native"),
     "context_switch": (3000.0, "measured: pipe ping-pong on one CPU, 4.56 us per round trip = 2 switches "
                                "+ 4 sysenter syscalls; about 1.15 us per switch"),
-    "tlb_fill": (30.0, "assumption: a page walk that hits the data caches; not measured here"),
+    "tlb_fill": (0.0, "not priced: the misses counted are those of Unicorn's own TLB, which resizes itself on the "
+                      "host's clock (QEMU's dynamic TLB sizing), so their number varies from run to run; a price "
+                      "here makes cycle counts vary with it"),
 }
 
 EVENT_KEYS = ("syscall", *FAULT_NAMES, "fork_pte", "context_switch", "tlb_fill")

@@ -10,6 +10,8 @@ import ctypes
 import struct
 import sys
 
+import numpy as np
+
 from unicorn import (
     UC_ARCH_X86, UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_ERR_EXCEPTION, UC_ERR_FETCH_PROT, UC_ERR_FETCH_UNMAPPED,
     UC_ERR_INSN_INVALID, UC_ERR_READ_PROT, UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_PROT, UC_ERR_WRITE_UNMAPPED,
@@ -123,7 +125,7 @@ class RegFile:
 class Cpu:
     """One Unicorn i386 CPU running the kernel model's tasks, one at a time."""
 
-    def __init__(self, kernel, cost: CostModel | None = None) -> None:
+    def __init__(self, kernel, cost: CostModel | None = None, fastpath: bool = True) -> None:
         self.k = kernel
         self.cost = cost or CostModel()
         self.slice_start_cycles = 0
@@ -173,8 +175,20 @@ class Cpu:
         kernel.task_times = self.task_times
         kernel.fpu_save = self.fxsave
         kernel.fpu_load = self.fxrstor
-        uc.hook_add(UC_HOOK_TLB_FILL, self._fill)
-        uc.hook_add(UC_HOOK_INTR, self._intr)
+        self.fast = None  # the native fast path's hooks (emu/fastpath.py), or None on the Python path
+        self.fast_reason = "--no-fastpath"  # why the Python path runs
+        self.event_eip: int | None = None  # the eip of a fault the native path served, while it is reported
+        lib = None
+        if fastpath:
+            from . import fastpath as fp
+
+            lib, self.fast_reason = fp.load()
+        if lib is not None:
+            self.fast = fp.FastPath(lib, uc, pool, ctypes.addressof(self.counter._cell),
+                                    [_REG_IDS[f] for f in READ_FIELDS], self._native_fill, self._native_intr)
+        else:
+            uc.hook_add(UC_HOOK_TLB_FILL, self._fill)
+            uc.hook_add(UC_HOOK_INTR, self._intr)
         # Unicorn lets ring 3 use in/out and the fast system call instructions; these hooks make them trap as on
         # Linux (they run only when a guest executes one of them)
         uc.hook_add(UC_HOOK_INSN, self._port_in, None, 1, 0, X.UC_X86_INS_IN)
@@ -226,9 +240,14 @@ class Cpu:
 
     def _fill(self, uc, vaddr, access, entry, data) -> bool:
         """A TLB miss: the page walk, and when the PTE does not allow the access, the page fault."""
+        if vaddr < TASK_SIZE:
+            self.cur.tlb_fills += 1
+        return self._translate(vaddr, access, entry)
+
+    def _translate(self, vaddr, access, entry) -> bool:
+        """The page walk of a TLB miss already counted, and the page fault when the PTE does not allow it."""
         task = self.cur
         if vaddr < TASK_SIZE:
-            task.tlb_fills += 1
             # Fast path: a present, accessed user page that allows the access (no fault to take).
             words = self.words
             pde = words.item(self.cur_mm.pgd * 1024 + (vaddr >> 22))
@@ -336,23 +355,115 @@ class Cpu:
 
     # ---- kernel entry ------------------------------------------------------------------------------
 
-    def _intr(self, uc, intno, data) -> None:
-        if intno != 0x80:
-            # Unicorn skips the IDT delivery that would reset the CPU's exception state, so after one
-            # handled #GP the next arrives as a double fault (8); both can be an rdtsc under CR4.TSD.
-            if intno in (8, 13) and self._emulate_rdtsc():
-                self._forget_exception(intno)
-                return
-            if intno < 32:
-                self._forget_exception(intno)  # delivered: the next fault must not look like a double fault
-            if self.trap is None:
-                self.trap = intno
-            uc.emu_stop()
+    # ---- the native fast path's callbacks: what its C hooks hand to Python ---------------------------------
+
+    def _native_fill(self, vaddr, access, entry) -> int:
+        """A TLB miss the C hook did not serve (it counted it): the Python page walk and fault."""
+        try:
+            self.sync_native()
+            ok = self._translate(vaddr, access, entry[0])
+            if self.cur_mm is not None:
+                self.fast.set_mm(self.cur_mm)  # the fault may have grown the stack
+            return 1 if ok else 0
+        except BaseException as e:  # as the binding's own hook wrapper: stop, and raise after emu_start
+            self._hook_failed(e)
+            return 0
+
+    def _native_intr(self, intno) -> int:
+        """An interrupt; for int 0x80 the C hook has read the registers. Returns 1 when it should write eax."""
+        try:
+            self.sync_native()
+            if intno != 0x80:
+                self._interrupt(intno)
+                return 0
+            fast = self.fast
+            if not self._syscall_entry(fast.regs()):
+                return 0
+            fast.st.eax_out = self.cur.regs.ax
+            fast.set_mm(self.cur_mm)
+            return 1
+        except BaseException as e:
+            self._hook_failed(e)
+            return 0
+
+    def _hook_failed(self, e: BaseException) -> None:
+        uc = self.uc
+        if uc._hook_exception is None:
+            uc._hook_exception = e
+        uc.emu_stop()
+
+    def sync_native(self) -> None:
+        """Take what the C hooks did since last time into the model, in order: the running task's TLB fills and
+        the faults they served (counted, and reported to fault observers as the Python path reports them)."""
+        fast = self.fast
+        if fast is None:
             return
+        st = fast.st
+        n, fills = st.nfaults, st.tlb_fills
+        if not n and not fills:
+            return
+        task = self.cur
+        base = task.tlb_fills
+        if n:
+            counts = task.acct.counts
+            hooks = self.k.hooks.get("fault")
+            if hooks:
+                counter = self.counter
+                try:
+                    for rec in fast.ring[:n]:
+                        task.tlb_fills = base + rec.fills
+                        counts[rec.kind] += 1
+                        counter.frozen, self.event_eip = rec.insns, rec.eip
+                        item = (rec.kind, rec.vaddr, rec.old, rec.new_frame)
+                        for cb in hooks:
+                            cb(task, item)
+                finally:
+                    counter.frozen = self.event_eip = None
+            else:
+                for kind, c in enumerate(np.bincount(fast.kinds[:n], minlength=len(counts)).tolist()):
+                    counts[kind] += c
+            st.nfaults = 0
+        task.tlb_fills = base + fills
+        st.tlb_fills = 0
+
+    def eip(self) -> int:
+        """The eip an observer sees: the faulting one while a fault the native path served is reported."""
+        if self.event_eip is not None:
+            return self.event_eip
+        return self.uc.reg_read(X.UC_X86_REG_EIP)
+
+    # ---- kernel entry ------------------------------------------------------------------------------
+
+    def _intr(self, uc, intno, data) -> None:
+        """The Python path's interrupt hook: int 0x80 reads the registers and writes eax back here."""
+        if intno != 0x80:
+            self._interrupt(intno)
+        elif self._syscall_entry(self.regs_in.read()):
+            self._eax.value = self.cur.regs.ax
+            self._reg_write(self.counter.handle, X.UC_X86_REG_EAX, self._eax_ref)
+
+    def _interrupt(self, intno) -> None:
+        """A CPU exception or an int $n other than 0x80."""
+        uc = self.uc
+        # Unicorn skips the IDT delivery that would reset the CPU's exception state, so after one
+        # handled #GP the next arrives as a double fault (8); both can be an rdtsc under CR4.TSD.
+        if intno in (8, 13) and self._emulate_rdtsc():
+            self._forget_exception(intno)
+            return
+        if intno < 32:
+            self._forget_exception(intno)  # delivered: the next fault must not look like a double fault
+        if self.trap is None:
+            self.trap = intno
+        uc.emu_stop()
+
+    def _syscall_entry(self, user_regs) -> bool:
+        """int 0x80 with the user registers read: the syscall, then either a stop of the CPU (the task sleeps, a
+        signal frame, a reschedule, ...) or True: write eax and go on."""
+        uc = self.uc
         task = self.cur
         k = self.k
         regs = task.regs
-        regs.load_user(self.regs_in.read())  # SAVE_ALL: the pt_regs the kernel sees
+        regs.load_user(user_regs)  # SAVE_ALL: the pt_regs the kernel sees
         k.syscall(task)
         if k.new_tasks:
             for child in k.new_tasks:
@@ -364,9 +475,7 @@ class Cpu:
         if task.state != RUNNING or task.regs_dirty or task.tls_dirty or k.sched.need_resched:
             uc.emu_stop()
             self.stop_reason = "syscall"
-            return
-        self._eax.value = regs.ax
-        self._reg_write(self.counter.handle, X.UC_X86_REG_EAX, self._eax_ref)
+            return False
         mm = task.mm
         if mm.tlb_gen != self.cur_gen:
             self.cur_gen = mm.tlb_gen
@@ -374,6 +483,7 @@ class Cpu:
         if self.pool.freed_code:
             uc.emu_stop()
             self.stop_reason = "syscall"
+        return True
 
     def _held_trap(self, uc, vector: int, error_code: int = 0) -> None:
         """An instruction the CPU side must fault on at its own address, before it has any effect: remember the
@@ -612,6 +722,8 @@ class Cpu:
             self.slice_start_cycles = self.cost.cycles(task)
             err = None
             self.in_slice = True
+            if self.fast is not None:
+                self.fast.set_mm(self.cur_mm)
             try:
                 uc.emu_start(eip, UNTIL, count=quantum)
             except UcError as e:
@@ -621,6 +733,7 @@ class Cpu:
                     # report an error: the exception is what happened, not a guest fault
                     raise uc._hook_exception from None
             finally:
+                self.sync_native()
                 self.in_slice = False
             if self.host_signal:
                 raise HostSignal(self.host_signal)

@@ -72,11 +72,9 @@ class EventStream:
 
     def fault(self, task, rec):
         kind, vaddr, old, new = rec
-        from unicorn.x86_const import UC_X86_REG_EIP
-
         self.emit("fault", task, kind=FAULT_NAMES[kind], vaddr=vaddr,
                   old_frame=old if FAULT_NAMES[kind] not in ("zero_fill", "file_fill") else None,
-                  new_frame=new, eip=self.m.cpu.uc.reg_read(UC_X86_REG_EIP))
+                  new_frame=new, eip=self.m.cpu.eip())
 
     def vfork_sleep(self, parent, child):
         self.emit("vfork_sleep", parent, child=child.pid)

@@ -55,10 +55,11 @@ class InsnCounter:
             _offset_cache = _calibrate()
         self.handle = uc._uch
         self._cell = ctypes.c_uint64.from_address(uc._uch.value + _offset_cache)
+        self.frozen: int | None = None  # the count at a fault the native path served, while it is reported
 
     def running(self) -> int:
         """Instructions retired so far by the emu_start in progress (read from inside a hook)."""
-        return self._cell.value
+        return self._cell.value if self.frozen is None else self.frozen
 
     def executed(self, count: int) -> int:
         """Instructions retired by the last emu_start given `count` (the limit instruction is not run)."""

@@ -16,7 +16,7 @@ def collect_stats(machine) -> dict:
             by_event[key] = by_event.get(key, 0) + c
         tasks.append({"pid": t.pid, "tgid": t.tgid, "comm": t.comm, "kind": t.kind,
                       "instructions": t.insns, "cycles": cost.cycles(t), "cycles_by_event": breakdown,
-                      "syscalls": t.syscalls, "switches_in": t.switches, "tlb_fills": t.tlb_fills,
+                      "syscalls": t.syscalls, "switches_in": t.switches,
                       "fork_ptes_copied": t.fork_ptes, "faults": t.acct.as_dict(),
                       "exit_status": t.exit_code})
     return {
@@ -37,7 +37,21 @@ def collect_stats(machine) -> dict:
         "rdtsc_emulated": cpu.rdtsc_count,
         "virtual_ns": k.sched.clock_ns,
         "tasks": tasks,
+        # figures that depend on the host, not on the guest and the options: they vary between two runs
+        "host": {"fastpath": fastpath_stats(cpu),
+                 # misses of Unicorn's TLB, which QEMU resizes on the host's clock
+                 "tlb_fills": {str(t.pid): t.tlb_fills for t in sorted(k.all_tasks(), key=lambda t: t.pid)}},
     }
+
+
+def fastpath_stats(cpu) -> dict:
+    """Which hooks ran: the native fast path (with what it served) or the Python path (and why)."""
+    fast = cpu.fast
+    if fast is None:
+        return {"path": "python", "reason": cpu.fast_reason}
+    st = fast.st
+    return {"path": "native", "tlb_fills": st.fills_total, "faults_served": st.native_faults,
+            "handed_to_python": st.python_fills}
 
 
 def format_stats(st: dict) -> str:
@@ -64,6 +78,12 @@ def format_stats(st: dict) -> str:
         lines.append(f"{t['pid']:>5} {t['kind']:>8} {t['comm']:<16}{t['instructions']:>12} {t['cycles']:>12} "
                      f"{t['syscalls']:>9} {tf['zero_fill']:>6} {tf['cow_copy']:>6} {tf['cow_reuse']:>6} "
                      f"{t['exit_status']:>#7x}")
+    fp = st["host"]["fastpath"]
+    if fp["path"] == "native":
+        lines.append(f"fast path       native (emu/_fastpath.c): {fp['tlb_fills']} TLB fills, {fp['faults_served']} "
+                     f"faults served in C, {fp['handed_to_python']} misses handed to Python")
+    else:
+        lines.append(f"fast path       off, Python hooks ({fp['reason']})")
     if st["unimplemented_syscalls"]:
         lines.append("unimplemented syscalls called: " + ", ".join(
             f"{n} x{c}" for n, c in sorted(st["unimplemented_syscalls"].items())))

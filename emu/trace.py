@@ -419,9 +419,7 @@ class Tracer:
             # The kernel took it while copying user memory: shown after the syscall's own line.
             self.kernel_faults.setdefault(task.pid, []).append(rec)
             return
-        from unicorn.x86_const import UC_X86_REG_EIP
-
-        eip = self.m.cpu.uc.reg_read(UC_X86_REG_EIP)
+        eip = self.m.cpu.eip()
         insn = self.insn_at(task, eip)
         self.emit(task, self.fault_text(rec) + f" at {eip:#010x}: {insn} ---")
 

@@ -114,9 +114,12 @@ class FramePool:
         self.words = self.mem.view(np.uint32)  # page tables are read as 32-bit words
         self.rows = self.words.reshape(nframes, PTRS_PER_TABLE)  # each frame as a page table
         self.refcount = np.zeros(nframes, dtype=np.int32)
-        # Frame 0 is never handed out, so a zero PTE can never name a live frame. Lowest frames first.
-        self.free = list(range(nframes - 1, 0, -1))
-        self.peak_used = 0
+        # The free frames as a stack whose top is handed out next, lowest frames first; frame 0 is never handed
+        # out, so a zero PTE can never name a live frame. The stack and `state` ([0] free frames, [1] the peak
+        # in use) are plain arrays so that the CPU side's native fast path allocates from the same stack, in
+        # the same order, as alloc does.
+        self.stack = np.arange(nframes - 1, -1, -1, dtype=np.int32)
+        self.state = np.array([nframes - 1, 0], dtype=np.int64)
         # Frames the CPU has fetched instructions from: a bytearray for cheap single writes in the TLB-fill
         # hook, with a numpy view over the same bytes for the batch frees.
         self.exec_bytes = bytearray(nframes)
@@ -124,21 +127,38 @@ class FramePool:
         self.freed_code = False  # such a frame went back to the pool: translated code must be dropped
 
     @property
+    def nfree(self) -> int:
+        """Frames on the free stack."""
+        return int(self.state[0])
+
+    def free_list(self) -> list[int]:
+        """The free frames, the next one alloc hands out last."""
+        return self.stack[:self.state.item(0)].tolist()
+
+    @property
     def used(self) -> int:
         """Frames currently allocated."""
-        return self.nframes - 1 - len(self.free)
+        return self.nframes - 1 - int(self.state[0])
+
+    @property
+    def peak_used(self) -> int:
+        """The most frames allocated at once."""
+        return int(self.state[1])
 
     def alloc(self, zero: bool = True) -> int:
         """Take a frame with reference count 1 (alloc_page); zero it unless the caller fills it."""
-        if not self.free:
+        state = self.state
+        n = state.item(0) - 1
+        if n < 0:
             raise OutOfMemory("out of physical frames")
-        f = self.free.pop()
+        f = self.stack.item(n)
+        state[0] = n
         self.refcount[f] = 1
         if zero:
             self.frames[f].fill(0)
-        used = self.nframes - 1 - len(self.free)
-        if used > self.peak_used:
-            self.peak_used = used
+        used = self.nframes - 1 - n
+        if used > state.item(1):
+            state[1] = used
         return f
 
     def get(self, f: int) -> None:
@@ -150,7 +170,9 @@ class FramePool:
         c = int(self.refcount[f]) - 1
         self.refcount[f] = c
         if c == 0:
-            self.free.append(f)
+            n = self.state.item(0)
+            self.stack[n] = f
+            self.state[0] = n + 1
             if self.exec_bytes[f]:
                 self.exec_bytes[f] = 0
                 self.freed_code = True
@@ -171,7 +193,9 @@ class FramePool:
         self.refcount[frames] = counts
         freed = np.sort(frames[counts == 0])
         if freed.size:
-            self.free.extend(freed[::-1].tolist())
+            n = self.state.item(0)
+            self.stack[n:n + freed.size] = freed[::-1]
+            self.state[0] = n + freed.size
             if self.exec_frames[freed].any():
                 self.exec_frames[freed] = False
                 self.freed_code = True
@@ -181,6 +205,38 @@ class FramePool:
         dst = self.alloc(zero=False)
         self.frames[dst] = self.frames[src]
         return dst
+
+
+_VMA_GEN = [0]  # bumped by every change to any VMA or any mm's VMA list (see vma_generation)
+
+
+def vma_generation() -> int:
+    """A number that changes whenever any VMA or VMA list changes: the CPU side's native fast path keeps a copy of
+    the running mm's VMAs and rebuilds it when this moves."""
+    return _VMA_GEN[0]
+
+
+class VmaList(list):
+    """An mm's VMAs, sorted by start; every change moves vma_generation()."""
+
+    def _changed(name):  # noqa: N805 (builds the mutating methods)
+        base = getattr(list, name)
+
+        def method(self, *args):
+            _VMA_GEN[0] += 1
+            return base(self, *args)
+
+        method.__name__ = name
+        return method
+
+    for _name in ("insert", "append", "extend", "__setitem__", "__delitem__", "__iadd__", "sort", "pop", "remove",
+                  "clear", "reverse"):
+        locals()[_name] = _changed(_name)
+    del _name, _changed
+
+    def sort(self, *, key=None, reverse=False):  # list.sort takes keywords only
+        _VMA_GEN[0] += 1
+        list.sort(self, key=key, reverse=reverse)
 
 
 @dataclass
@@ -204,6 +260,10 @@ class Vma:
     wipeonfork: bool = False  # MADV_WIPEONFORK: the child gets it empty (zero-fill)
     locked: bool = False  # mlock / MCL_FUTURE (VM_LOCKED)
     maywrite: bool = True  # VM_MAYWRITE: false for a shared mapping of a file not opened for writing
+
+    def __setattr__(self, name, value) -> None:
+        object.__setattr__(self, name, value)
+        _VMA_GEN[0] += 1
 
     def copy(self, **changes) -> Vma:
         """A copy with some fields changed (vm_area_dup); the copy is one more user of the object."""
@@ -241,7 +301,7 @@ class MM:
         self.serial = MM._serials  # a name for futex keys that is never reused, unlike id()
         self.pool = pool
         self.pgd = pool.alloc()
-        self.vmas: list[Vma] = []
+        self._vmas = VmaList()
         self._starts: list[int] = []
         self.start_brk = self.brk = 0
         self.start_stack = 0
@@ -258,6 +318,16 @@ class MM:
         self.def_flags_locked = False  # mlockall(MCL_FUTURE): new mappings are locked
         self.read_implies_exec = False  # the READ_IMPLIES_EXEC personality of the program running here
         self.guards: set[int] = set()  # pages made guard regions by MADV_GUARD_INSTALL (Linux's PTE markers)
+
+    @property
+    def vmas(self) -> VmaList:
+        """The VMAs, sorted by start."""
+        return self._vmas
+
+    @vmas.setter
+    def vmas(self, vmas) -> None:
+        self._vmas = VmaList(vmas)
+        _VMA_GEN[0] += 1
 
     # ---- page-table walk and PTE helpers -------------------------------------------------------
 

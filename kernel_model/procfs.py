@@ -78,7 +78,7 @@ def _kb(frames: int) -> int:
 
 def _system(k: Kernel, root: str) -> None:
     pool = k.pool
-    total, free = pool.nframes, len(pool.free)
+    total, free = pool.nframes, pool.nfree
     cached = sum(len(o.pages) for o in k.page_cache.objects.values())
     shmem = sum(len(s.obj.pages) for s in k.ipc.shm.objects.values())
     _write(os.path.join(root, "meminfo"), "".join(f"{name + ':':<16}{value:>8} kB\n" for name, value in (

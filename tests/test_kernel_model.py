@@ -328,7 +328,7 @@ def test_fork_with_an_empty_frame_pool_returns_enomem_and_creates_no_task():
     k = Kernel(mem_bytes=PAGE_SIZE * 40, loader=None)
     t = spawn(k)
     k.put_bytes(t, SCRATCH, b"x")
-    while k.pool.free:
+    while k.pool.nfree:
         k.pool.alloc()
     assert sc(k, t, NR_FORK) == neg(E.ENOMEM)
     assert list(k.tasks) == [k.first_pid]
@@ -339,7 +339,7 @@ def test_fork_running_out_of_frames_mid_copy_leaks_nothing():
     t = spawn(k)
     k.put_bytes(t, SCRATCH, b"x")
     hog = []
-    while len(k.pool.free) > 2:  # room for the child's page directory and one page table only
+    while k.pool.nfree > 2:  # room for the child's page directory and one page table only
         hog.append(k.pool.alloc())
     assert sc(k, t, NR_FORK) == neg(E.ENOMEM)
     for f in hog:

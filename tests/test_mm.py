@@ -99,7 +99,7 @@ def test_get_many_and_put_many_take_arrays_of_distinct_frames(pool):
     pool.put_many(fs[:1])
     assert pool.refcount[fs].tolist() == [1, 1, 0, 0]
     assert pool.used == 2
-    assert pool.free[-2:] == [int(fs[3]), int(fs[2])]  # freed lowest-first
+    assert pool.free_list()[-2:] == [int(fs[3]), int(fs[2])]  # freed lowest-first
     pool.put_many(fs[:2])
     assert pool.used == 0
 

@@ -59,7 +59,7 @@ def sys_sysinfo(k, t, info, *_):
     """struct sysinfo (do_sysinfo): uptime on the boot clock, load averages of 0, the frame pool as RAM (SysV
     shared memory as shared RAM: NR_SHMEM), no buffers, no swap, and the number of tasks."""
     pool = k.pool
-    total, free = pool.nframes, len(pool.free)
+    total, free = pool.nframes, pool.nfree
     shared = sum(len(s.obj.pages) for s in k.ipc.shm.objects.values())
     unit = 1 if total * 4096 < 1 << 32 else 4096  # compat: scale to pages when the byte counts overflow 32 bits
     scale = 4096 // unit

@@ -101,9 +101,10 @@ static void leases(void) {
     _exit(0);
   }
   s = sigtimedwait(&set, NULL, &to);
-  printf("holder got %s before truncate; unlock %s\n", s == SIGIO ? "SIGIO" : "nothing",
-         ERR(fcntl(fd, F_SETLEASE, F_UNLCK)));
-  waitpid(pid, NULL, 0);
+  int unlocked = fcntl(fd, F_SETLEASE, F_UNLCK);
+  const char *how = ERR(unlocked);
+  waitpid(pid, NULL, 0); /* the unlock let the child's truncate finish: its line comes first, natively too */
+  printf("holder got %s before truncate; unlock %s\n", s == SIGIO ? "SIGIO" : "nothing", how);
   close(fd);
   printf("truncate dir: %s, missing: %s, negative: %s\n", ERR(truncate("/", 0)), ERR(truncate("no-such-file", 0)),
          ERR(truncate(f, -1)));

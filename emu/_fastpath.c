@@ -1,0 +1,251 @@
+/* The native fast path: Unicorn hooks written in C over the kernel model's own data.
+ *
+ * Loaded with ctypes (it includes no Python header and needs neither libpython nor Unicorn's headers: the
+ * Unicorn functions it calls are handed over as pointers). emu/fastpath.py describes the same structure with
+ * ctypes and owns every buffer named here; the kernel model's numpy arrays are the only memory touched.
+ *
+ * What it decides is nothing: it takes only the outcomes kernel_model/mm.py defines for states it can see in a
+ * PTE and in the running mm's VMA table, exactly as the Python path would take them, and hands every other
+ * case to the Python handler:
+ *   - a TLB miss on a present user page that allows the access (setting the accessed and dirty bits as
+ *     MM.handle_fault does), marking frames instructions are fetched from;
+ *   - a write to a PTE marked copy-on-write in a private writable VMA: do_wp_page's reuse when the frame has
+ *     one reference, else wp_page_copy into the frame at the top of the pool's free stack;
+ *   - the first touch of an anonymous private page whose page table exists (do_anonymous_page), zeroed.
+ * Each such fault is appended to a ring buffer with what the Python path would have reported at that moment
+ * (eip, the retired-instruction count, the TLB fills so far); Python drains it in order before it looks at any
+ * counter, so statistics, `-e fault`, `--events` and Machine.on("fault") see every fault as before.
+ * The int 0x80 entry reads the registers into a preallocated pt_regs buffer in one call and writes eax back.
+ */
+#include <stdint.h>
+#include <string.h>
+
+typedef void uc_engine;
+typedef struct {
+    uint64_t paddr;
+    uint32_t perms;
+} uc_tlb_entry;
+typedef int (*uc_hook_add_t)(uc_engine *, size_t *, int, void *, void *, uint64_t, uint64_t, ...);
+typedef int (*uc_reg_rw_t)(uc_engine *, int, void *);
+typedef int (*uc_reg_batch_t)(uc_engine *, int *, void **, int);
+typedef int (*py_fill_t)(uint64_t vaddr, int32_t access, uc_tlb_entry *entry);
+typedef int32_t (*py_intr_t)(uint32_t intno);
+
+/* i386 PTE bits and the model's software bits (kernel_model/mm.py) */
+#define PTE_P 0x001u
+#define PTE_W 0x002u
+#define PTE_U 0x004u
+#define PTE_A 0x020u
+#define PTE_D 0x040u
+#define PTE_COW 0x200u
+#define PTE_NX 0x400u
+#define TASK_SIZE 0xC0000000u
+/* fault kinds (kernel_model.mm.FAULT_NAMES order) */
+#define FAULT_ZERO 0
+#define FAULT_COW_COPY 2
+#define FAULT_COW_REUSE 3
+/* VMA table flags: the VMA's PROT_* bits, and */
+#define VMA_SHARED 0x8u
+#define VMA_ANON 0x10u /* no memory object and no ELF bytes: first touch is a zero-filled frame */
+#define PROT_READ 1u
+#define PROT_WRITE 2u
+#define PROT_EXEC 4u
+
+typedef struct {
+    uint32_t kind, vaddr, old, new_frame, eip, fills;
+    uint64_t insns;
+} fp_fault;
+
+/* Every field is 8 bytes wide so that the ctypes mirror needs no padding rules. */
+typedef struct {
+    uint8_t *mem;           /* physical memory (FramePool.mem) */
+    int32_t *refcount;      /* FramePool.refcount */
+    uint8_t *exec_bytes;    /* FramePool.exec_bytes */
+    int32_t *free_stack;    /* FramePool.stack: free frames, the next one to hand out last */
+    int64_t *pool_state;    /* FramePool.state: [0] free frames, [1] peak frames in use */
+    int64_t nframes;
+    int64_t pgd;            /* the running mm's page directory frame */
+    uint32_t *vmas;         /* the running mm's VMAs: (start, end, flags) triples sorted by start */
+    int64_t nvmas;
+    int64_t anon_ok;        /* first touches may be served here (no guard regions in this mm) */
+    int64_t tlb_fills;      /* since the last drain */
+    fp_fault *ring;
+    int64_t nfaults;
+    int64_t ring_cap;
+    uint64_t *insn_cell;    /* Unicorn's retired-instruction counter of the emu_start in progress */
+    uc_reg_rw_t reg_read;
+    uc_reg_rw_t reg_write;
+    uc_reg_batch_t reg_read_batch;
+    py_fill_t py_fill;
+    py_intr_t py_intr;
+    int32_t *reg_ids;       /* the pt_regs registers read at int 0x80 */
+    void **reg_ptrs;
+    int64_t nregs;
+    uint64_t eax_out;       /* the syscall's return value, written back when py_intr says so */
+    int64_t access_write, access_fetch, reg_eip, reg_eax;
+    int64_t fills_total, native_faults, python_fills; /* for `emu run --stats` */
+} fp_state;
+
+/* Unicorn TLB permissions by (PTE_NX, writable), as emu.cpu.PERMS */
+static const uint32_t PERMS[4] = {1 | 4, 1, 1 | 2 | 4, 1 | 2};
+
+static const uint32_t *find_vma(const fp_state *st, uint32_t va)
+{
+    int64_t lo = 0, hi = st->nvmas - 1;
+    while (lo <= hi) {
+        int64_t mid = (lo + hi) / 2;
+        const uint32_t *v = st->vmas + 3 * mid;
+        if (va < v[0])
+            hi = mid - 1;
+        else if (va >= v[1])
+            lo = mid + 1;
+        else
+            return v;
+    }
+    return 0;
+}
+
+/* alloc_page from the pool's free stack, as FramePool.alloc; -1 when it is empty */
+static int64_t alloc_frame(fp_state *st)
+{
+    int64_t n = st->pool_state[0];
+    if (n <= 0)
+        return -1;
+    int64_t f = st->free_stack[n - 1];
+    st->pool_state[0] = n - 1;
+    st->refcount[f] = 1;
+    int64_t used = st->nframes - 1 - (n - 1);
+    if (used > st->pool_state[1])
+        st->pool_state[1] = used;
+    return f;
+}
+
+static void record(fp_state *st, uc_engine *uc, uint32_t kind, uint32_t va, uint32_t old, uint32_t new_frame)
+{
+    fp_fault *r = st->ring + st->nfaults++;
+    uint64_t eip = 0;
+    st->reg_read(uc, (int)st->reg_eip, &eip);
+    r->kind = kind;
+    r->vaddr = va;
+    r->old = old;
+    r->new_frame = new_frame;
+    r->eip = (uint32_t)eip;
+    r->fills = (uint32_t)st->tlb_fills;
+    r->insns = st->insn_cell ? *st->insn_cell : 0;
+    st->native_faults++;
+}
+
+static int install(uc_tlb_entry *e, uint32_t pte)
+{
+    uint32_t writable = (pte & PTE_W) && (pte & PTE_D);
+    e->paddr = pte & 0xFFFFF000u;
+    e->perms = PERMS[((pte >> 10) & 1) | writable << 1];
+    return 1;
+}
+
+static int slow(fp_state *st, uint64_t vaddr, int access, uc_tlb_entry *e)
+{
+    st->python_fills++;
+    return st->py_fill(vaddr, access, e);
+}
+
+static int hook_tlb_fill(uc_engine *uc, uint64_t vaddr, int access, uc_tlb_entry *e, fp_state *st)
+{
+    if (vaddr >= TASK_SIZE)
+        return slow(st, vaddr, access, e); /* the GDT, vDSO and boot pages, and kernel addresses */
+    uint32_t va = (uint32_t)vaddr;
+    st->tlb_fills++;
+    st->fills_total++;
+    uint32_t *words = (uint32_t *)st->mem;
+    uint32_t pde = words[st->pgd * 1024 + (va >> 22)];
+    if (!(pde & PTE_P))
+        return slow(st, vaddr, access, e);
+    uint32_t *ptep = words + (uint64_t)(pde >> 12) * 1024 + ((va >> 12) & 1023);
+    uint32_t pte = *ptep;
+    int write = access == st->access_write, fetch = access == st->access_fetch;
+    if ((pte & (PTE_P | PTE_U)) == (PTE_P | PTE_U)) {
+        if (fetch) {
+            if (pte & PTE_NX)
+                return slow(st, vaddr, access, e);
+            if (!(pte & PTE_A))
+                *ptep = pte |= PTE_A;
+            st->exec_bytes[pte >> 12] = 1;
+            return install(e, pte);
+        }
+        if (!write) {
+            if (!(pte & PTE_A))
+                *ptep = pte |= PTE_A;
+            return install(e, pte);
+        }
+        if (pte & PTE_W) {
+            if ((pte & (PTE_A | PTE_D)) != (PTE_A | PTE_D))
+                *ptep = pte |= PTE_A | PTE_D;
+            return install(e, pte);
+        }
+        if (!(pte & PTE_COW) || st->nfaults >= st->ring_cap)
+            return slow(st, vaddr, access, e);
+        const uint32_t *v = find_vma(st, va);
+        if (!v || !(v[2] & PROT_WRITE) || (v[2] & VMA_SHARED))
+            return slow(st, vaddr, access, e);
+        uint32_t old = pte >> 12;
+        if (st->refcount[old] == 1) { /* wp_page_reuse */
+            *ptep = pte = (pte | PTE_W | PTE_A | PTE_D) & ~PTE_COW;
+            record(st, uc, FAULT_COW_REUSE, va, old, old);
+            return install(e, pte);
+        }
+        int64_t nf = alloc_frame(st); /* wp_page_copy */
+        if (nf < 0)
+            return slow(st, vaddr, access, e);
+        memcpy(st->mem + ((uint64_t)nf << 12), st->mem + ((uint64_t)old << 12), 4096);
+        st->refcount[old] -= 1; /* shared, so it stays above zero */
+        *ptep = pte = ((uint32_t)nf << 12) | (pte & 0xFFFu & ~PTE_COW) | PTE_W | PTE_A | PTE_D;
+        record(st, uc, FAULT_COW_COPY, va, old, (uint32_t)nf);
+        return install(e, pte);
+    }
+    if (pte != 0 || !st->anon_ok || st->nfaults >= st->ring_cap)
+        return slow(st, vaddr, access, e);
+    const uint32_t *v = find_vma(st, va);
+    if (!v || (v[2] & (VMA_ANON | VMA_SHARED)) != VMA_ANON)
+        return slow(st, vaddr, access, e);
+    uint32_t prot = v[2] & 7;
+    if (!prot || (write && !(prot & PROT_WRITE)) || (fetch && !(prot & PROT_EXEC)))
+        return slow(st, vaddr, access, e); /* the Python path raises the SIGSEGV */
+    int64_t nf = alloc_frame(st); /* do_anonymous_page */
+    if (nf < 0)
+        return slow(st, vaddr, access, e);
+    memset(st->mem + ((uint64_t)nf << 12), 0, 4096);
+    pte = ((uint32_t)nf << 12) | PTE_P | PTE_U | PTE_A;
+    if (prot & PROT_WRITE)
+        pte |= PTE_W | (write ? PTE_D : 0);
+    if (!(prot & PROT_EXEC))
+        pte |= PTE_NX;
+    *ptep = pte;
+    if (fetch)
+        st->exec_bytes[nf] = 1;
+    record(st, uc, FAULT_ZERO, va, 0, (uint32_t)nf);
+    return install(e, pte);
+}
+
+static void hook_intr(uc_engine *uc, uint32_t intno, fp_state *st)
+{
+    if (intno == 0x80)
+        st->reg_read_batch(uc, st->reg_ids, st->reg_ptrs, (int)st->nregs); /* SAVE_ALL */
+    if (st->py_intr(intno) & 1)
+        st->reg_write(uc, (int)st->reg_eax, &st->eax_out);
+}
+
+/* Register the two hooks with Unicorn; returns Unicorn's error code (0 for success). */
+int fp_install(fp_state *st, uc_engine *uc, uc_hook_add_t hook_add, size_t *handles, int32_t tlb_fill_type,
+               int32_t intr_type)
+{
+    int err = hook_add(uc, &handles[0], tlb_fill_type, (void *)hook_tlb_fill, st, 1, 0);
+    if (err)
+        return err;
+    return hook_add(uc, &handles[1], intr_type, (void *)hook_intr, st, 1, 0);
+}
+
+/* The layout version emu/fastpath.py checks, so that a stale build is never used with a newer mirror. */
+int fp_abi(void)
+{
+    return (int)(sizeof(fp_state) / 8) * 100 + (int)sizeof(fp_fault);
+}

@@ -1,0 +1,170 @@
+"""The native fast path (emu/_fastpath.c): the TLB-fill, copy-on-write, zero-fill and int 0x80 entry hooks in C.
+
+The C file is compiled by the package build as an optional extension; when it was not built (no C compiler),
+or `--no-fastpath` / EMU_NO_FASTPATH=1 asks for it, the CPU side runs the Python hooks of emu/cpu.py, which stay
+the reference: both paths take the same faults in the same order and give the same output, statistics, traces
+and event streams (tests/test_fastpath.py runs the end-to-end corpus both ways).
+
+This module owns the state the C hooks work on: a ctypes mirror of `fp_state`, the ring buffer of faults the C
+side served, the running mm's VMA table, and the register buffer of the syscall entry.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.machinery
+import os
+
+import numpy as np
+
+from kernel_model.mm import PROT_EXEC, PROT_READ, PROT_WRITE, vma_generation
+
+RING = 4096  # faults the C side may serve before Python must drain them
+ENV_DISABLE = "EMU_NO_FASTPATH"
+VMA_SHARED, VMA_ANON = 0x8, 0x10
+
+
+class Fault(ctypes.Structure):
+    _fields_ = [("kind", ctypes.c_uint32), ("vaddr", ctypes.c_uint32), ("old", ctypes.c_uint32),
+                ("new_frame", ctypes.c_uint32), ("eip", ctypes.c_uint32), ("fills", ctypes.c_uint32),
+                ("insns", ctypes.c_uint64)]
+
+
+class TlbEntry(ctypes.Structure):
+    _fields_ = [("paddr", ctypes.c_uint64), ("perms", ctypes.c_uint32)]
+
+
+FILL_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64, ctypes.c_int32, ctypes.POINTER(TlbEntry))
+INTR_CB = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_uint32)
+_P = ctypes.c_void_p
+_I = ctypes.c_int64
+
+
+class State(ctypes.Structure):
+    """fp_state of emu/_fastpath.c, field for field."""
+
+    _fields_ = [("mem", _P), ("refcount", _P), ("exec_bytes", _P), ("free_stack", _P), ("pool_state", _P),
+                ("nframes", _I), ("pgd", _I), ("vmas", _P), ("nvmas", _I), ("anon_ok", _I), ("tlb_fills", _I),
+                ("ring", _P), ("nfaults", _I), ("ring_cap", _I), ("insn_cell", _P), ("reg_read", _P),
+                ("reg_write", _P), ("reg_read_batch", _P), ("py_fill", _P), ("py_intr", _P), ("reg_ids", _P),
+                ("reg_ptrs", _P), ("nregs", _I), ("eax_out", ctypes.c_uint64), ("access_write", _I),
+                ("access_fetch", _I), ("reg_eip", _I), ("reg_eax", _I), ("fills_total", _I),
+                ("native_faults", _I), ("python_fills", _I)]
+
+
+def _library_path() -> str | None:
+    here = os.path.dirname(os.path.abspath(__file__))
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        path = os.path.join(here, "_fastpath" + suffix)
+        if os.path.exists(path):
+            return path
+    return None
+
+
+_LIB: list = []  # the loaded library, once
+
+
+def load() -> tuple[ctypes.CDLL | None, str]:
+    """The native library and "" when it can be used, else None and the reason the Python path runs."""
+    if os.environ.get(ENV_DISABLE, "") not in ("", "0"):
+        return None, f"{ENV_DISABLE} is set"
+    if _LIB:
+        return _LIB[0], ""
+    path = _library_path()
+    if path is None:
+        return None, "the native extension emu/_fastpath was not built (no C compiler at install time?)"
+    try:
+        lib = ctypes.CDLL(path)
+    except OSError as e:
+        return None, f"the native extension could not be loaded ({e})"
+    want = len(State._fields_) * 100 + ctypes.sizeof(Fault)
+    if lib.fp_abi() != want or ctypes.sizeof(State) != len(State._fields_) * 8:
+        return None, "the native extension was built from another version of emu/_fastpath.c (reinstall)"
+    lib.fp_install.restype = ctypes.c_int
+    lib.fp_install.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int32,
+                               ctypes.c_int32]
+    _LIB.append(lib)
+    return lib, ""
+
+
+def _addr(fn) -> int:
+    return ctypes.cast(fn, ctypes.c_void_p).value
+
+
+class FastPath:
+    """The C hooks of one Cpu and the state they share with it."""
+
+    def __init__(self, lib, uc, pool, counter_cell: int, reg_ids: list[int], fill, intr) -> None:
+        from unicorn import UC_HOOK_INTR, UC_HOOK_TLB_FILL, UC_MEM_FETCH, UC_MEM_WRITE
+        from unicorn import x86_const as X
+        from unicorn.unicorn_py3.unicorn import uclib
+
+        st = self.st = State()
+        self.pool = pool
+        self.ring = (Fault * RING)()
+        self.kinds = np.frombuffer(self.ring, np.uint32).reshape(RING, ctypes.sizeof(Fault) // 4)[:, 0]
+        n = len(reg_ids)
+        self.reg_ids = (ctypes.c_int32 * n)(*reg_ids)
+        self.reg_vals = (ctypes.c_uint32 * n)()
+        base = ctypes.addressof(self.reg_vals)
+        self.reg_ptrs = (ctypes.c_void_p * n)(*[base + 4 * i for i in range(n)])
+        self.vma_table = np.zeros(0, np.uint32)
+        self.vma_gen = -1
+        self.mm = None
+        self._fill_cb = FILL_CB(fill)  # kept alive as long as the hooks
+        self._intr_cb = INTR_CB(intr)
+        self._exec = (ctypes.c_char * len(pool.exec_bytes)).from_buffer(pool.exec_bytes)
+        st.mem = pool.mem.ctypes.data
+        st.refcount = pool.refcount.ctypes.data
+        st.exec_bytes = ctypes.addressof(self._exec)
+        st.free_stack = pool.stack.ctypes.data
+        st.pool_state = pool.state.ctypes.data
+        st.nframes = pool.nframes
+        st.ring = ctypes.addressof(self.ring)
+        st.ring_cap = RING
+        st.insn_cell = counter_cell
+        st.reg_read = _addr(uclib.uc_reg_read)
+        st.reg_write = _addr(uclib.uc_reg_write)
+        st.reg_read_batch = _addr(uclib.uc_reg_read_batch)
+        st.py_fill = _addr(self._fill_cb)
+        st.py_intr = _addr(self._intr_cb)
+        st.reg_ids = ctypes.addressof(self.reg_ids)
+        st.reg_ptrs = ctypes.addressof(self.reg_ptrs)
+        st.nregs = n
+        st.access_write, st.access_fetch = UC_MEM_WRITE, UC_MEM_FETCH
+        st.reg_eip, st.reg_eax = X.UC_X86_REG_EIP, X.UC_X86_REG_EAX
+        self.handles = (ctypes.c_size_t * 2)()
+        err = lib.fp_install(ctypes.byref(st), uc._uch, _addr(uclib.uc_hook_add), self.handles, UC_HOOK_TLB_FILL,
+                             UC_HOOK_INTR)
+        if err:
+            raise RuntimeError(f"the native fast path could not register its Unicorn hooks (error {err})")
+
+    def regs(self) -> list[int]:
+        """The registers the int 0x80 entry read, in the order given at construction."""
+        return self.reg_vals[:]
+
+    def set_mm(self, mm) -> None:
+        """Point the C side at mm's page directory and VMAs (rebuilt when any VMA changed since last time)."""
+        st = self.st
+        gen = vma_generation()
+        if mm is not self.mm or gen != self.vma_gen:
+            self.mm = mm
+            self.vma_gen = gen
+            vmas = mm.vmas
+            table = np.zeros((len(vmas), 3), np.uint32)
+            for i, v in enumerate(vmas):
+                flags = v.prot & (PROT_READ | PROT_WRITE | PROT_EXEC)
+                if v.shared:
+                    flags |= VMA_SHARED
+                if v.obj is None and v.data is None:
+                    flags |= VMA_ANON
+                table[i] = (v.start, v.end, flags)
+            self.vma_table = table
+            st.vmas = table.ctypes.data
+            st.nvmas = len(vmas)
+        st.pgd = mm.pgd
+        st.anon_ok = 0 if mm.guards else 1
+
+    def pending(self) -> bool:
+        """Counters or faults the C side holds that Python has not taken yet."""
+        return bool(self.st.tlb_fills or self.st.nfaults)
