@@ -372,14 +372,16 @@ class Cpu:
     def _native_intr(self, intno) -> int:
         """An interrupt; for int 0x80 the C hook has read the registers. Returns 1 when it should write eax."""
         try:
-            self.sync_native()
+            fast = self.fast
+            st = fast.st
+            if st.tlb_fills or st.nfaults:
+                self.sync_native()
             if intno != 0x80:
                 self._interrupt(intno)
                 return 0
-            fast = self.fast
-            if not self._syscall_entry(fast.regs()):
+            if not self._syscall_entry(fast.reg_vals[:]):
                 return 0
-            fast.st.eax_out = self.cur.regs.ax
+            st.eax_out = self.cur.regs.ax
             fast.set_mm(self.cur_mm)
             return 1
         except BaseException as e:

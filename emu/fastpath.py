@@ -17,7 +17,7 @@ import os
 
 import numpy as np
 
-from kernel_model.mm import PROT_EXEC, PROT_READ, PROT_WRITE, vma_generation
+from kernel_model.mm import _VMA_GEN, PROT_EXEC, PROT_READ, PROT_WRITE, vma_generation
 
 RING = 4096  # faults the C side may serve before Python must drain them
 ENV_DISABLE = "EMU_NO_FASTPATH"
@@ -144,24 +144,20 @@ class FastPath:
         return self.reg_vals[:]
 
     def set_mm(self, mm) -> None:
-        """Point the C side at mm's page directory and VMAs (rebuilt when any VMA changed since last time)."""
+        """Point the C side at mm's page directory and VMAs, rebuilt when any VMA (or guard region) changed since
+        last time: every change to them moves kernel_model.mm.vma_generation()."""
+        if mm is self.mm and _VMA_GEN[0] == self.vma_gen:
+            return
         st = self.st
-        gen = vma_generation()
-        if mm is not self.mm or gen != self.vma_gen:
-            self.mm = mm
-            self.vma_gen = gen
-            vmas = mm.vmas
-            table = np.zeros((len(vmas), 3), np.uint32)
-            for i, v in enumerate(vmas):
-                flags = v.prot & (PROT_READ | PROT_WRITE | PROT_EXEC)
-                if v.shared:
-                    flags |= VMA_SHARED
-                if v.obj is None and v.data is None:
-                    flags |= VMA_ANON
-                table[i] = (v.start, v.end, flags)
-            self.vma_table = table
-            st.vmas = table.ctypes.data
-            st.nvmas = len(vmas)
+        self.mm = mm
+        self.vma_gen = vma_generation()
+        flat = []
+        for v in mm.vmas:
+            flat += (v.start, v.end, (v.prot & (PROT_READ | PROT_WRITE | PROT_EXEC)) | (VMA_SHARED if v.shared else 0)
+                     | (VMA_ANON if v.obj is None and v.data is None else 0))
+        table = self.vma_table = np.array(flat, np.uint32)
+        st.vmas = table.ctypes.data
+        st.nvmas = len(flat) // 3
         st.pgd = mm.pgd
         st.anon_ok = 0 if mm.guards else 1
 

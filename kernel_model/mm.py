@@ -329,6 +329,10 @@ class MM:
         self._vmas = VmaList(vmas)
         _VMA_GEN[0] += 1
 
+    def guards_changed(self) -> None:
+        """MADV_GUARD_INSTALL / REMOVE changed self.guards (a first touch there must fault): like a VMA change."""
+        _VMA_GEN[0] += 1
+
     # ---- page-table walk and PTE helpers -------------------------------------------------------
 
     def walk(self, vaddr: int, alloc: bool = False) -> int:

@@ -323,8 +323,10 @@ def sys_madvise(k, t, addr, length, advice, *_):
             if advice == MADV_GUARD_INSTALL:
                 mm.zap_range(lo, hi)
                 mm.guards.update(range(lo, hi, PAGE_SIZE))
+                mm.guards_changed()
             else:
                 mm.guards.difference_update(range(lo, hi, PAGE_SIZE))
+                mm.guards_changed()
         mm.flush_tlb()
     elif advice in (MADV_POPULATE_READ, MADV_POPULATE_WRITE):
         for v in vmas:
