@@ -16,6 +16,13 @@
  * (eip, the retired-instruction count, the TLB fills so far); Python drains it in order before it looks at any
  * counter, so statistics, `-e fault`, `--events` and Machine.on("fault") see every fault as before.
  * The int 0x80 entry reads the registers into a preallocated pt_regs buffer in one call and writes eax back.
+ *
+ * Exact instruction counting with a block hook (used when no observer needs the eip of each fault, see
+ * emu/cpu.py): each translated block's instruction count is decoded once with capstone and kept in a table keyed by
+ * the block's physical address and size; the hook adds it when the block starts, and refuses (stops before) a
+ * block that would take the slice past its budget, which Python then finishes exactly. Python corrects the count
+ * when a block is left in the middle (an exception: the faulting instruction is counted, as Unicorn's count= mode
+ * counts it), using fp_index. The result equals emu_start(count=) instruction for instruction.
  */
 #include <stdint.h>
 #include <string.h>
@@ -30,6 +37,16 @@ typedef int (*uc_reg_rw_t)(uc_engine *, int, void *);
 typedef int (*uc_reg_batch_t)(uc_engine *, int *, void **, int);
 typedef int (*py_fill_t)(uint64_t vaddr, int32_t access, uc_tlb_entry *entry);
 typedef int32_t (*py_intr_t)(uint32_t intno);
+typedef int (*uc_emu_stop_t)(uc_engine *);
+typedef size_t (*cs_disasm_t)(size_t handle, const uint8_t *code, size_t size, uint64_t address, size_t count,
+                              void **insn);
+typedef void (*cs_free_t)(void *insn, size_t count);
+
+typedef struct {
+    uint64_t paddr;  /* physical address of the block's first byte, +1 (0: empty slot) */
+    uint64_t head;   /* its first 8 bytes, so that rewritten code is decoded again */
+    uint32_t size, n;
+} fp_block;
 
 /* i386 PTE bits and the model's software bits (kernel_model/mm.py) */
 #define PTE_P 0x001u
@@ -84,6 +101,23 @@ typedef struct {
     uint64_t eax_out;       /* the syscall's return value, written back when py_intr says so */
     int64_t access_write, access_fetch, reg_eip, reg_eax;
     int64_t fills_total, native_faults, python_fills; /* for `emu run --stats` */
+    /* exact counting by blocks */
+    int64_t counting;       /* 1: the block hook counts (emu_start runs without count=) */
+    int64_t committed;      /* instructions of this slice so far (the current block counted whole) */
+    int64_t budget;         /* the slice's instruction budget */
+    int64_t blk_base, blk_pc, blk_size; /* the block entered last and the count before it */
+    int64_t stop_requested; /* the CPU was asked to stop: blocks entered after that do not run */
+    int64_t budget_stop;    /* the block hook refused the block at blk_pc (it would pass the budget) */
+    int64_t stop_pc, stop_size;
+    uc_emu_stop_t emu_stop;
+    int64_t cs_handle;
+    cs_disasm_t cs_disasm;
+    cs_free_t cs_free;
+    fp_block *blocks;
+    int64_t blocks_mask;    /* table size - 1 (a power of two) */
+    int64_t blocks_used, blocks_decoded, blocks_run;
+    int64_t special_va[3], special_frame[3]; /* pages above TASK_SIZE that hold code: vDSO, boot */
+    int64_t held_trap;      /* an instruction hook holds a trap: refuse every fill until the CPU has stopped */
 } fp_state;
 
 /* Unicorn TLB permissions by (PTE_NX, writable), as emu.cpu.PERMS */
@@ -131,7 +165,7 @@ static void record(fp_state *st, uc_engine *uc, uint32_t kind, uint32_t va, uint
     r->new_frame = new_frame;
     r->eip = (uint32_t)eip;
     r->fills = (uint32_t)st->tlb_fills;
-    r->insns = st->insn_cell ? *st->insn_cell : 0;
+    r->insns = st->counting ? (uint64_t)st->committed : st->insn_cell ? *st->insn_cell : 0;
     st->native_faults++;
 }
 
@@ -151,6 +185,8 @@ static int slow(fp_state *st, uint64_t vaddr, int access, uc_tlb_entry *e)
 
 static int hook_tlb_fill(uc_engine *uc, uint64_t vaddr, int access, uc_tlb_entry *e, fp_state *st)
 {
+    if (st->held_trap)
+        return 0;
     if (vaddr >= TASK_SIZE)
         return slow(st, vaddr, access, e); /* the GDT, vDSO and boot pages, and kernel addresses */
     uint32_t va = (uint32_t)vaddr;
@@ -234,14 +270,152 @@ static void hook_intr(uc_engine *uc, uint32_t intno, fp_state *st)
         st->reg_write(uc, (int)st->reg_eax, &st->eax_out);
 }
 
-/* Register the two hooks with Unicorn; returns Unicorn's error code (0 for success). */
+/* ---- exact counting by blocks ---------------------------------------------------------------------------- */
+
+/* Physical address of a code byte of the running mm, or ~0 when it has no frame. */
+static uint64_t code_paddr(const fp_state *st, uint32_t va)
+{
+    if (va >= TASK_SIZE) {
+        for (int i = 0; i < 3; i++)
+            if (st->special_frame[i] && (va & 0xFFFFF000u) == (uint64_t)st->special_va[i])
+                return ((uint64_t)st->special_frame[i] << 12) | (va & 0xFFF);
+        return ~(uint64_t)0;
+    }
+    const uint32_t *words = (const uint32_t *)st->mem;
+    uint32_t pde = words[st->pgd * 1024 + (va >> 22)];
+    if (!(pde & PTE_P))
+        return ~(uint64_t)0;
+    uint32_t pte = words[(uint64_t)(pde >> 12) * 1024 + ((va >> 12) & 1023)];
+    if (!(pte & PTE_P))
+        return ~(uint64_t)0;
+    return (uint64_t)(pte & 0xFFFFF000u) | (va & 0xFFF);
+}
+
+/* Copy [va, va+len) of the running mm's code into buf; 0 when a page has no frame. */
+static int read_code(const fp_state *st, uint32_t va, uint32_t len, uint8_t *buf)
+{
+    uint32_t done = 0;
+    while (done < len) {
+        uint64_t pa = code_paddr(st, va + done);
+        if (pa == ~(uint64_t)0)
+            return 0;
+        uint32_t chunk = 4096 - ((va + done) & 0xFFF);
+        if (chunk > len - done)
+            chunk = len - done;
+        memcpy(buf + done, st->mem + pa, chunk);
+        done += chunk;
+    }
+    return 1;
+}
+
+/* How many whole instructions the len bytes at va hold (capstone stops at the first it cannot decode). */
+static int64_t decode_count(fp_state *st, uint32_t va, uint32_t len)
+{
+    uint8_t buf[8192];
+    if (len == 0)
+        return 0;
+    if (len > sizeof buf || !read_code(st, va, len, buf))
+        return -1;
+    void *insn = 0;
+    size_t n = st->cs_disasm((size_t)st->cs_handle, buf, len, va, 0, &insn);
+    if (insn)
+        st->cs_free(insn, n);
+    st->blocks_decoded++;
+    return (int64_t)n;
+}
+
+static int64_t block_insns(fp_state *st, uint32_t pc, uint32_t size)
+{
+    uint64_t pa = code_paddr(st, pc);
+    if (pa == ~(uint64_t)0)
+        return -1;
+    uint64_t head = 0;
+    memcpy(&head, st->mem + pa, (4096 - (pa & 0xFFF)) >= 8 ? 8 : 4096 - (pa & 0xFFF));
+    uint64_t key = pa + 1, h = (pa * 0x9E3779B97F4A7C15ull) ^ size;
+    for (int64_t probe = 0; probe < 16; probe++) {
+        fp_block *b = st->blocks + ((h + (uint64_t)probe) & (uint64_t)st->blocks_mask);
+        if (b->paddr == key && b->size == size && b->head == head)
+            return b->n;
+        if (b->paddr == 0 || (b->paddr == key && b->size == size)) {
+            int64_t n = decode_count(st, pc, size);
+            if (n < 0)
+                return -1;
+            if (b->paddr == 0)
+                st->blocks_used++;
+            b->paddr = key;
+            b->size = size;
+            b->head = head;
+            b->n = (uint32_t)n;
+            return n;
+        }
+    }
+    /* a crowded neighbourhood: forget every block and start again */
+    memset(st->blocks, 0, (size_t)(st->blocks_mask + 1) * sizeof(fp_block));
+    st->blocks_used = 0;
+    return block_insns(st, pc, size);
+}
+
+static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, fp_state *st)
+{
+    if (st->stop_requested || !st->counting)
+        return; /* the CPU stops at this block's start: it does not run */
+    int64_t n = block_insns(st, (uint32_t)address, size);
+    if (n < 0)
+        n = 0; /* its code has no frame: the fetch faults and Python settles the count */
+    st->blocks_run++;
+    if (st->committed + n > st->budget) {
+        st->budget_stop = 1;
+        st->stop_pc = (int64_t)address;
+        st->stop_size = size;
+        st->stop_requested = 1;
+        st->emu_stop(uc);
+        return;
+    }
+    st->blk_base = st->committed;
+    st->blk_pc = (int64_t)address;
+    st->blk_size = size;
+    st->committed += n;
+}
+
+/* Instructions of the last block entered that start before eip, or -1 when eip is not inside it. */
+int64_t fp_index(fp_state *st, uint64_t eip)
+{
+    if (st->blk_size <= 0 || eip < (uint64_t)st->blk_pc || eip >= (uint64_t)(st->blk_pc + st->blk_size))
+        return -1;
+    return decode_count(st, (uint32_t)st->blk_pc, (uint32_t)(eip - (uint64_t)st->blk_pc));
+}
+
+/* The address after the first r instructions at pc (within len bytes), or 0 when they cannot be decoded. */
+uint64_t fp_after(fp_state *st, uint64_t pc, uint32_t len, int64_t r)
+{
+    uint32_t lo = 0, hi = len; /* the smallest prefix that holds r whole instructions */
+    if (decode_count(st, (uint32_t)pc, len) < r)
+        return 0;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (decode_count(st, (uint32_t)pc, mid) >= r)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return pc + lo;
+}
+
+/* Register the hooks with Unicorn; returns Unicorn's error code (0 for success). */
 int fp_install(fp_state *st, uc_engine *uc, uc_hook_add_t hook_add, size_t *handles, int32_t tlb_fill_type,
                int32_t intr_type)
 {
     int err = hook_add(uc, &handles[0], tlb_fill_type, (void *)hook_tlb_fill, st, 1, 0);
-    if (err)
-        return err;
-    return hook_add(uc, &handles[1], intr_type, (void *)hook_intr, st, 1, 0);
+    if (!err)
+        err = hook_add(uc, &handles[1], intr_type, (void *)hook_intr, st, 1, 0);
+    return err;
+}
+
+/* Count instructions by blocks from now on (the caller runs emu_start without count=). */
+int fp_install_block(fp_state *st, uc_engine *uc, uc_hook_add_t hook_add, size_t *handle, int32_t block_type)
+{
+    st->counting = 1;
+    return hook_add(uc, handle, block_type, (void *)hook_block, st, 1, 0);
 }
 
 /* The layout version emu/fastpath.py checks, so that a stale build is never used with a newer mirror. */

@@ -165,6 +165,7 @@ class Cpu:
         self.fault_bus = False  # ... and it was past the end of a mapped object: SIGBUS, not SIGSEGV
         self.trap: int | None = None
         self.trap_at = None  # (eip, error code, registers) of a trap an instruction hook held (_held_trap)
+        self.trap_insns = 0  # the count at that trap (count= mode)
         self.trap_error = 0  # the error code of the exception being reported
         self.host_signal = 0  # a signal to the emulator arrived during a slice (emu.cli._terminate)
         self.stop_reason = ""
@@ -178,6 +179,10 @@ class Cpu:
         self.fast = None  # the native fast path's hooks (emu/fastpath.py), or None on the Python path
         self.fast_reason = "--no-fastpath"  # why the Python path runs
         self.event_eip: int | None = None  # the eip of a fault the native path served, while it is reported
+        # Instructions are counted by the native block hook (True) or by Unicorn's emu_start(count=): the block
+        # hook when the fast path runs and no observer needs the eip and count at each fault (those exist only
+        # when an instruction hook syncs them, which count= mode's does); the counts are the same either way.
+        self.block_counting = False
         lib = None
         if fastpath:
             from . import fastpath as fp
@@ -185,7 +190,8 @@ class Cpu:
             lib, self.fast_reason = fp.load()
         if lib is not None:
             self.fast = fp.FastPath(lib, uc, pool, ctypes.addressof(self.counter._cell),
-                                    [_REG_IDS[f] for f in READ_FIELDS], self._native_fill, self._native_intr)
+                                    [_REG_IDS[f] for f in READ_FIELDS], self._native_fill, self._native_intr,
+                                    ((VDSO_VADDR, self.vdso_frame), (BOOT_VADDR, self.boot_frame)))
         else:
             uc.hook_add(UC_HOOK_TLB_FILL, self._fill)
             uc.hook_add(UC_HOOK_INTR, self._intr)
@@ -376,7 +382,12 @@ class Cpu:
             st = fast.st
             if st.tlb_fills or st.nfaults:
                 self.sync_native()
+            if self.trap_at is not None:
+                return 0  # a held trap stops the CPU: what ran on after it (see _held_trap) does not enter the kernel
             if intno != 0x80:
+                if self.block_counting:
+                    # #DB, #BP and #OF are traps: eip is already past the instruction that raised them
+                    self._settle_count(self.uc.reg_read(X.UC_X86_REG_EIP), after=intno in (1, 3, 4))
                 self._interrupt(intno)
                 return 0
             if not self._syscall_entry(fast.reg_vals[:]):
@@ -392,7 +403,65 @@ class Cpu:
         uc = self.uc
         if uc._hook_exception is None:
             uc._hook_exception = e
-        uc.emu_stop()
+        self.stop_cpu()
+
+    def stop_cpu(self) -> None:
+        """Ask the CPU to stop at the next instruction boundary (uc.emu_stop), telling the block counter too: a block
+        entered after the request does not run."""
+        if self.block_counting:
+            self.fast.st.stop_requested = 1
+        self.uc.emu_stop()
+
+    def _settle_count(self, eip: int, after: bool = False) -> None:
+        """The block entered last was left at eip by an exception: it counts up to and including the instruction
+        that raised it (which Unicorn's count= mode counts too, its hook having run before it), the one at eip for
+        a fault, the one before eip for a trap (`after`)."""
+        st = self.fast.st
+        idx = self.fast.index(eip)
+        if idx >= 0:
+            st.committed = st.blk_base + idx + (0 if after else 1)
+            st.blk_size = 0
+
+    def _emu_slice(self, eip: int, quantum: int) -> None:
+        """Run the current task for at most quantum instructions, exactly: emu_start(count=), or with the block
+        hook, which stops before the block that would pass the budget; that block's first instructions then run
+        alone, as a block translated anew to end where the budget does (and dropped afterwards)."""
+        uc = self.uc
+        if not self.block_counting:
+            uc.emu_start(eip, UNTIL, count=quantum)
+            return
+        fast = self.fast
+        st = fast.st
+        st.committed = st.blk_size = st.stop_requested = st.budget_stop = st.held_trap = 0
+        st.budget = quantum
+        try:
+            uc.emu_start(eip, UNTIL)
+        except UcError:
+            self._settle_count(uc.reg_read(X.UC_X86_REG_EIP))
+            raise
+        finally:
+            st.held_trap = 0  # fills outside emu_start (a selector load) must never fault
+        if not st.budget_stop or self.trap is not None:
+            return
+        rest = quantum - st.committed
+        if rest <= 0:
+            return
+        pc, size = st.stop_pc, st.stop_size
+        stop = fast.after(pc, size, rest)
+        if not stop:
+            raise RuntimeError(f"exact counting: cannot decode {rest} instructions of the block at {pc:#x}")
+        uc.ctl_remove_cache(pc, pc + size)
+        st.budget_stop = st.stop_requested = 0
+        try:
+            uc.emu_start(pc, stop)
+        except UcError:
+            self._settle_count(uc.reg_read(X.UC_X86_REG_EIP))
+            raise
+        finally:
+            st.held_trap = 0
+            uc.ctl_remove_cache(pc, stop + 1)  # that block ends at `stop`: it must not run again
+        if st.budget_stop and self.trap is None:
+            raise RuntimeError(f"exact counting: the block at {pc:#x} did not end after {rest} instructions")
 
     def sync_native(self) -> None:
         """Take what the C hooks did since last time into the model, in order: the running task's TLB fills and
@@ -446,7 +515,6 @@ class Cpu:
 
     def _interrupt(self, intno) -> None:
         """A CPU exception or an int $n other than 0x80."""
-        uc = self.uc
         # Unicorn skips the IDT delivery that would reset the CPU's exception state, so after one
         # handled #GP the next arrives as a double fault (8); both can be an rdtsc under CR4.TSD.
         if intno in (8, 13) and self._emulate_rdtsc():
@@ -456,7 +524,7 @@ class Cpu:
             self._forget_exception(intno)  # delivered: the next fault must not look like a double fault
         if self.trap is None:
             self.trap = intno
-        uc.emu_stop()
+        self.stop_cpu()
 
     def _syscall_entry(self, user_regs) -> bool:
         """int 0x80 with the user registers read: the syscall, then either a stop of the CPU (the task sleeps, a
@@ -475,7 +543,7 @@ class Cpu:
         if (task.pending or task.signal.shared_pending) and task.continuation is None and task.state == RUNNING:
             k.do_signal(task)  # exit_to_user_mode: deliver before returning
         if task.state != RUNNING or task.regs_dirty or task.tls_dirty or k.sched.need_resched:
-            uc.emu_stop()
+            self.stop_cpu()
             self.stop_reason = "syscall"
             return False
         mm = task.mm
@@ -483,7 +551,7 @@ class Cpu:
             self.cur_gen = mm.tlb_gen
             self.flush_tlb()
         if self.pool.freed_code:
-            uc.emu_stop()
+            self.stop_cpu()
             self.stop_reason = "syscall"
         return True
 
@@ -493,7 +561,17 @@ class Cpu:
         if self.trap is None:
             self.trap = vector
             self.trap_at = (uc.reg_read(X.UC_X86_REG_EIP), error_code, self.regs_in.read())
-        uc.emu_stop()
+            # the slice counts the instructions up to and including this one, as for any other fault
+            if self.block_counting:
+                self._settle_count(self.trap_at[0])
+                # Without count= mode's per-instruction exit check, Unicorn runs on to the next memory access
+                # before it stops: with the TLB empty and every fill refused while the trap is held, that access
+                # faults before it has any effect (the registers are put back by _native_trap).
+                self.fast.st.held_trap = 1
+                uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)  # not a modelled flush: not counted
+            else:
+                self.trap_insns = self.counter.running()
+        self.stop_cpu()
 
     def _port_in(self, uc, port, size, data) -> int:
         """in/ins at CPL 3 with IOPL 0 and no I/O bitmap: #GP(0) (Unicorn would read 0 from the port)."""
@@ -680,6 +758,10 @@ class Cpu:
         k = self.k
         sched = k.sched
         uc = self.uc
+        if self.fast is not None and not self.block_counting and not k.hooks.get("fault"):
+            self.fast.count_by_blocks()
+            self.block_counting = True
+            self.counter.blocks = self.fast.st
         while True:
             if self.external_pending:
                 sched.external()  # signals from the host terminal, for the guest's foreground group
@@ -727,7 +809,7 @@ class Cpu:
             if self.fast is not None:
                 self.fast.set_mm(self.cur_mm)
             try:
-                uc.emu_start(eip, UNTIL, count=quantum)
+                self._emu_slice(eip, quantum)
             except UcError as e:
                 err = e
                 if uc._hook_exception is not None:
@@ -743,6 +825,8 @@ class Cpu:
                 self.fault = (UNTIL, ACCESS_FETCH, True)
                 err = UcError(UC_ERR_FETCH_UNMAPPED)
             n = self.counter.executed(quantum)
+            if self.trap_at is not None and not self.block_counting:
+                n = min(n, self.trap_insns)  # count= has counted the instruction after the held trap too
             task.insns += n
             self.total_insns += n
             sched.advance(int((self.cost.cycles(task) - self.slice_start_cycles) / self.cost.frequency_ghz))

@@ -20,6 +20,7 @@ import numpy as np
 from kernel_model.mm import _VMA_GEN, PROT_EXEC, PROT_READ, PROT_WRITE, vma_generation
 
 RING = 4096  # faults the C side may serve before Python must drain them
+BLOCKS = 1 << 16  # slots of the table of translated blocks' instruction counts
 ENV_DISABLE = "EMU_NO_FASTPATH"
 VMA_SHARED, VMA_ANON = 0x8, 0x10
 
@@ -49,7 +50,12 @@ class State(ctypes.Structure):
                 ("reg_write", _P), ("reg_read_batch", _P), ("py_fill", _P), ("py_intr", _P), ("reg_ids", _P),
                 ("reg_ptrs", _P), ("nregs", _I), ("eax_out", ctypes.c_uint64), ("access_write", _I),
                 ("access_fetch", _I), ("reg_eip", _I), ("reg_eax", _I), ("fills_total", _I),
-                ("native_faults", _I), ("python_fills", _I)]
+                ("native_faults", _I), ("python_fills", _I),
+                ("counting", _I), ("committed", _I), ("budget", _I), ("blk_base", _I), ("blk_pc", _I),
+                ("blk_size", _I), ("stop_requested", _I), ("budget_stop", _I), ("stop_pc", _I), ("stop_size", _I),
+                ("emu_stop", _P), ("cs_handle", _I), ("cs_disasm", _P), ("cs_free", _P), ("blocks", _P),
+                ("blocks_mask", _I), ("blocks_used", _I), ("blocks_decoded", _I), ("blocks_run", _I),
+                ("special_va", _I * 3), ("special_frame", _I * 3), ("held_trap", _I)]
 
 
 def _library_path() -> str | None:
@@ -77,12 +83,19 @@ def load() -> tuple[ctypes.CDLL | None, str]:
         lib = ctypes.CDLL(path)
     except OSError as e:
         return None, f"the native extension could not be loaded ({e})"
-    want = len(State._fields_) * 100 + ctypes.sizeof(Fault)
-    if lib.fp_abi() != want or ctypes.sizeof(State) != len(State._fields_) * 8:
+    want = ctypes.sizeof(State) // 8 * 100 + ctypes.sizeof(Fault)
+    if lib.fp_abi() != want:
         return None, "the native extension was built from another version of emu/_fastpath.c (reinstall)"
     lib.fp_install.restype = ctypes.c_int
     lib.fp_install.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int32,
                                ctypes.c_int32]
+    lib.fp_install_block.restype = ctypes.c_int
+    lib.fp_install_block.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                                     ctypes.c_int32]
+    lib.fp_index.restype = ctypes.c_int64
+    lib.fp_index.argtypes = [ctypes.c_void_p, ctypes.c_uint64]
+    lib.fp_after.restype = ctypes.c_uint64
+    lib.fp_after.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint32, ctypes.c_int64]
     _LIB.append(lib)
     return lib, ""
 
@@ -94,7 +107,8 @@ def _addr(fn) -> int:
 class FastPath:
     """The C hooks of one Cpu and the state they share with it."""
 
-    def __init__(self, lib, uc, pool, counter_cell: int, reg_ids: list[int], fill, intr) -> None:
+    def __init__(self, lib, uc, pool, counter_cell: int, reg_ids: list[int], fill, intr,
+                 code_pages: tuple[tuple[int, int], ...] = ()) -> None:
         from unicorn import UC_HOOK_INTR, UC_HOOK_TLB_FILL, UC_MEM_FETCH, UC_MEM_WRITE
         from unicorn import x86_const as X
         from unicorn.unicorn_py3.unicorn import uclib
@@ -133,11 +147,44 @@ class FastPath:
         st.nregs = n
         st.access_write, st.access_fetch = UC_MEM_WRITE, UC_MEM_FETCH
         st.reg_eip, st.reg_eax = X.UC_X86_REG_EIP, X.UC_X86_REG_EAX
-        self.handles = (ctypes.c_size_t * 2)()
+        for i, (va, frame) in enumerate(code_pages):
+            st.special_va[i], st.special_frame[i] = va, frame
+        self.lib = lib
+        self.uc = uc
+        self.handles = (ctypes.c_size_t * 3)()
         err = lib.fp_install(ctypes.byref(st), uc._uch, _addr(uclib.uc_hook_add), self.handles, UC_HOOK_TLB_FILL,
                              UC_HOOK_INTR)
         if err:
             raise RuntimeError(f"the native fast path could not register its Unicorn hooks (error {err})")
+
+    def count_by_blocks(self) -> None:
+        """Count instructions with the block hook from now on (emu_start then runs without count=)."""
+        import capstone
+        from unicorn import UC_HOOK_BLOCK
+        from unicorn.unicorn_py3.unicorn import uclib
+
+        st = self.st
+        self._cs = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_32)  # detail off: lengths only
+        st.cs_handle = self._cs.csh.value
+        st.cs_disasm = _addr(capstone._cs.cs_disasm)
+        st.cs_free = _addr(capstone._cs.cs_free)
+        st.emu_stop = _addr(uclib.uc_emu_stop)
+        self._blocks = np.zeros(BLOCKS * 24, np.uint8)  # fp_block: paddr, head, size, n
+        st.blocks = self._blocks.ctypes.data
+        st.blocks_mask = BLOCKS - 1
+        handle = ctypes.c_size_t.from_buffer(self.handles, 2 * ctypes.sizeof(ctypes.c_size_t))
+        err = self.lib.fp_install_block(ctypes.byref(st), self.uc._uch, _addr(uclib.uc_hook_add),
+                                        ctypes.byref(handle), UC_HOOK_BLOCK)
+        if err:
+            raise RuntimeError(f"the native fast path could not register its block hook (error {err})")
+
+    def index(self, eip: int) -> int:
+        """Instructions of the block entered last that start before eip; -1 when eip is outside it."""
+        return self.lib.fp_index(ctypes.byref(self.st), eip)
+
+    def after(self, pc: int, size: int, n: int) -> int:
+        """The address after the first n instructions of the size bytes at pc (0: they do not decode)."""
+        return self.lib.fp_after(ctypes.byref(self.st), pc, size, n)
 
     def regs(self) -> list[int]:
         """The registers the int 0x80 entry read, in the order given at construction."""

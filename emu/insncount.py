@@ -56,11 +56,14 @@ class InsnCounter:
         self.handle = uc._uch
         self._cell = ctypes.c_uint64.from_address(uc._uch.value + _offset_cache)
         self.frozen: int | None = None  # the count at a fault the native path served, while it is reported
+        self.blocks = None  # the native fast path's state when its block hook counts (emu/fastpath.py)
 
     def running(self) -> int:
         """Instructions retired so far by the emu_start in progress (read from inside a hook)."""
-        return self._cell.value if self.frozen is None else self.frozen
+        if self.frozen is not None:
+            return self.frozen
+        return self._cell.value if self.blocks is None else self.blocks.committed
 
     def executed(self, count: int) -> int:
         """Instructions retired by the last emu_start given `count` (the limit instruction is not run)."""
-        return min(self._cell.value, count)
+        return min(self._cell.value if self.blocks is None else self.blocks.committed, count)

@@ -48,10 +48,13 @@ def fastpath_stats(cpu) -> dict:
     """Which hooks ran: the native fast path (with what it served) or the Python path (and why)."""
     fast = cpu.fast
     if fast is None:
-        return {"path": "python", "reason": cpu.fast_reason}
+        return {"path": "python", "reason": cpu.fast_reason, "counting": "count="}
     st = fast.st
-    return {"path": "native", "tlb_fills": st.fills_total, "faults_served": st.native_faults,
-            "handed_to_python": st.python_fills}
+    out = {"path": "native", "tlb_fills": st.fills_total, "faults_served": st.native_faults,
+           "handed_to_python": st.python_fills, "counting": "blocks" if cpu.block_counting else "count="}
+    if cpu.block_counting:
+        out.update(blocks_run=st.blocks_run, blocks_decoded=st.blocks_decoded, blocks_known=st.blocks_used)
+    return out
 
 
 def format_stats(st: dict) -> str:
@@ -80,10 +83,12 @@ def format_stats(st: dict) -> str:
                      f"{t['exit_status']:>#7x}")
     fp = st["host"]["fastpath"]
     if fp["path"] == "native":
+        counting = (f"instructions counted by a block hook ({fp['blocks_run']} blocks run, {fp['blocks_known']} "
+                    "decoded)" if fp["counting"] == "blocks" else "instructions counted by count= (fault observers)")
         lines.append(f"fast path       native (emu/_fastpath.c): {fp['tlb_fills']} TLB fills, {fp['faults_served']} "
-                     f"faults served in C, {fp['handed_to_python']} misses handed to Python")
+                     f"faults served in C, {fp['handed_to_python']} misses handed to Python; {counting}")
     else:
-        lines.append(f"fast path       off, Python hooks ({fp['reason']})")
+        lines.append(f"fast path       off, Python hooks, instructions counted by count= ({fp['reason']})")
     if st["unimplemented_syscalls"]:
         lines.append("unimplemented syscalls called: " + ", ".join(
             f"{n} x{c}" for n, c in sorted(st["unimplemented_syscalls"].items())))
