@@ -792,6 +792,8 @@ class Cpu:
                 self.pool.freed_code = False
                 uc.ctl_flush_tb()
                 self.tb_flushes += 1
+                if self.block_counting:
+                    self.fast.forget_blocks()  # a frame that held code may hold other code next
             self.fault = None
             self.trap = None
             self.trap_at = None

@@ -178,6 +178,11 @@ class FastPath:
         if err:
             raise RuntimeError(f"the native fast path could not register its block hook (error {err})")
 
+    def forget_blocks(self) -> None:
+        """Drop every block's instruction count (translated code was dropped too)."""
+        self._blocks.fill(0)
+        self.st.blocks_used = 0
+
     def index(self, eip: int) -> int:
         """Instructions of the block entered last that start before eip; -1 when eip is outside it."""
         return self.lib.fp_index(ctypes.byref(self.st), eip)
