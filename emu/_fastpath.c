@@ -118,6 +118,7 @@ typedef struct {
     int64_t blocks_used, blocks_decoded, blocks_run;
     int64_t special_va[3], special_frame[3]; /* pages above TASK_SIZE that hold code: vDSO, boot */
     int64_t held_trap;      /* an instruction hook holds a trap: refuse every fill until the CPU has stopped */
+    int64_t vmas_stale;     /* a VMA changed since the table was built: faults that need it go to Python */
 } fp_state;
 
 /* Unicorn TLB permissions by (PTE_NX, writable), as emu.cpu.PERMS */
@@ -218,7 +219,7 @@ static int hook_tlb_fill(uc_engine *uc, uint64_t vaddr, int access, uc_tlb_entry
                 *ptep = pte |= PTE_A | PTE_D;
             return install(e, pte);
         }
-        if (!(pte & PTE_COW) || st->nfaults >= st->ring_cap)
+        if (!(pte & PTE_COW) || st->nfaults >= st->ring_cap || st->vmas_stale)
             return slow(st, vaddr, access, e);
         const uint32_t *v = find_vma(st, va);
         if (!v || !(v[2] & PROT_WRITE) || (v[2] & VMA_SHARED))
@@ -238,7 +239,7 @@ static int hook_tlb_fill(uc_engine *uc, uint64_t vaddr, int access, uc_tlb_entry
         record(st, uc, FAULT_COW_COPY, va, old, (uint32_t)nf);
         return install(e, pte);
     }
-    if (pte != 0 || !st->anon_ok || st->nfaults >= st->ring_cap)
+    if (pte != 0 || !st->anon_ok || st->nfaults >= st->ring_cap || st->vmas_stale)
         return slow(st, vaddr, access, e);
     const uint32_t *v = find_vma(st, va);
     if (!v || (v[2] & (VMA_ANON | VMA_SHARED)) != VMA_ANON)

@@ -378,6 +378,7 @@ class Cpu:
             ok = self._translate(vaddr, access, entry[0])
             if self.cur_mm is not None:
                 self.fast.set_mm(self.cur_mm)  # the fault may have grown the stack
+                self.fast.refresh_vmas()
             return 1 if ok else 0
         except BaseException as e:  # as the binding's own hook wrapper: stop, and raise after emu_start
             self._hook_failed(e)

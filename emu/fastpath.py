@@ -55,7 +55,7 @@ class State(ctypes.Structure):
                 ("blk_size", _I), ("stop_requested", _I), ("budget_stop", _I), ("stop_pc", _I), ("stop_size", _I),
                 ("emu_stop", _P), ("cs_handle", _I), ("cs_disasm", _P), ("cs_free", _P), ("blocks", _P),
                 ("blocks_mask", _I), ("blocks_used", _I), ("blocks_decoded", _I), ("blocks_run", _I),
-                ("special_va", _I * 3), ("special_frame", _I * 3), ("held_trap", _I)]
+                ("special_va", _I * 3), ("special_frame", _I * 3), ("held_trap", _I), ("vmas_stale", _I)]
 
 
 def _library_path() -> str | None:
@@ -196,22 +196,32 @@ class FastPath:
         return self.reg_vals[:]
 
     def set_mm(self, mm) -> None:
-        """Point the C side at mm's page directory and VMAs, rebuilt when any VMA (or guard region) changed since
-        last time: every change to them moves kernel_model.mm.vma_generation()."""
+        """Point the C side at mm's page directory; its VMA table goes stale whenever any VMA (or guard region)
+        changed since it was built (every change moves kernel_model.mm.vma_generation()). A stale table is rebuilt
+        only when a fault needs it: the C side hands such faults to Python, which calls refresh_vmas (so a
+        program making 65,530 mappings in a row does not rebuild a growing table 65,530 times)."""
         if mm is self.mm and _VMA_GEN[0] == self.vma_gen:
             return
         st = self.st
         self.mm = mm
         self.vma_gen = vma_generation()
+        st.pgd = mm.pgd
+        st.anon_ok = 0 if mm.guards else 1
+        st.vmas_stale = 1
+
+    def refresh_vmas(self) -> None:
+        """Rebuild the running mm's VMA table for the C side, when it is stale."""
+        st = self.st
+        if not st.vmas_stale or self.mm is None:
+            return
         flat = []
-        for v in mm.vmas:
+        for v in self.mm.vmas:
             flat += (v.start, v.end, (v.prot & (PROT_READ | PROT_WRITE | PROT_EXEC)) | (VMA_SHARED if v.shared else 0)
                      | (VMA_ANON if v.obj is None and v.data is None else 0))
         table = self.vma_table = np.array(flat, np.uint32)
         st.vmas = table.ctypes.data
         st.nvmas = len(flat) // 3
-        st.pgd = mm.pgd
-        st.anon_ok = 0 if mm.guards else 1
+        st.vmas_stale = 0
 
     def pending(self) -> bool:
         """Counters or faults the C side holds that Python has not taken yet."""
