@@ -443,13 +443,7 @@ class Cpu:
         st = fast.st
         st.committed = st.blk_size = st.stop_requested = st.budget_stop = st.held_trap = 0
         st.budget = quantum
-        try:
-            uc.emu_start(eip, UNTIL)
-        except UcError:
-            self._settle_count(self.read_eip())
-            raise
-        finally:
-            st.held_trap = 0  # fills outside emu_start (a selector load) must never fault
+        self._run_counted(eip, UNTIL)
         if not st.budget_stop or self.trap is not None:
             return
         rest = quantum - st.committed
@@ -462,15 +456,21 @@ class Cpu:
         uc.ctl_remove_cache(pc, pc + size)
         st.budget_stop = st.stop_requested = 0
         try:
-            uc.emu_start(pc, stop)
+            self._run_counted(pc, stop)
+        finally:
+            uc.ctl_remove_cache(pc, stop + 1)  # that block ends at `stop`: it must not run again
+        if st.budget_stop and self.trap is None:
+            raise RuntimeError(f"exact counting: the block at {pc:#x} did not end after {rest} instructions")
+
+    def _run_counted(self, begin: int, until: int) -> None:
+        """emu_start counted by the block hook; an exception inside a block settles the count at its eip."""
+        try:
+            self.uc.emu_start(begin, until)
         except UcError:
             self._settle_count(self.read_eip())
             raise
         finally:
-            st.held_trap = 0
-            uc.ctl_remove_cache(pc, stop + 1)  # that block ends at `stop`: it must not run again
-        if st.budget_stop and self.trap is None:
-            raise RuntimeError(f"exact counting: the block at {pc:#x} did not end after {rest} instructions")
+            self.fast.st.held_trap = 0  # fills outside emu_start (a selector load) must never fault
 
     def sync_native(self) -> None:
         """Take what the C hooks did since last time into the model, in order: the running task's TLB fills and

@@ -72,3 +72,19 @@ def cprogs_build(toolchain):
     """tests/cprogs/build, freshly made."""
     _make(CPROGS_DIR)
     return CPROGS_BUILD
+
+
+@pytest.fixture(scope="session")
+def busybox_env():
+    """(busybox path, applet directory) of Debian's static i386 busybox (tests/busybox.py fetches it once); skip
+    only when the Debian archive is unreachable."""
+    spec = importlib.util.spec_from_file_location("busybox_fixture", os.path.join(REPO, "tests", "busybox.py"))
+    bb = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bb)
+    try:
+        busybox = bb.get_busybox()
+    except bb.BusyboxUnavailable as e:
+        pytest.skip(str(e))
+    except RuntimeError as e:
+        pytest.fail(f"cannot obtain busybox-static:i386: {e}", pytrace=False)
+    return busybox, bb.make_applet_dir(busybox)

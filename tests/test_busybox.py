@@ -17,18 +17,6 @@ _spec.loader.exec_module(bb)
 CASES = bb.load_cases()
 
 
-@pytest.fixture(scope="session")
-def busybox_env():
-    """(busybox path, applet directory); skip only when the Debian archive is unreachable."""
-    try:
-        busybox = bb.get_busybox()
-    except bb.BusyboxUnavailable as e:
-        pytest.skip(str(e))
-    except RuntimeError as e:
-        pytest.fail(f"cannot obtain busybox-static:i386: {e}", pytrace=False)
-    return busybox, bb.make_applet_dir(busybox)
-
-
 def test_cases_exist():
     assert len(CASES) >= 20
 

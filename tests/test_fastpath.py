@@ -174,15 +174,6 @@ def test_both_paths_count_cpu_exceptions_alike(toolchain, tmp_path, name):
     _compare_paths(tmp_path, [str(prog)], {}, str(tmp_path))
 
 
-@pytest.fixture(scope="module")
-def busybox_env():
-    try:
-        busybox = bb.get_busybox()
-    except bb.BusyboxUnavailable as e:
-        pytest.skip(str(e))
-    return busybox, bb.make_applet_dir(busybox)
-
-
 @pytest.mark.parametrize("script", [c[1] for c in BUSYBOX_CASES], ids=[f"busybox-{c[0]}" for c in BUSYBOX_CASES])
 def test_both_paths_give_the_same_busybox_run(busybox_env, tmp_path, script):
     busybox, bindir = busybox_env
