@@ -20,7 +20,7 @@ import sys
 import pytest
 
 from conftest import REPO
-from test_busybox import CASES, bb, busybox_env  # noqa: F401  (the fixture)
+from test_busybox import CASES, bb
 from kernel_model.syscalls import SIGNATURES
 
 STRACE = shutil.which("strace") or "/usr/bin/strace"
