@@ -100,7 +100,7 @@ typedef struct {
     int64_t nregs;
     uint64_t eax_out;       /* the syscall's return value, written back when py_intr says so */
     int64_t access_write, access_fetch, reg_eip, reg_eax;
-    int64_t fills_total, native_faults, python_fills; /* for `emu run --stats` */
+    int64_t native_faults, python_fills; /* for `emu run --stats` */
     /* exact counting by blocks */
     int64_t counting;       /* 1: the block hook counts (emu_start runs without count=) */
     int64_t committed;      /* instructions of this slice so far (the current block counted whole) */
@@ -192,7 +192,6 @@ static int hook_tlb_fill(uc_engine *uc, uint64_t vaddr, int access, uc_tlb_entry
         return slow(st, vaddr, access, e); /* the GDT, vDSO and boot pages, and kernel addresses */
     uint32_t va = (uint32_t)vaddr;
     st->tlb_fills++;
-    st->fills_total++;
     uint32_t *words = (uint32_t *)st->mem;
     uint32_t pde = words[st->pgd * 1024 + (va >> 22)];
     if (!(pde & PTE_P))
@@ -321,7 +320,6 @@ static int64_t decode_count(fp_state *st, uint32_t va, uint32_t len)
     size_t n = st->cs_disasm((size_t)st->cs_handle, buf, len, va, 0, &insn);
     if (insn)
         st->cs_free(insn, n);
-    st->blocks_decoded++;
     return (int64_t)n;
 }
 
@@ -341,6 +339,7 @@ static int64_t block_insns(fp_state *st, uint32_t pc, uint32_t size)
             int64_t n = decode_count(st, pc, size);
             if (n < 0)
                 return -1;
+            st->blocks_decoded++;
             if (b->paddr == 0)
                 st->blocks_used++;
             b->paddr = key;

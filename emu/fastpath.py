@@ -17,7 +17,7 @@ import os
 
 import numpy as np
 
-from kernel_model.mm import _VMA_GEN, PROT_EXEC, PROT_READ, PROT_WRITE, vma_generation
+from kernel_model.mm import PROT_EXEC, PROT_READ, PROT_WRITE, vma_generation
 
 RING = 4096  # faults the C side may serve before Python must drain them
 BLOCKS = 1 << 16  # slots of the table of translated blocks' instruction counts
@@ -49,7 +49,7 @@ class State(ctypes.Structure):
                 ("ring", _P), ("nfaults", _I), ("ring_cap", _I), ("insn_cell", _P), ("reg_read", _P),
                 ("reg_write", _P), ("reg_read_batch", _P), ("py_fill", _P), ("py_intr", _P), ("reg_ids", _P),
                 ("reg_ptrs", _P), ("nregs", _I), ("eax_out", ctypes.c_uint64), ("access_write", _I),
-                ("access_fetch", _I), ("reg_eip", _I), ("reg_eax", _I), ("fills_total", _I),
+                ("access_fetch", _I), ("reg_eip", _I), ("reg_eax", _I),
                 ("native_faults", _I), ("python_fills", _I),
                 ("counting", _I), ("committed", _I), ("budget", _I), ("blk_base", _I), ("blk_pc", _I),
                 ("blk_size", _I), ("stop_requested", _I), ("budget_stop", _I), ("stop_pc", _I), ("stop_size", _I),
@@ -114,7 +114,6 @@ class FastPath:
         from unicorn.unicorn_py3.unicorn import uclib
 
         st = self.st = State()
-        self.pool = pool
         self.ring = (Fault * RING)()
         self.kinds = np.frombuffer(self.ring, np.uint32).reshape(RING, ctypes.sizeof(Fault) // 4)[:, 0]
         n = len(reg_ids)
@@ -191,16 +190,12 @@ class FastPath:
         """The address after the first n instructions of the size bytes at pc (0: they do not decode)."""
         return self.lib.fp_after(ctypes.byref(self.st), pc, size, n)
 
-    def regs(self) -> list[int]:
-        """The registers the int 0x80 entry read, in the order given at construction."""
-        return self.reg_vals[:]
-
     def set_mm(self, mm) -> None:
         """Point the C side at mm's page directory; its VMA table goes stale whenever any VMA (or guard region)
         changed since it was built (every change moves kernel_model.mm.vma_generation()). A stale table is rebuilt
         only when a fault needs it: the C side hands such faults to Python, which calls refresh_vmas (so a
         program making 65,530 mappings in a row does not rebuild a growing table 65,530 times)."""
-        if mm is self.mm and _VMA_GEN[0] == self.vma_gen:
+        if mm is self.mm and vma_generation() == self.vma_gen:
             return
         st = self.st
         self.mm = mm
@@ -222,7 +217,3 @@ class FastPath:
         st.vmas = table.ctypes.data
         st.nvmas = len(flat) // 3
         st.vmas_stale = 0
-
-    def pending(self) -> bool:
-        """Counters or faults the C side holds that Python has not taken yet."""
-        return bool(self.st.tlb_fills or self.st.nfaults)

@@ -50,8 +50,9 @@ def fastpath_stats(cpu) -> dict:
     if fast is None:
         return {"path": "python", "reason": cpu.fast_reason, "counting": "count="}
     st = fast.st
-    out = {"path": "native", "tlb_fills": st.fills_total, "faults_served": st.native_faults,
-           "handed_to_python": st.python_fills, "counting": "blocks" if cpu.block_counting else "count="}
+    out = {"path": "native", "tlb_fills": sum(t.tlb_fills for t in cpu.k.all_tasks()),
+           "faults_served": st.native_faults, "handed_to_python": st.python_fills,
+           "counting": "blocks" if cpu.block_counting else "count="}
     if cpu.block_counting:
         out.update(blocks_run=st.blocks_run, blocks_decoded=st.blocks_decoded, blocks_known=st.blocks_used)
     return out

@@ -129,7 +129,7 @@ class FramePool:
     @property
     def nfree(self) -> int:
         """Frames on the free stack."""
-        return int(self.state[0])
+        return self.state.item(0)
 
     def free_list(self) -> list[int]:
         """The free frames, the next one alloc hands out last."""
@@ -138,12 +138,12 @@ class FramePool:
     @property
     def used(self) -> int:
         """Frames currently allocated."""
-        return self.nframes - 1 - int(self.state[0])
+        return self.nframes - 1 - self.state.item(0)
 
     @property
     def peak_used(self) -> int:
         """The most frames allocated at once."""
-        return int(self.state[1])
+        return self.state.item(1)
 
     def alloc(self, zero: bool = True) -> int:
         """Take a frame with reference count 1 (alloc_page); zero it unless the caller fills it."""
@@ -217,24 +217,45 @@ def vma_generation() -> int:
 
 
 class VmaList(list):
-    """An mm's VMAs, sorted by start; every change moves vma_generation()."""
+    """An mm's VMAs, sorted by start; every change to the list moves vma_generation()."""
 
-    def _changed(name):  # noqa: N805 (builds the mutating methods)
-        base = getattr(list, name)
+    def insert(self, i, vma):
+        _VMA_GEN[0] += 1
+        list.insert(self, i, vma)
 
-        def method(self, *args):
-            _VMA_GEN[0] += 1
-            return base(self, *args)
+    def append(self, vma):
+        _VMA_GEN[0] += 1
+        list.append(self, vma)
 
-        method.__name__ = name
-        return method
+    def extend(self, vmas):
+        _VMA_GEN[0] += 1
+        list.extend(self, vmas)
 
-    for _name in ("insert", "append", "extend", "__setitem__", "__delitem__", "__iadd__", "sort", "pop", "remove",
-                  "clear", "reverse"):
-        locals()[_name] = _changed(_name)
-    del _name, _changed
+    def __setitem__(self, i, value):
+        _VMA_GEN[0] += 1
+        list.__setitem__(self, i, value)
 
-    def sort(self, *, key=None, reverse=False):  # list.sort takes keywords only
+    def __delitem__(self, i):
+        _VMA_GEN[0] += 1
+        list.__delitem__(self, i)
+
+    def __iadd__(self, vmas):
+        _VMA_GEN[0] += 1
+        return list.__iadd__(self, vmas)
+
+    def pop(self, i=-1):
+        _VMA_GEN[0] += 1
+        return list.pop(self, i)
+
+    def remove(self, vma):
+        _VMA_GEN[0] += 1
+        list.remove(self, vma)
+
+    def clear(self):
+        _VMA_GEN[0] += 1
+        list.clear(self)
+
+    def sort(self, *, key=None, reverse=False):
         _VMA_GEN[0] += 1
         list.sort(self, key=key, reverse=reverse)
 
