@@ -418,6 +418,42 @@ int fp_install_block(fp_state *st, uc_engine *uc, uc_hook_add_t hook_add, size_t
     return hook_add(uc, handle, block_type, (void *)hook_block, st, 1, 0);
 }
 
+/* The gdb stub's code hook (emu/gdbstub.py): for every instruction it compares the address with the
+ * breakpoints and calls back into Python only at one of them, or at every instruction while gdb steps. */
+typedef void (*dbg_cb_t)(uint64_t address);
+#define DBG_MAX_BPS 64
+typedef struct {
+    int64_t step;                /* 1: stop at the next instruction */
+    int64_t nbps;                /* breakpoints in use */
+    uint64_t bps[DBG_MAX_BPS];
+    dbg_cb_t cb;
+} fp_dbg;
+
+static void hook_code_dbg(uc_engine *uc, uint64_t address, uint32_t size, fp_dbg *d)
+{
+    (void)uc;
+    (void)size;
+    if (!d->step) {
+        int64_t i;
+        for (i = 0; i < d->nbps; i++)
+            if (d->bps[i] == address)
+                break;
+        if (i == d->nbps)
+            return;
+    }
+    d->cb(address);
+}
+
+int fp_install_dbg(fp_dbg *d, uc_engine *uc, uc_hook_add_t hook_add, size_t *handle, int32_t code_type)
+{
+    return hook_add(uc, handle, code_type, (void *)hook_code_dbg, d, 1, 0);
+}
+
+int fp_dbg_size(void)
+{
+    return (int)sizeof(fp_dbg);
+}
+
 /* The layout version emu/fastpath.py checks, so that a stale build is never used with a newer mirror. */
 int fp_abi(void)
 {

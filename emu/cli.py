@@ -68,6 +68,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_trace_options(trace)
     trace.add_argument("prog", help="path of a static i386 ELF executable")
     trace.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the program")
+    report = sub.add_parser(
+        "report", help="run a program and write an HTML report of its process creation and page sharing",
+        description="Run a program like `emu run` and write one self-contained HTML page: the process tree with "
+        "clone kinds and flags, a per-task timeline, for each fork a page map of every VMA (pages that stayed "
+        "shared, were copied or were reused, and when) and the --stats totals; the page maps also go to "
+        "OUT.png (OUT with .png for .html).")
+    report.add_argument("out", metavar="OUT.html", help="the HTML file to write")
+    add_run_options(report)
+    report.add_argument("prog", help="path of a static i386 ELF executable")
+    report.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the program")
     rootfs = sub.add_parser(
         "rootfs", help="build an i386 Debian root (mmdebstrap/debootstrap) for --root",
         description="Build an i386 Debian root with Debian's tooling (mmdebstrap, or debootstrap): the minbase "
@@ -115,6 +125,16 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
     run.add_argument("--stats-json", metavar="FILE", help="write the statistics as JSON to FILE")
     run.add_argument("--events", metavar="FILE", help="write every kernel event as one JSON object per line "
                      "(syscalls with pt_regs, clone, exec, exit, schedule, faults, vfork; see README, Tracing)")
+    run.add_argument("--perfetto", metavar="FILE.json",
+                     help="write a timeline in the Chrome/Perfetto trace-event JSON format (open it in "
+                     "ui.perfetto.dev): a track per task, syscalls, faults, signals, fork arrows, counters; "
+                     "time on the model's cycle clock")
+    if run.prog != "emu report":
+        run.add_argument("--report", metavar="OUT.html",
+                         help="write the HTML report of `emu report` (and its page-map PNG) for this run")
+    run.add_argument("--gdb", metavar="PORT", type=_port, default=None,
+                     help="wait for gdb on 127.0.0.1:PORT before the first instruction and serve the gdb remote "
+                     "protocol: breakpoints, stepping, registers and memory of the task on the CPU, catch syscall")
 
 
 def add_trace_options(p: argparse.ArgumentParser) -> None:
@@ -132,12 +152,32 @@ def add_trace_options(p: argparse.ArgumentParser) -> None:
                    "not host "
                    "processes and have no host pids, so `real` prints the same guest pids; it is accepted so "
                    "strace-comparison scripts can ask for it")
+    p.add_argument("-c", dest="summary_only", action="store_true",
+                   help="count calls, errors and modelled time per syscall and print strace -c's table at the "
+                   "end instead of the trace")
+    p.add_argument("-C", dest="summary", action="store_true", help="like -c, but print the trace too")
+    p.add_argument("-S", dest="sortby", choices=("time", "calls", "errors", "name", "nothing"), default="time",
+                   help="sort -c's table by this column (default time)")
+    p.add_argument("-f", dest="follow", action="store_true",
+                   help="follow children and threads: accepted for strace's sake; every task is always traced")
+    p.add_argument("-s", dest="strsize", type=_nonnegative, default=32, metavar="N",
+                   help="show at most N bytes of each string or buffer (default 32)")
     p.add_argument("--regs", action="store_true",
                    help="print struct pt_regs (17 fields, i386 order) at each syscall entry and exit, and a new "
                    "child's at clone")
     p.add_argument("--disasm", type=_nonnegative, default=0, metavar="N",
                    help="disassemble the N instructions before each int $0x80 (decoded forward from candidate "
                    "start addresses; the decoding that lands exactly on the int wins)")
+
+
+def _port(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= v <= 65535:
+        raise argparse.ArgumentTypeError("a TCP port is 1..65535")
+    return v
 
 
 def _nonnegative(text: str) -> int:
@@ -209,6 +249,19 @@ def cmd_run(args) -> int:
     closers = []
     # every output file is opened before the guest runs, so a bad path is one line and no run is lost
     stats_out = _open_output(args.stats_json, "--stats-json") if args.stats_json else None
+    report_path = args.out if args.cmd == "report" else getattr(args, "report", None)
+    perfetto_out = _open_output(args.perfetto, "--perfetto") if args.perfetto else None
+    report_out = png_path = None
+    if report_path:
+        report_out = _open_output(report_path, "report")
+        png_path = os.path.splitext(report_path)[0] + ".png"
+        _open_output(png_path, "report image").close()
+    recorder = tracer = None
+    if perfetto_out is not None or report_out is not None:
+        from .timeline import Recorder
+
+        recorder = Recorder(m, strsize=getattr(args, "strsize", 32))
+    summary_out = None
     try:
         if args.events:
             from .events import EventStream
@@ -227,12 +280,45 @@ def cmd_run(args) -> int:
             out = _open_output(args.output, "-o", buffering=1) if args.output else open_output(None)
             if args.output:
                 closers.append(out)
-            Tracer(m, out, names=names, faults=faults, regs=args.regs, disasm=args.disasm, pids=args.pids,
-                   file_mode=bool(args.output), argv=argv)
+            if args.summary_only or args.summary:
+                summary_out = out
+            lines = out
+            if args.summary_only:
+                from .timeline import _Discard
+
+                lines = _Discard()
+            tracer = Tracer(m, lines, names=names, faults=faults, regs=args.regs, disasm=args.disasm,
+                            pids=args.pids, file_mode=bool(args.output), argv=argv, strsize=args.strsize)
+        stub = None
+        if args.gdb is not None:
+            from .gdbstub import GdbStub
+
+            stub = GdbStub(m, args.gdb)
+            stub.wait_for_gdb()
         status = m.run(argv, env)
+        if stub is not None:
+            stub.finish(status)
+        if summary_out is not None:
+            from .trace import format_summary
+
+            summary_out.write(format_summary(tracer.summary, m.cpu.cost.frequency_ghz, args.sortby))
+            summary_out.flush()
     finally:
         for f in closers:
             f.close()
+        if recorder is not None:
+            recorder.finish()
+            if perfetto_out is not None:
+                from .perfetto import write_perfetto
+
+                with perfetto_out:
+                    write_perfetto(recorder, perfetto_out)
+    if report_out is not None:
+        from .report import write_report
+        from .stats import collect_stats as _collect
+
+        with report_out:
+            write_report(recorder, _collect(m), report_out, png_path, argv)
     if args.stats or args.stats_json:
         st = collect_stats(m)
         if args.stats:
@@ -283,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr = _SafeStderr(sys.stderr)
     previous = {signo: signal.signal(signo, _terminate) for signo in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
-        if args.cmd in ("run", "trace"):
+        if args.cmd in ("run", "trace", "report"):
             return cmd_run(args)
         if args.cmd == "rootfs":
             from .rootfs import build_rootfs

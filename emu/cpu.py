@@ -179,6 +179,7 @@ class Cpu:
         kernel.task_times = self.task_times
         kernel.fpu_save = self.fxsave
         kernel.fpu_load = self.fxrstor
+        self.debugger = None  # the gdb stub (emu/gdbstub.py), when one is attached
         self.fast = None  # the native fast path's hooks (emu/fastpath.py), or None on the Python path
         self.fast_reason = "--no-fastpath"  # why the Python path runs
         self.event_eip: int | None = None  # the eip of a fault the native path served, while it is reported
@@ -767,11 +768,13 @@ class Cpu:
         k = self.k
         sched = k.sched
         uc = self.uc
-        if self.fast is not None and not self.block_counting and not k.hooks.get("fault"):
+        if self.fast is not None and not self.block_counting and not k.hooks.get("fault") and self.debugger is None:
             self.fast.count_by_blocks()
             self.block_counting = True
             self.counter.blocks = self.fast.st
         while True:
+            if self.host_signal:
+                raise HostSignal(self.host_signal)  # one that arrived outside a slice (the gdb stub's kill)
             if self.external_pending:
                 sched.external()  # signals from the host terminal, for the guest's foreground group
             task = sched.pick_next()

@@ -506,8 +506,9 @@ def exit_line(status: int) -> str:
 class Mem:
     """Side-effect-free reads of one task's memory."""
 
-    def __init__(self, task) -> None:
+    def __init__(self, task, strsize: int = MAX_STR) -> None:
         self.mm = task.mm
+        self.strsize = strsize  # strace -s: how many bytes of a string or buffer are shown
 
     def read(self, addr: int, n: int) -> bytes | None:
         """n bytes or None when any is unreadable."""
@@ -530,10 +531,12 @@ class Mem:
             out += got
         return out
 
-    def cstring(self, addr: int, limit: int = MAX_STR) -> tuple[bytes, bool] | None:
-        """(string, cut) of at most limit bytes, or None when unreadable."""
+    def cstring(self, addr: int, limit: int | None = None) -> tuple[bytes, bool] | None:
+        """(string, cut) of at most limit bytes (default -s), or None when unreadable."""
         if addr == 0:
             return None
+        if limit is None:
+            limit = self.strsize
         data = self.read_upto(addr, limit + 1)
         if not data:
             return None
@@ -550,18 +553,18 @@ class Mem:
         return None if raw is None else struct.unpack("<I", raw)[0]
 
 
-def str_arg(mem: Mem, addr: int, limit: int = MAX_STR) -> str:
+def str_arg(mem: Mem, addr: int, limit: int | None = None) -> str:
     """A NUL-terminated string argument."""
     got = mem.cstring(addr, limit)
     return ptr(addr) if got is None else quote(*got)
 
 
 def buf_arg(mem: Mem, addr: int, n: int) -> str:
-    """A buffer of known length, cut at 32 bytes."""
+    """A buffer of known length, cut at -s bytes (32 by default)."""
     if n <= 0:
         return '""' if addr else ptr(addr)
-    data = mem.read(addr, min(n, MAX_STR))
-    return ptr(addr) if data is None else quote(data, n > MAX_STR)
+    data = mem.read(addr, min(n, mem.strsize))
+    return ptr(addr) if data is None else quote(data, n > mem.strsize)
 
 
 def struct_or_ptr(mem: Mem, addr: int, size: int, fmt_fn) -> str:
@@ -583,7 +586,7 @@ class Ctx:
     def __init__(self, tracer, task, args, sig=None, name: str = "") -> None:
         self.tracer = tracer
         self.task = task
-        self.mem = Mem(task)
+        self.mem = Mem(task, getattr(tracer, "strsize", MAX_STR))
         self.a = args
         self.res: int | None = None
         self.sig = sig

@@ -21,7 +21,7 @@ from kernel_model.syscalls.table import SIGNATURES, SUBCALL_SIGNATURES
 from kernel_model.syscalls.socket import SOCKETCALLS
 
 from .strace_decode import (
-    CLD_CODES, SEGV_CODES, Ctx, Mem, build_spec, exit_line, ptr, quote, result_str, s32, str_arg,
+    CLD_CODES, MAX_STR, SEGV_CODES, Ctx, Mem, build_spec, exit_line, ptr, quote, result_str, s32, str_arg,
 )
 
 
@@ -93,7 +93,7 @@ class Pending:
     """A syscall between entry and exit."""
 
     __slots__ = ("nr", "name", "ctx", "spec", "entry_parts", "n_in", "prefix", "shown", "started", "interrupted",
-                 "blocked")
+                 "blocked", "cycles0")
 
     def __init__(self, nr, name, ctx, spec, shown) -> None:
         self.nr = nr
@@ -107,6 +107,7 @@ class Pending:
         self.started = False  # the entry part has been written (the call slept)
         self.interrupted = False  # another line came between entry and exit: print `<... resumed>`
         self.blocked = False
+        self.cycles0 = 0  # the task's cycle clock when the call was entered (before its entry price)
 
 
 class Tracer:
@@ -114,8 +115,11 @@ class Tracer:
 
     def __init__(self, machine, out, names: frozenset[str] | None = None, faults: bool = False,
                  regs: bool = False, disasm: int = 0, pids: str = "guest", file_mode: bool = False,
-                 argv: list[str] | None = None) -> None:
+                 argv: list[str] | None = None, strsize: int = MAX_STR, done=None) -> None:
         self.m = machine
+        self.strsize = strsize  # -s: bytes of each string shown
+        self.done = done  # done(task, name, args_text, result_text, result) when a syscall's line is complete
+        self.summary: dict[str, list[int]] = {}  # -c: name -> [calls, errors, cycles, nr]
         self.k = machine.kernel
         self.out = out
         self.names = names
@@ -212,7 +216,7 @@ class Tracer:
 
     def _initial_execve(self, task) -> None:
         """strace's first line, the execve that started the program (here the kernel's spawn)."""
-        mem = Mem(task)
+        mem = Mem(task, self.strsize)
         sp = task.regs.sp
         argc = mem.u32(sp) or 0
         envp = sp + 4 * (argc + 2)
@@ -229,6 +233,7 @@ class Tracer:
         if self.names is None or "execve" in self.names:
             self._write(self.prefix(task) + text)
             self._pad_result("0")
+            self.summary["execve"] = [1, 0, 0, 11]  # strace counts the execve it started the program with
 
     def on_enter(self, task, nr, name) -> None:
         r = task.regs
@@ -243,6 +248,7 @@ class Tracer:
         shown = self.names is None or name in self.names
         ctx = Ctx(self, task, args, ALL_SIGNATURES.get(name), name)
         pend = Pending(nr, name, ctx, spec, shown)
+        pend.cycles0 = self.m.cycles(task) - round(self.m.cpu.cost.syscall)  # the entry was just charged
         self.pending[task.pid] = pend
         if not shown:
             return None
@@ -323,6 +329,14 @@ class Tracer:
             self._pad_result(res_text)
             if self.regs and not (dead and name in NO_RETURN):
                 self.line(task, self.regs_text("exit", nr, name, task.regs))
+            if name not in NO_RETURN:
+                row = self.summary.setdefault(pend.name, [0, 0, 0, nr])
+                row[0] += 1
+                row[1] += pend.ctx.failed
+                row[2] += self.m.cycles(task) - pend.cycles0
+            if self.done is not None:
+                args = ", ".join(pend.entry_parts + ([rest] if rest else []))
+                self.done(task, pend.name, args, res_text, result)
         self.tls_entry.pop(task.pid, None)
         self._kernel_fault_check(task, name)
         self._flush_deferred()
@@ -510,3 +524,33 @@ def open_output(path: str | None):
     return open(path, "w", buffering=1)
 
 
+
+
+SUMMARY_SORTS = ("time", "calls", "errors", "name", "nothing")
+
+
+def format_summary(summary: dict[str, list[int]], frequency_ghz: float, sortby: str = "time") -> str:
+    """strace -c's table: per syscall the share of the time, the seconds and microseconds per call, the calls and
+    the errors, sorted by time (ties by syscall number, as strace does) or by -S. The time is the model's: the
+    cycles the task was charged from the call's entry to its return, at the cost model's frequency, i.e. the
+    modelled system time (strace's default, "independent of wall clock time"); a call that sleeps is charged
+    nothing while it sleeps."""
+    rows = [(name, calls, errors, cycles / (frequency_ghz * 1e9), nr)
+            for name, (calls, errors, cycles, nr) in summary.items()]
+    keys = {"time": lambda r: (-r[3], r[4]), "calls": lambda r: (-r[1], r[4]), "errors": lambda r: (-r[2], r[4]),
+            "name": lambda r: r[0], "nothing": None}
+    if keys[sortby] is not None:
+        rows.sort(key=keys[sortby])
+    total = sum(r[3] for r in rows)
+    calls = sum(r[1] for r in rows)
+    errors = sum(r[2] for r in rows)
+    rule = "------ ----------- ----------- --------- --------- ----------------"
+    lines = ["% time     seconds  usecs/call     calls    errors syscall", rule]
+    for name, n, err, secs, _nr in rows:
+        pct = 100.0 * secs / total if total else 0.0
+        lines.append(f"{pct:6.2f} {secs:11.6f} {int(secs * 1e6 / n) if n else 0:11d} {n:9d} "
+                     f"{err if err else '':>9} {name}")
+    lines.append(rule)
+    lines.append(f"{100.0 if total else 0.0:6.2f} {total:11.6f} {int(total * 1e6 / calls) if calls else 0:11d} "
+                 f"{calls:9d} {errors if errors else '':>9} total")
+    return "\n".join(lines) + "\n"
