@@ -17,6 +17,9 @@ PAGES_SMALL, PAGES_LARGE = 16, 4096
 COW_SIZES = (16, 64, 256, 1024, 4096, 16384)
 COW_SIZES_QUICK = (16, 256, 4096)
 NAMES = ("cow", "fork", "vfork", "getpid", "compute", "tlb", "real")
+# Seconds each benchmark took in a full run on the development VM with qemu (the estimate when no earlier run
+# recorded its own times in benchmarks/results/latest.json).
+DEFAULT_SECONDS = {"cow": 30.0, "fork": 14.0, "vfork": 12.0, "getpid": 5.0, "compute": 10.0, "tlb": 4.0, "real": 35.0}
 
 # First guesses of each runner's rate (units/s) and untimed host seconds per repetition, used only to plan
 # iteration counts; a run whose timed section comes out under 0.15 s is planned again from what it measured.
@@ -393,6 +396,52 @@ def _jsonable(o):
     return o
 
 
+class Progress:
+    """A line per benchmark: which step of how many, how long it should take and how long is left, from the
+    times the last run recorded (or DEFAULT_SECONDS), scaled to this run as the steps finish."""
+
+    def __init__(self, steps: list[str], quick: bool, previous: Path) -> None:
+        self.steps = steps
+        self.est = dict(DEFAULT_SECONDS)
+        self.source = "defaults measured on the development VM"
+        try:
+            doc = json.loads(previous.read_text())
+            seen = {k: v["seconds"] for k, v in doc.get("benchmarks", {}).items()
+                    if isinstance(v, dict) and isinstance(v.get("seconds"), (int, float))}
+            if seen and doc.get("quick") == quick:
+                self.est.update(seen)
+                self.source = f"the times of the run of {doc.get('created', '?')} ({previous.name})"
+        except (OSError, ValueError):
+            pass
+        if quick:
+            self.est["cow"] = self.est["cow"] * 0.5 if self.source.startswith("defaults") else self.est["cow"]
+        self.done: dict[str, float] = {}
+        self.t0 = time.perf_counter()
+        self.started = 0.0
+
+    def total(self) -> float:
+        return sum(self.est[s] for s in self.steps)
+
+    def _scale(self) -> float:
+        """How much slower (>1) or faster this run is than the estimate, from the steps done so far."""
+        if not self.done:
+            return 1.0
+        return sum(self.done.values()) / sum(self.est[s] for s in self.done)
+
+    def begin(self, name: str) -> None:
+        self.started = time.perf_counter()
+        n = len(self.done) + 1
+        left = sum(self.est[s] for s in self.steps if s not in self.done) * self._scale()
+        bar = "#" * len(self.done) + "." * (len(self.steps) - len(self.done))
+        print(f"\n[{bar}] step {n}/{len(self.steps)}: {name}, about {self.est[name] * self._scale():.0f} s "
+              f"(about {left:.0f} s left; {time.perf_counter() - self.t0:.0f} s so far)", flush=True)
+
+    def end(self, name: str) -> float:
+        took = time.perf_counter() - self.started
+        self.done[name] = took
+        return took
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description="Emulator vs native vs qemu-i386.")
     p.add_argument("--quick", action="store_true", help="COW sweep at N = 16, 256, 4096 only")
@@ -417,11 +466,15 @@ def main(argv: list[str] | None = None) -> int:
           "(clock_gettime(CLOCK_MONOTONIC) around the timed section); repetitions are chosen per runner "
           "for a ~0.4 s timed section (fewer when fork cost would make the run too long)", flush=True)
     selected = args.only or list(NAMES)
+    steps = [n for n in NAMES if n in selected]
+    progress = Progress(steps, args.quick, Path(args.json) if args.json else RESULTS_DIR / "latest.json")
+    print(f"{len(steps)} benchmarks, about {progress.total():.0f} s in all (estimate from {progress.source}"
+          f"{'' if suite.has_qemu else '; without qemu it is shorter'})", flush=True)
     results: dict = {}
-    for name in NAMES:
-        if name not in selected:
-            continue
+    for name in steps:
+        progress.begin(name)
         results[name] = suite.forkloop(name) if name in ("fork", "vfork") else getattr(suite, name)()
+        results[name]["seconds"] = progress.end(name)
     print("\n== targets (goals for the emulator, not assertions) ==")
     for r in results.values():
         t = r["target"]
