@@ -775,6 +775,8 @@ class Cpu:
         while True:
             if self.host_signal:
                 raise HostSignal(self.host_signal)  # one that arrived outside a slice (the gdb stub's kill)
+            if self.debugger is not None:
+                self.debugger.poll()  # gdb's Ctrl-C
             if self.external_pending:
                 sched.external()  # signals from the host terminal, for the guest's foreground group
             task = sched.pick_next()

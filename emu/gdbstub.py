@@ -25,6 +25,7 @@ a hook, between instructions, and the run continues from there.
 from __future__ import annotations
 
 import ctypes
+import select
 import signal
 import socket
 import sys
@@ -161,6 +162,7 @@ class GdbStub:
         self.catch: set[int] | None = None  # QCatchSyscalls: None off, empty set all, else those numbers
         self.last_stop: tuple | None = None  # (pid, retired instructions, eip) of the last instruction stop
         self.stop_task = None
+        self.interrupted = False  # gdb sent Ctrl-C while the guest ran
         self.stop_regs = None  # the pt_regs of a syscall stop, None at an instruction stop
         self.stop_result: int | None = None  # a syscall return stop's result (eax)
         self.pending_reply = ""
@@ -224,9 +226,10 @@ class GdbStub:
             self.last_stop = key
             self.stop_task, self.stop_regs = task, None
             reason = "swbreak:;" if addr in self.bps and not self.step else ""
-            self.step = False
+            signo = 2 if self.interrupted else SIGTRAP  # gdb's Ctrl-C: a stop with SIGINT
+            self.step = self.interrupted = False
             self._sync()
-            self.stopped(f"T05{reason}thread:{task.pid:x};")
+            self.stopped(f"T{signo:02x}{reason}thread:{task.pid:x};")
         except GdbKill:
             self._kill()
         except Exception as e:  # a ctypes callback cannot raise: end the run with the reason instead
@@ -263,6 +266,27 @@ class GdbStub:
         self.cpu.uc.emu_stop()
 
     # ---- the connection ----------------------------------------------------------------------------------------
+
+    def poll(self) -> None:
+        """Between time slices: a Ctrl-C from gdb (a 0x03 byte) stops the run at the next instruction."""
+        if self.conn is None or not self.attached:
+            return
+        ready, _, _ = select.select([self.conn], [], [], 0)
+        if not ready:
+            return
+        try:
+            chunk = self.conn.recv(65536)
+        except OSError:
+            chunk = b""
+        if not chunk:  # gdb went away: go on without it
+            self.attached = False
+            self._sync()
+            return
+        if b"\x03" in chunk:
+            self.interrupted = self.step = True
+            self._sync()
+            chunk = chunk.replace(b"\x03", b"")
+        self.buf += chunk
 
     def wait_for_gdb(self) -> None:
         """Say where gdb should connect; the connection is accepted at the first instruction."""

@@ -26,6 +26,7 @@ CELL = 9  # pixels per page in a map
 STEP = CELL + 1
 PER_LINE = 96  # pages per line of a map
 GAP_MIN = 16  # a run of at least this many absent pages is drawn as one gap
+PNG_FORKS = 16  # the PNG shows the page maps of the first forks only (the HTML page has all)
 
 COLORS = {"absent": "#e8e8e8", "read_only": "#aebfd6", "shared_mapping": "#c39bd9", "shared": "#58b368",
           "copied": "#e0503a", "reused": "#3a78e0", "gap": "#ffffff"}
@@ -300,6 +301,7 @@ def write_png(rec: Recorder, path: str) -> None:
     from PIL import Image, ImageDraw, ImageFont
 
     forks = [fk for fk in rec.forks if fk.vmas]
+    shown = forks[:PNG_FORKS]
     font = ImageFont.load_default()
     rgb = {k: tuple(int(v[i:i + 2], 16) for i in (1, 3, 5)) for k, v in COLORS.items()}
     blocks = []  # (kind, payload, height)
@@ -308,7 +310,7 @@ def write_png(rec: Recorder, path: str) -> None:
     blocks.append(("legend", None, 18))
     if not forks:
         blocks.append(("text", "no fork copied an address space in this run", 16))
-    for fk in forks:
+    for fk in shown:
         tot = fk.totals()
         blocks.append(("text", f"{fk.kind} of pid {fk.child} by pid {fk.parent} at cycle {fk.ts}: " + ", ".join(
             f"{k} {v}" for k, v in tot.items() if v), 18))
@@ -317,6 +319,9 @@ def write_png(rec: Recorder, path: str) -> None:
             lines = (len(items) + PER_LINE - 1) // PER_LINE or 1
             blocks.append(("text", f"  {vm.start:#010x}-{vm.end:#010x} {vm.name}", 14))
             blocks.append(("map", (vm, items), lines * (2 * STEP + 6)))
+    if len(forks) > len(shown):
+        blocks.append(("text", f"... and {len(forks) - len(shown)} more forks: their page maps are in the HTML "
+                               "page", 16))
     width = 60 + PER_LINE * STEP + 10
     height = sum(h for _, _, h in blocks) + 10
     img = Image.new("RGB", (width, height), "white")

@@ -202,23 +202,30 @@ class Recorder:
             pass  # a thread: an arrow in the timeline, not a process of its own
         elif not shares:
             fk.parent_mm, fk.child_mm = parent.mm, child.mm
-            fk.vmas = [self._snapshot(child.mm, v) for v in child.mm.vmas]
+            fk.vmas = [self._snapshot(child.mm, v, parent.mm, child.pid, t) for v in child.mm.vmas]
             for mm in (parent.mm, child.mm):
                 self._mm_forks.setdefault(id(mm), []).append(fk)
         self.forks.append(fk)
         self._counter(t)
 
-    def _snapshot(self, mm, v) -> VmaMap:
-        """The child's pages of one VMA right after fork."""
+    def _snapshot(self, mm, v, parent_mm, child_pid: int, t: int) -> VmaMap:
+        """The child's pages of one VMA right after fork. A page the kernel already wrote in the child (clone's
+        CLONE_CHILD_SETTID word, which the model stores during the fork: schedule_tail's put_user) is one the
+        parent still has copy-on-write: it counts as copied by the child at the fork."""
         n = (v.end - v.start) >> PAGE_SHIFT
         base = np.zeros(n, np.uint8)
+        copied = np.zeros(n, bool)
         for addr, view in mm._table_slices(v.start, v.end):
             i = (addr - v.start) >> PAGE_SHIFT
             present = (view & PTE_P) != 0
             if v.shared:
                 kind = np.where(present, SHARED_MAPPING, ABSENT)
             elif v.prot & PROT_WRITE:
-                kind = np.where(present & ((view & PTE_COW) != 0), COW, np.where(present, READ_ONLY, ABSENT))
+                cow = present & ((view & PTE_COW) != 0)
+                for j in np.flatnonzero(present & ~cow).tolist():
+                    if parent_mm.pte(addr + (j << PAGE_SHIFT)) & PTE_COW:
+                        cow[j] = copied[i + j] = True
+                kind = np.where(cow, COW, np.where(present, READ_ONLY, ABSENT))
             else:
                 kind = np.where(present, READ_ONLY, ABSENT)
             base[i:i + view.size] = kind
@@ -228,6 +235,9 @@ class Recorder:
             vm.outcome[side] = np.zeros(n, np.uint8)
             vm.when[side] = np.full(n, -1, np.int64)
             vm.who[side] = np.zeros(n, np.int32)
+        vm.outcome["child"][copied] = COPIED
+        vm.when["child"][copied] = t
+        vm.who["child"][copied] = child_pid
         return vm
 
     def on_fault(self, task, rec) -> None:

@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -320,14 +321,16 @@ def gdb_session(prog: str, commands: list[str], *emu_args) -> tuple[str, subproc
 CHILD_WRITE = 0x80490CE  # cow256's child: movb $2, 0x804b000(%ecx), its first write after the fork
 
 
-def test_gdb_breaks_in_the_child_steps_and_reads_each_process_own_memory(asm_build):
+@pytest.mark.parametrize("path", ["native", "python"])
+def test_gdb_breaks_in_the_child_steps_and_reads_each_process_own_memory(asm_build, path):
     prog = os.path.join(asm_build, "cow256")
     text = subprocess.run(["objdump", "-d", prog], capture_output=True, text=True).stdout
     assert f"{CHILD_WRITE:x}:\tc6 81 00 b0 04 08 02 \tmovb   $0x2,0x804b000(%ecx)" in text
     out, run = gdb_session(prog, [
         "info registers eip", f"break *{CHILD_WRITE:#x}", "continue", "info registers eip ecx", "info threads",
         "x/1xb 0x804b000", "stepi", "x/1xb 0x804b000", "stepi", "stepi", "info registers ecx",
-        "thread 1", "x/1xb 0x804b000", "thread 2", "delete", "continue"])
+        "thread 1", "x/1xb 0x804b000", "thread 2", "delete", "continue"],
+        *(["--no-fastpath"] if path == "python" else []))
     entry = int(re.search(r"Entry point address:\s+(0x[0-9a-f]+)",
                           subprocess.run(["readelf", "-h", prog], capture_output=True, text=True).stdout).group(1), 16)
     assert re.search(rf"^eip +{entry:#x} ", out, re.M), out  # the first stop: before the first instruction
@@ -377,3 +380,73 @@ def test_gdb_port_in_use_is_one_line():
         p = emu("run", "--gdb", str(port), "/bin/true")
     assert p.returncode == 1 and p.stderr.decode().startswith(f"emu: --gdb {port}: cannot listen")
     assert "Traceback" not in p.stderr.decode()
+
+
+def test_gdb_attached_run_counts_and_schedules_as_a_run_without_it(cprogs_build, tmp_path):
+    prog = os.path.join(cprogs_build, "fork_cow")
+    p = emu("run", "--stats-json", str(tmp_path / "plain.json"), prog)
+    out, run = gdb_session(prog, ["break *0x8049000", "delete", "continue"], "--stats-json",
+                           str(tmp_path / "gdb.json"))
+    assert run.returncode == p.returncode and run.stdout == p.stdout.decode()
+    plain, under = (json.loads((tmp_path / n).read_text()) for n in ("plain.json", "gdb.json"))
+    plain.pop("host")
+    under.pop("host")
+    assert under == plain  # instructions, cycles, faults, switches: the same
+
+
+def rsp(sock, payload: str) -> str:
+    """Send one packet (no-ack mode) and return the reply's payload."""
+    data = payload.encode()
+    sock.sendall(b"$" + data + b"#" + b"%02x" % (sum(data) & 0xFF))
+    return rsp_read(sock)
+
+
+def rsp_read(sock) -> str:
+    buf = b""
+    while True:
+        m = re.search(rb"\$([^#]*)#[0-9a-f]{2}", buf)
+        if m:
+            return m.group(1).decode()
+        chunk = sock.recv(65536)
+        assert chunk, "the stub closed the connection"
+        buf += chunk
+
+
+def test_gdb_protocol_ctrl_c_register_write_and_refused_memory_write(toolchain, tmp_path):
+    src = tmp_path / "spin.s"
+    src.write_text(".globl _start\n_start:\n  movl $7, %ebx\n1: incl %eax\n  jmp 1b\n")
+    subprocess.run(["as", "--32", "-o", str(tmp_path / "spin.o"), str(src)], check=True)
+    subprocess.run(["ld", "-m", "elf_i386", "-static", "-o", str(tmp_path / "spin"), str(tmp_path / "spin.o")],
+                   check=True)
+    port = free_port()
+    run = subprocess.Popen([sys.executable, "-m", "emu", "run", "--gdb", str(port), str(tmp_path / "spin")],
+                           cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "waiting for gdb" in run.stderr.readline()
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+            s.sendall(b"+")
+            assert rsp(s, "QStartNoAckMode") == "OK"
+            features = rsp(s, "qSupported:multiprocess+;swbreak+")
+            assert "qXfer:features:read+" in features and "QCatchSyscalls+" in features
+            xml = rsp(s, "qXfer:features:read:target.xml:0,3fff")
+            assert xml.startswith("l") and "org.gnu.gdb.i386.core" in xml and "orig_eax" in xml
+            stop = rsp(s, "?")
+            assert stop == f"T05thread:{FIRST_PID:x};"
+            regs = rsp(s, "g")
+            assert len(regs) == 2 * (16 * 4 + 8 * 10 + 8 * 4 + 4)
+            eip = int.from_bytes(bytes.fromhex(regs[8 * 8:9 * 8]), "little")
+            assert rsp(s, "m%x,5" % eip) == "bb07000000"  # movl $7, %ebx
+            assert rsp(s, "M%x,1:90" % eip).startswith("E")
+            s.sendall(b"$c#63")  # run: the guest spins until gdb's Ctrl-C
+            time.sleep(0.5)
+            s.sendall(b"\x03")
+            stop = rsp_read(s)
+            assert stop == f"T02thread:{FIRST_PID:x};"
+            assert rsp(s, "p3") == "07000000"  # ebx
+            assert rsp(s, "P0=2a000000") == "OK"
+            assert rsp(s, "p0") == "2a000000"  # eax written
+            s.sendall(b"$k#6b")
+        run.wait(timeout=60)
+    finally:
+        run.kill()
+    assert run.returncode == 137
