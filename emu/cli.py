@@ -91,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     rootfs.add_argument("--mirror", default=None, help="archive URL (default: the host's apt sources)")
     demo = sub.add_parser("demo", help="run built-in guests that fork, vfork and clone, with statistics")
     demo.add_argument("--quantum", type=_positive, default=None, help="instructions per time slice")
+    demo.add_argument("--report", metavar="DIR", default=None,
+                      help="also write each guest's `emu report` page (NAME.html, NAME.png) into DIR")
     return p
 
 
@@ -378,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "demo":
             from .demo import run_demo
 
-            return run_demo(quantum=args.quantum)
+            return run_demo(quantum=args.quantum, report_dir=args.report)
     except ElfError as e:
         print(f"emu: {e}", file=sys.stderr)
         return 1

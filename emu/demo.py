@@ -71,15 +71,27 @@ class Narrator:
             self.reuses.setdefault(task.pid, []).append(vaddr >> PAGE_SHIFT)
 
 
-def run_demo(quantum: int | None = None, out=None) -> int:
-    """Run each built-in guest, print its output, what the kernel did, and the statistics."""
+def run_demo(quantum: int | None = None, out=None, report_dir: str | None = None) -> int:
+    """Run each built-in guest, print its output, what the kernel did, and the statistics; with report_dir, also
+    write each guest's `emu report` page (NAME.html and NAME.png) there."""
     out = out or sys.stdout
     worst = 0
+    if report_dir is not None:
+        try:
+            os.makedirs(report_dir, exist_ok=True)
+        except OSError as e:
+            print(f"emu demo: --report {report_dir}: {e.strerror}", file=sys.stderr)
+            return 1
     for name, what in DEMOS:
         path = os.path.join(GUESTS_DIR, name)
         print(f"\n=== {name}: {what}", file=out, flush=True)
         m = Machine(quantum=quantum or DEFAULT_QUANTUM)
         narrator = Narrator(m)
+        recorder = None
+        if report_dir is not None:
+            from .timeline import Recorder
+
+            recorder = Recorder(m)
         print("--- guest output:", file=out, flush=True)
         status = m.run([path], [])
         print(f"--- exit status {status}; what the kernel model did:", file=out)
@@ -88,6 +100,18 @@ def run_demo(quantum: int | None = None, out=None) -> int:
         for pid in sorted(set(narrator.copies) | set(narrator.reuses)):
             print(f"  pid {pid} copy-on-write copies: {_ranges(narrator.copies.get(pid, []))}", file=out)
             print(f"  pid {pid} copy-on-write reuses: {_ranges(narrator.reuses.get(pid, []))}", file=out)
-        print(format_stats(collect_stats(m)), file=out, flush=True)
+        stats = collect_stats(m)
+        print(format_stats(stats), file=out, flush=True)
+        if recorder is not None:
+            from .report import write_report
+
+            recorder.finish()
+            html = os.path.join(report_dir, f"{name}.html")
+            with open(html, "w") as f:
+                write_report(recorder, stats, f, os.path.join(report_dir, f"{name}.png"), [name])
+            print(f"--- report: {html} (page maps also in {name}.png)", file=out, flush=True)
         worst = max(worst, status)
+    if report_dir is None:
+        print("\n(emu demo --report DIR writes an HTML report of each guest: process tree, timeline, and a page "
+              "map per fork)", file=out)
     return worst

@@ -29,6 +29,7 @@ import select
 import signal
 import socket
 import sys
+import time
 
 import unicorn.x86_const as X
 from unicorn import UC_HOOK_CODE
@@ -259,10 +260,12 @@ class GdbStub:
         self.stop_regs = None
 
     def _kill(self) -> None:
-        """End the run at once: every guest task is killed, as a signal to the emulator does."""
+        """End the run at once: every guest task is killed, as a signal to the emulator does (gdb's kill is
+        SIGKILL; a signal that arrived while the stub waited keeps its own number)."""
         self.attached = False
         self._sync()
-        self.cpu.host_signal = signal.SIGKILL
+        if not self.cpu.host_signal:
+            self.cpu.host_signal = signal.SIGKILL
         self.cpu.uc.emu_stop()
 
     # ---- the connection ----------------------------------------------------------------------------------------
@@ -294,12 +297,25 @@ class GdbStub:
               flush=True)
 
     def _accept(self) -> None:
-        self.conn, _ = self.listener.accept()
+        self.listener.settimeout(0.2)  # so that a signal to the emulator (^C) ends the wait
+        while True:
+            self._check_signal()
+            try:
+                self.conn, _ = self.listener.accept()
+                break
+            except socket.timeout:
+                continue
+        self.conn.settimeout(0.2)
         self.conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.listener.close()
 
-    def _recv_packet(self) -> bytes | None:
-        """The next packet's payload, acknowledged; None when gdb went away."""
+    def _check_signal(self) -> None:
+        """A signal to the emulator arrived while the stub waits for gdb: end the run (raised as GdbKill)."""
+        if self.cpu.host_signal:
+            raise GdbKill()
+
+    def _recv_packet(self, deadline: float | None = None) -> bytes | None:
+        """The next packet's payload, acknowledged; None when gdb went away (or at the deadline)."""
         while True:
             start = self.buf.find(b"$")
             if start >= 0:
@@ -312,8 +328,13 @@ class GdbStub:
                     return data
             else:
                 self.buf = b""  # acks, and a Ctrl-C (0x03) while stopped, have nothing to answer
+            self._check_signal()
             try:
                 chunk = self.conn.recv(65536)
+            except socket.timeout:
+                if deadline is not None and time.monotonic() > deadline:
+                    return None
+                continue
             except OSError:
                 chunk = b""
             if not chunk:
@@ -356,11 +377,11 @@ class GdbStub:
         first = min(self.k.all_tasks(), key=lambda t: t.pid, default=None)
         wait = first.exit_code if first is not None else status << 8
         self.send(f"X{wait & 0x7F:02x}" if wait & 0x7F else f"W{(wait >> 8) & 0xFF:02x}")
+        deadline = time.monotonic() + 2
         try:
-            self.conn.settimeout(2)
-            while self._recv_packet() is not None:  # gdb may still ask something before it closes
+            while self._recv_packet(deadline) is not None:  # gdb may still ask something before it closes
                 self.send("E01")
-        except OSError:
+        except (OSError, GdbKill):
             pass
         self.conn.close()
 

@@ -2,6 +2,7 @@
 
 import io
 import os
+import re
 
 from emu.demo import DEMOS, GUESTS_DIR, run_demo
 from kernel_model.kernel import FIRST_PID
@@ -32,3 +33,18 @@ def test_demo_reports_fork_copies_vfork_sleep_and_thread_clone(capfd):
     assert text.count("== emu statistics ==") == 3
     guest_out = capfd.readouterr().out
     assert "cow256 done" in guest_out and "thread joined, counter=1000" in guest_out
+
+
+def test_demo_report_page_map_shows_cow256s_100_copied_and_100_reused_pages(tmp_path):
+    out = io.StringIO()
+    assert run_demo(out=out, report_dir=str(tmp_path)) == 0
+    for name, _ in DEMOS:
+        assert (tmp_path / f"{name}.html").stat().st_size > 0 and (tmp_path / f"{name}.png").stat().st_size > 0
+    page = (tmp_path / "cow256.html").read_text()
+    copied = re.findall(r'class="copied" data-info="(0x[0-9a-f]+) child: copy-on-write, copied', page)
+    reused = re.findall(r'class="reused" data-info="(0x[0-9a-f]+) parent: copy-on-write, reused', page)
+    assert len(copied) == 100 and copied == reused  # the same 100 pages: copied by the child, reused by the parent
+    assert f"pid {FIRST_PID + 1} by pid {FIRST_PID}" in page
+    vfork = (tmp_path / "vfork_order.html").read_text()
+    assert "Created sharing the address space (CLONE_VM" in vfork and "CLONE_VM|CLONE_VFORK|SIGCHLD" in vfork
+    assert f"--- report: {tmp_path}/cow256.html" in out.getvalue()
