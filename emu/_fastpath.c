@@ -71,6 +71,7 @@ typedef struct {
 typedef struct {
     uint32_t kind, vaddr, old, new_frame, eip, fills;
     uint64_t insns;
+    uint64_t free_frames;   /* the pool's free frames once the fault was served (frames in use, for observers) */
 } fp_fault;
 
 /* Every field is 8 bytes wide so that the ctypes mirror needs no padding rules. */
@@ -167,6 +168,7 @@ static void record(fp_state *st, uc_engine *uc, uint32_t kind, uint32_t va, uint
     r->eip = (uint32_t)eip;
     r->fills = (uint32_t)st->tlb_fills;
     r->insns = st->counting ? (uint64_t)st->committed : st->insn_cell ? *st->insn_cell : 0;
+    r->free_frames = (uint64_t)st->pool_state[0];
     st->native_faults++;
 }
 

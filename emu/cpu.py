@@ -183,6 +183,7 @@ class Cpu:
         self.fast = None  # the native fast path's hooks (emu/fastpath.py), or None on the Python path
         self.fast_reason = "--no-fastpath"  # why the Python path runs
         self.event_eip: int | None = None  # the eip of a fault the native path served, while it is reported
+        self.event_free: int | None = None  # ... and the pool's free frames right after it
         # Instructions are counted by the native block hook (True) or by Unicorn's emu_start(count=): the block
         # hook when the fast path runs and no observer needs the eip and count at each fault (those exist only
         # when an instruction hook syncs them, which count= mode's does); the counts are the same either way.
@@ -495,11 +496,12 @@ class Cpu:
                         task.tlb_fills = base + rec.fills
                         counts[rec.kind] += 1
                         counter.frozen, self.event_eip = rec.insns, rec.eip
+                        self.event_free = rec.free_frames
                         item = (rec.kind, rec.vaddr, rec.old, rec.new_frame)
                         for cb in hooks:
                             cb(task, item)
                 finally:
-                    counter.frozen = self.event_eip = None
+                    counter.frozen = self.event_eip = self.event_free = None
             else:
                 for kind, c in enumerate(np.bincount(fast.kinds[:n], minlength=len(counts)).tolist()):
                     counts[kind] += c

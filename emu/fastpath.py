@@ -28,7 +28,7 @@ VMA_SHARED, VMA_ANON = 0x8, 0x10
 class Fault(ctypes.Structure):
     _fields_ = [("kind", ctypes.c_uint32), ("vaddr", ctypes.c_uint32), ("old", ctypes.c_uint32),
                 ("new_frame", ctypes.c_uint32), ("eip", ctypes.c_uint32), ("fills", ctypes.c_uint32),
-                ("insns", ctypes.c_uint64)]
+                ("insns", ctypes.c_uint64), ("free_frames", ctypes.c_uint64)]
 
 
 class TlbEntry(ctypes.Structure):

@@ -95,6 +95,15 @@ class Machine:
         cpu = self.cpu
         return task.insns + (cpu.counter.running() if cpu.in_slice and task is cpu.cur else 0)
 
+    def frames_in_use(self) -> int:
+        """Frames allocated at this moment of the run (for a fault the native path served, as it was right after
+        that fault, while the fault is reported)."""
+        cpu = self.cpu
+        pool = self.kernel.pool
+        if cpu.event_free is not None:
+            return pool.nframes - 1 - cpu.event_free
+        return pool.used
+
     def cycles(self, task) -> int:
         """The task's modelled cycle count so far, including the time slice running now."""
         return self.cpu.cost.cycles(task, extra_insns=self.insns(task) - task.insns)

@@ -69,6 +69,12 @@ def _esc(text) -> str:
     return html.escape(str(text), quote=True)
 
 
+def _rect(x, y, w, h, cls: str, info: str) -> str:
+    """An SVG rectangle with its details as a tooltip and for the status bar."""
+    return (f'<rect x="{x}" y="{y}" width="{w}" height="{h}" class="{cls}" data-info="{_esc(info)}">'
+            f'<title>{_esc(info)}</title></rect>')
+
+
 class Report:
     """Builds the page from a finished Recorder and the run's statistics."""
 
@@ -127,24 +133,16 @@ class Report:
             out.append(f'<line x1="{left}" x2="{left + width}" y1="{y + 8}" y2="{y + 8}" class="lane"/>')
         for pid, a, b in rec.runs:
             y = y_of[pid]
-            info = f"pid {pid} on the CPU from {self.cyc(a)} to {self.cyc(b)}"
-            out.append(f'<rect x="{x(a)}" y="{y + 2}" width="{max(x(b) - x(a), 0.5)}" height="12" class="run" '
-                       f'data-info="{_esc(info)}"><title>{_esc(info)}</title></rect>')
+            out.append(_rect(x(a), y + 2, max(x(b) - x(a), 0.5), 12, "run",
+                             f"pid {pid} on the CPU from {self.cyc(a)} to {self.cyc(b)}"))
         for s in rec.slices:
+            y = y_of[s["pid"]]
             if s["cat"] == "vfork":
-                y = y_of[s["pid"]]
-                info = f"pid {s['pid']} asleep in vfork until child {s['args']['child']} execs or exits"
-                out.append(f'<rect x="{x(s["ts"])}" y="{y + 6}" width="{max(x(s["ts"] + s["dur"]) - x(s["ts"]), 1)}"'
-                           f' height="4" class="vfork" data-info="{_esc(info)}"><title>{_esc(info)}</title></rect>')
-        if len(rec.slices) <= 20000:
-            for s in rec.slices:
-                if s["cat"] != "syscall":
-                    continue
-                y = y_of[s["pid"]]
+                out.append(_rect(x(s["ts"]), y + 6, max(x(s["ts"] + s["dur"]) - x(s["ts"]), 1), 4, "vfork",
+                                 f"pid {s['pid']} asleep in vfork until child {s['args']['child']} execs or exits"))
+            elif len(rec.slices) <= 20000:
                 call = f"{s['name']}({s['args']['args']}) = {s['args']['result']}"
-                info = f"pid {s['pid']}: {call} at {self.cyc(s['ts'])}"
-                out.append(f'<rect x="{x(s["ts"])}" y="{y}" width="1" height="16" class="sc" '
-                           f'data-info="{_esc(info)}"><title>{_esc(info)}</title></rect>')
+                out.append(_rect(x(s["ts"]), y, 1, 16, "sc", f"pid {s['pid']}: {call} at {self.cyc(s['ts'])}"))
         if len(rec.instants) <= 20000:
             for i in rec.instants:
                 if i["cat"] != "fault":
@@ -187,9 +185,8 @@ class Report:
                                f'<text x="0" y="{y0 + STEP + 8}" class="side">child</text>')
                 addr = vm.start + (p << 12)
                 if count > 1:
-                    info = f"{addr:#010x}-{addr + (count << 12):#010x}: {count} pages not present at the fork"
-                    svg.append(f'<rect x="{x0}" y="{y0}" width="{CELL}" height="{2 * STEP - 1}" class="gap" '
-                               f'data-info="{_esc(info)}"><title>{_esc(info)}</title></rect>')
+                    svg.append(_rect(x0, y0, CELL, 2 * STEP - 1, "gap", f"{addr:#010x}-{addr + (count << 12):#010x}: "
+                                     f"{count} pages not present at the fork"))
                     continue
                 b = int(vm.base[p])
                 for side, dy in (("parent", 0), ("child", STEP)):
@@ -204,8 +201,7 @@ class Report:
                                      f"{t - fk.ts:,} cycles after the fork")
                         elif side in fk.ends:
                             info += f" until this side left the mm at {self.cyc(fk.ends[side])}"
-                    svg.append(f'<rect x="{x0}" y="{y0 + dy}" width="{CELL}" height="{CELL}" class="{cls}" '
-                               f'data-info="{_esc(info)}"><title>{_esc(info)}</title></rect>')
+                    svg.append(_rect(x0, y0 + dy, CELL, CELL, cls, info))
             svg.append("</svg>")
             c = vm.counts()
             summary = ", ".join(f"{k} {v}" for k, v in c.items() if v)

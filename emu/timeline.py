@@ -336,7 +336,7 @@ class Recorder:
             self.slices.append(dict(vf, dur=self.now() - vf["ts"]))
 
     def _counter(self, t: int) -> None:
-        value = (self.k.pool.used, self.cow[0], self.cow[1])
+        value = (self.m.frames_in_use(), self.cow[0], self.cow[1])
         if value != self._last_counter:
             self._last_counter = value
             self.counters.append((t,) + value)
