@@ -71,7 +71,8 @@ def trace_events(rec: Recorder) -> list[dict]:
         parent, child = rec.tasks[fk.parent], rec.tasks[fk.child]
         start = max(first_run.get(fk.child, fk.ts), fk.ts)
         fargs = {"flags": fk.flags_str, "kind": fk.kind, "child": fk.child}
-        ev.append({"ph": "s", "id": fk.id + 1, "name": fk.kind, "cat": "clone", "ts": us(fk.ts), "pid": parent.tgid,
+        ev.append({"ph": "s", "id": fk.id + 1, "name": fk.kind, "cat": "clone", "ts": us(fk.flow_ts),
+                   "pid": parent.tgid,
                    "tid": parent.pid, "args": fargs})
         ev.append({"ph": "X", "name": "ret_from_fork", "cat": "clone", "ts": us(start), "dur": 0,
                    "pid": child.tgid, "tid": child.pid, "args": {"parent": fk.parent, "flags": fk.flags_str}})

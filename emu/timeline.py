@@ -85,6 +85,7 @@ class ForkRec:
     flags_str: str
     kind: str
     shares_mm: bool
+    flow_ts: int = 0  # where the arrow to the child starts: the start of the parent's clone syscall
     vmas: list[VmaMap] = field(default_factory=list)
     parent_mm: object = None
     child_mm: object = None
@@ -198,6 +199,8 @@ class Recorder:
         rec.flags, rec.flags_str, rec.start, rec.parent = flags, clone_flags_str(flags), t, parent.pid
         shares = child.mm is parent.mm
         fk = ForkRec(len(self.forks), parent.pid, child.pid, t, flags, clone_flags_str(flags), child.kind, shares)
+        op = self._open.get(parent.pid)
+        fk.flow_ts = op["ts"] if op is not None else t  # inside the clone slice (its end may be t itself)
         if child.tgid == parent.tgid:
             pass  # a thread: an arrow in the timeline, not a process of its own
         elif not shares:

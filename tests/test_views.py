@@ -87,7 +87,8 @@ def validate_trace_events(doc) -> list[dict]:
         assert phases[0] == "s" and phases[-1] == "f", (key, phases)
         for e in fl:
             sl = slices_by_thread.get((e["pid"], e["tid"]), [])
-            assert any(s["ts"] <= e["ts"] <= s["ts"] + s["dur"] for s in sl), f"flow event {e} binds to no slice"
+            assert any(s["ts"] - EPS <= e["ts"] <= s["ts"] + s["dur"] + EPS for s in sl), \
+                f"flow event {e} binds to no slice"
     return events
 
 
