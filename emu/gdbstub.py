@@ -178,7 +178,9 @@ class GdbStub:
     def _install(self) -> None:
         from . import fastpath as fp
 
-        lib, _why = fp.load()
+        # the native code hook when the CPU runs the native fast path; with --no-fastpath (or no extension) the
+        # reference Python hook, called at every instruction
+        lib = fp.load()[0] if self.cpu.fast is not None else None
         self._cb = DBG_CB(self._on_code)
         uc = self.cpu.uc
         if lib is not None and hasattr(lib, "fp_install_dbg") and lib.fp_dbg_size() == ctypes.sizeof(FpDbg):
