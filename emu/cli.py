@@ -286,9 +286,9 @@ def cmd_run(args) -> int:
                 summary_out = out
             lines = out
             if args.summary_only:
-                from .timeline import _Discard
+                from .trace import Discard
 
-                lines = _Discard()
+                lines = Discard()
             tracer = Tracer(m, lines, names=names, faults=faults, regs=args.regs, disasm=args.disasm,
                             pids=args.pids, file_mode=bool(args.output), argv=argv, strsize=args.strsize)
         stub = None
@@ -317,10 +317,9 @@ def cmd_run(args) -> int:
                     write_perfetto(recorder, perfetto_out)
     if report_out is not None:
         from .report import write_report
-        from .stats import collect_stats as _collect
 
         with report_out:
-            write_report(recorder, _collect(m), report_out, png_path, argv)
+            write_report(recorder, collect_stats(m), report_out, png_path, argv)
     if args.stats or args.stats_json:
         st = collect_stats(m)
         if args.stats:

@@ -104,7 +104,7 @@ class Recorder:
     """Records a Machine's run as a timeline (create it before Machine.run)."""
 
     def __init__(self, machine, strsize: int = 32) -> None:
-        from .trace import Tracer
+        from .trace import Discard, Tracer
 
         self.m = machine
         self.k = machine.kernel
@@ -136,7 +136,7 @@ class Recorder:
         on("vfork_sleep", self.on_vfork_sleep)
         on("vfork_wake", self.on_vfork_wake)
         # the decoded arguments and result of each syscall, as `emu trace` prints them
-        self._tracer = Tracer(machine, _Discard(), done=self.on_syscall_done, strsize=strsize)
+        self._tracer = Tracer(machine, Discard(), done=self.on_syscall_done, strsize=strsize)
 
     # ---- the clock -----------------------------------------------------------------------------------------
 
@@ -364,13 +364,3 @@ class Recorder:
             if live is not None and live.comm != t_rec.names[-1]:
                 t_rec.names.append(live.comm)
         self.end = t
-
-
-class _Discard:
-    """A text sink for the decoding tracer: only its per-syscall callback is wanted."""
-
-    def write(self, text: str) -> int:
-        return len(text)
-
-    def flush(self) -> None:
-        pass

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import sys
 
-from kernel_model.abi import SYSCALL_NAMES, signal_name
+from kernel_model.abi import NR, SYSCALL_NAMES, signal_name
 from kernel_model.mm import FAULT_NAMES, TASK_SIZE
 from kernel_model.ptregs import PT_REGS_FIELDS
 from kernel_model.syscalls.table import CLASSES as TRACE_CLASSES
@@ -233,7 +233,7 @@ class Tracer:
         if self.names is None or "execve" in self.names:
             self._write(self.prefix(task) + text)
             self._pad_result("0")
-            self.summary["execve"] = [1, 0, 0, 11]  # strace counts the execve it started the program with
+            self.summary["execve"] = [1, 0, 0, NR.execve]  # strace counts the execve that started the program
 
     def on_enter(self, task, nr, name) -> None:
         r = task.regs
@@ -524,14 +524,20 @@ def open_output(path: str | None):
     return open(path, "w", buffering=1)
 
 
+class Discard:
+    """A text sink: the trace lines of `-c`, and of the tracer that only decodes for the timeline."""
 
+    def write(self, text: str) -> int:
+        return len(text)
 
-SUMMARY_SORTS = ("time", "calls", "errors", "name", "nothing")
+    def flush(self) -> None:
+        pass
 
 
 def format_summary(summary: dict[str, list[int]], frequency_ghz: float, sortby: str = "time") -> str:
     """strace -c's table: per syscall the share of the time, the seconds and microseconds per call, the calls and
-    the errors, sorted by time (ties by syscall number, as strace does) or by -S. The time is the model's: the
+    the errors, sorted by time (ties by syscall number, as strace does) or by -S (time, calls, errors, name,
+    nothing). The time is the model's: the
     cycles the task was charged from the call's entry to its return, at the cost model's frequency, i.e. the
     modelled system time (strace's default, "independent of wall clock time"); a call that sleeps is charged
     nothing while it sleeps."""
