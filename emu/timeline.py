@@ -124,6 +124,7 @@ class Recorder:
         self._run_start = 0
         self.cow = [0, 0]
         self._last_counter = None
+        self.end = 0  # the global clock when the run ended (finish)
         on = machine.on
         on("schedule", self.on_schedule)
         on("syscall_enter", self.on_enter)
@@ -156,7 +157,7 @@ class Recorder:
     def _task(self, task) -> TaskRec:
         rec = self.tasks.get(task.pid)
         if rec is None:
-            parent = task.real_parent.pid if getattr(task, "real_parent", None) is not None else None
+            parent = task.real_parent.pid if task.real_parent is not None else None
             rec = TaskRec(task.pid, task.tgid, task.comm, task.kind, parent, start=self.now(), names=[task.comm])
             self.tasks[task.pid] = rec
         return rec
@@ -360,7 +361,7 @@ class Recorder:
                                 "failed": False})
         self._open.clear()
         for t_rec in self.tasks.values():
-            live = self.k.tasks.get(t_rec.pid) if hasattr(self.k, "tasks") else None
+            live = self.k.tasks.get(t_rec.pid)
             if live is not None and live.comm != t_rec.names[-1]:
                 t_rec.names.append(live.comm)
         self.end = t
