@@ -413,8 +413,6 @@ class Progress:
                 self.source = f"the times of the run of {doc.get('created', '?')} ({previous.name})"
         except (OSError, ValueError):
             pass
-        if quick:
-            self.est["cow"] = self.est["cow"] * 0.5 if self.source.startswith("defaults") else self.est["cow"]
         self.done: dict[str, float] = {}
         self.t0 = time.perf_counter()
         self.started = 0.0
