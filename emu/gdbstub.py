@@ -36,6 +36,8 @@ from unicorn import UC_HOOK_CODE
 
 from kernel_model.mm import SegFault, TASK_SIZE
 
+from .cpu import _REG_IDS
+
 SIGTRAP = 5
 
 TARGET_XML = """<?xml version="1.0"?>
@@ -91,12 +93,9 @@ TARGET_XML = """<?xml version="1.0"?>
 
 # gdb's register numbers (the order above): the 16 general registers, st0-st7, 8 x87 control registers,
 # orig_eax (41)
-GPRS = ("eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi", "eip", "eflags", "cs", "ss", "ds", "es", "fs",
-        "gs")
-UC_GPR = {name: getattr(X, f"UC_X86_REG_{name.upper()}") for name in GPRS}
-PT_GPR = {"eax": "ax", "ecx": "cx", "edx": "dx", "ebx": "bx", "esp": "sp", "ebp": "bp", "esi": "si",
-          "edi": "di", "eip": "ip", "eflags": "flags", "cs": "cs", "ss": "ss", "ds": "ds", "es": "es", "fs": "fs",
-          "gs": "gs"}
+# The general registers in gdb's order (eax ecx edx ebx esp ebp esi edi eip eflags cs ss ds es fs gs), named by
+# their struct pt_regs fields; emu.cpu's _REG_IDS gives each one's Unicorn register.
+GPRS = ("ax", "cx", "dx", "bx", "sp", "bp", "si", "di", "ip", "flags", "cs", "ss", "ds", "es", "fs", "gs")
 X87_CTRL = (X.UC_X86_REG_FPCW, X.UC_X86_REG_FPSW, X.UC_X86_REG_FPTAG, X.UC_X86_REG_FCS, X.UC_X86_REG_FIP,
             X.UC_X86_REG_FDS, X.UC_X86_REG_FDP, X.UC_X86_REG_FOP)
 ORIG_EAX = 41
@@ -183,7 +182,7 @@ class GdbStub:
         lib = fp.load()[0] if self.cpu.fast is not None else None
         self._cb = DBG_CB(self._on_code)
         uc = self.cpu.uc
-        if lib is not None and hasattr(lib, "fp_install_dbg") and lib.fp_dbg_size() == ctypes.sizeof(FpDbg):
+        if lib is not None and lib.fp_dbg_size() == ctypes.sizeof(FpDbg):
             from unicorn.unicorn_py3.unicorn import uclib
 
             self.dbg = FpDbg()
@@ -197,11 +196,9 @@ class GdbStub:
                                      ctypes.byref(self._handle), UC_HOOK_CODE)
             if err:
                 raise RuntimeError(f"the gdb stub could not register its code hook (error {err})")
-            self.native = True
         else:
             self.dbg = FpDbg()
             uc.hook_add(UC_HOOK_CODE, lambda uc, addr, size, data: self._py_check(addr))
-            self.native = False
         self._sync()
 
     def _py_check(self, addr: int) -> None:
@@ -508,8 +505,8 @@ class GdbStub:
         if n < 16:
             name = GPRS[n]
             if task.arch is None or task.regs_dirty:
-                return getattr(task.regs, PT_GPR[name]) & 0xFFFFFFFF, 4
-            return task.arch.reg_read(UC_GPR[name]) & 0xFFFFFFFF, 4
+                return getattr(task.regs, name) & 0xFFFFFFFF, 4
+            return task.arch.reg_read(_REG_IDS[name]) & 0xFFFFFFFF, 4
         if n == ORIG_EAX:
             return task.regs.orig_ax & 0xFFFFFFFF if task.in_syscall is not None else 0xFFFFFFFF, 4
         if task.arch is None:
@@ -527,11 +524,11 @@ class GdbStub:
         if n < 16:
             name = GPRS[n]
             if regs is not None:
-                v = getattr(regs, PT_GPR[name])
-                if name == "eax" and self.stop_result is not None:
+                v = getattr(regs, name)
+                if name == "ax" and self.stop_result is not None:
                     v = self.stop_result
                 return v & 0xFFFFFFFF, 4
-            return uc.reg_read(UC_GPR[name]) & 0xFFFFFFFF, 4
+            return uc.reg_read(_REG_IDS[name]) & 0xFFFFFFFF, 4
         if n < 24:
             return _ext80(uc.reg_read(X.UC_X86_REG_FP0 + n - 16)), 10
         if n < 32:
@@ -551,7 +548,7 @@ class GdbStub:
         n = int(num, 16)
         if n >= 16 or self.stop_regs is not None or self.selected is not None:
             return "E01"  # the general registers of an instruction stop only
-        self.cpu.uc.reg_write(UC_GPR[GPRS[n]], int.from_bytes(bytes.fromhex(val), "little"))
+        self.cpu.uc.reg_write(_REG_IDS[GPRS[n]], int.from_bytes(bytes.fromhex(val), "little"))
         return "OK"
 
     def read_mem(self, arg: str) -> str:
