@@ -202,9 +202,7 @@ class Recorder:
         fk = ForkRec(len(self.forks), parent.pid, child.pid, t, flags, clone_flags_str(flags), child.kind, shares)
         op = self._open.get(parent.pid)
         fk.flow_ts = op["ts"] if op is not None else t  # inside the clone slice (its end may be t itself)
-        if child.tgid == parent.tgid:
-            pass  # a thread: an arrow in the timeline, not a process of its own
-        elif not shares:
+        if not shares:  # a thread or a CLONE_VM child gets an arrow in the timeline, and no page map
             fk.parent_mm, fk.child_mm = parent.mm, child.mm
             fk.vmas = [self._snapshot(child.mm, v, parent.mm, child.pid, t) for v in child.mm.vmas]
             for mm in (parent.mm, child.mm):
@@ -291,12 +289,11 @@ class Recorder:
         rec.names.append(task.comm)
         self.instants.append({"pid": task.pid, "tgid": task.tgid, "name": "exec", "cat": "process", "ts": t,
                               "args": {"path": path}})
-        for fks in self._mm_forks.values():
-            for fk in fks:
-                if fk.child == task.pid and fk.child_mm is not task.mm:
-                    fk.ends.setdefault("child", t)
-                if fk.parent == task.pid and fk.parent_mm is not task.mm:
-                    fk.ends.setdefault("parent", t)
+        for fk in self.forks:
+            if fk.vmas and fk.child == task.pid and fk.child_mm is not task.mm:
+                fk.ends.setdefault("child", t)
+            if fk.vmas and fk.parent == task.pid and fk.parent_mm is not task.mm:
+                fk.ends.setdefault("parent", t)
 
     def on_exit(self, task, status) -> None:
         t = self.now()
