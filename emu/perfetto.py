@@ -92,12 +92,10 @@ def trace_events(rec: Recorder) -> list[dict]:
 def write_perfetto(rec: Recorder, out) -> int:
     """Write the trace file; return the number of events."""
     events = trace_events(rec)
-    doc = {"traceEvents": events, "displayTimeUnit": "ns",
-           "otherData": {"clock": f"model cycles at {rec.freq} GHz (emu/costmodel.py), one CPU",
-                         "generator": "emu --perfetto"}}
+    rest = {"displayTimeUnit": "ns", "otherData": {"clock": f"model cycles at {rec.freq} GHz (emu/costmodel.py), "
+                                                            "one CPU", "generator": "emu --perfetto"}}
+    # one event per line, so that the file diffs and greps well
     out.write("{\"traceEvents\": [\n")
-    for n, e in enumerate(events):
-        out.write(json.dumps(e, separators=(",", ":"), sort_keys=True) + (",\n" if n + 1 < len(events) else "\n"))
-    out.write("],\n\"displayTimeUnit\": \"ns\",\n\"otherData\": " + json.dumps(doc["otherData"], sort_keys=True)
-              + "}\n")
+    out.write(",\n".join(json.dumps(e, separators=(",", ":"), sort_keys=True) for e in events))
+    out.write("\n],\n" + json.dumps(rest, sort_keys=True)[1:] + "\n")
     return len(events)
