@@ -19,7 +19,7 @@ import numpy as np
 
 from .stats import format_stats
 from .timeline import (
-    ABSENT, BASE_NAMES, COPIED, COW, OUTCOME_NAMES, READ_ONLY, REUSED, SHARED_MAPPING, UNTOUCHED, ForkRec, Recorder,
+    ABSENT, BASE_NAMES, COW, OUTCOME_NAMES, UNTOUCHED, ForkRec, Recorder,
 )
 
 CELL = 9  # pixels per page in a map
@@ -359,5 +359,4 @@ def write_report(rec: Recorder, stats: dict, out, png_path: str | None, argv: li
         write_png(rec, png_path)
 
 
-__all__ = ["write_report", "write_png", "Report", "display_items", "COPIED", "REUSED", "READ_ONLY",
-           "SHARED_MAPPING"]
+__all__ = ["write_report", "write_png", "Report", "display_items"]
