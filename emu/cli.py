@@ -89,6 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
     rootfs.add_argument("--suite", default="bookworm", help="Debian suite (default bookworm)")
     rootfs.add_argument("--variant", default="minbase", help="mmdebstrap/debootstrap variant (default minbase)")
     rootfs.add_argument("--mirror", default=None, help="archive URL (default: the host's apt sources)")
+    cal = sub.add_parser(
+        "calibrate", help="measure this host natively and write a cost model for --cost-model",
+        description="Build emu/calibrate/calibrate.c with gcc -m32 -static, run it natively, and write the cost "
+        "model it measured: instruction latencies, cache, TLB and memory latencies, the misprediction penalty, "
+        "rep-string rates and the kernel events' prices, in core cycles, over the defaults' other entries.")
+    cal.add_argument("-o", dest="output", metavar="FILE", help="write the JSON there (default stdout)")
+    cal.add_argument("--quick", action="store_true", help="fewer repetitions (a few seconds)")
     demo = sub.add_parser("demo", help="run built-in guests that fork, vfork and clone, with statistics")
     demo.add_argument("--quantum", type=_positive, default=None, help="instructions per time slice")
     demo.add_argument("--report", metavar="DIR", default=None,
@@ -116,7 +123,20 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
                      help="show the host directory HOST at GUEST (default the same path) inside --root; repeatable")
     run.add_argument("--pid", type=_positive, default=None, metavar="N",
                      help="pid of the first guest process (default 1000; its parent is N-1, init is 1)")
-    run.add_argument("--cost-model", metavar="FILE", help="JSON table of cycle costs (see emu/costmodel.py)")
+    run.add_argument("--cost-model", metavar="FILE",
+                     help="the cost model to price with: a document written by `emu calibrate` (or a JSON object of "
+                     "event prices); default emu/costs/default.json, which says which machine it describes")
+    run.add_argument("--cycle-model", choices=("pipeline", "core", "flat"), default="pipeline",
+                     help="pipeline (default): dependency chains, ports, branch prediction, rep strings and a cache "
+                     "and TLB model, priced in the native block hook; core: the same without the cache and TLB "
+                     "model (loads hit L1; faster); flat: instructions x cpi")
+    run.add_argument("--cycle-sample", type=_positive, default=1, metavar="N",
+                     help="price one time slice in N in detail, with the memory model watching its accesses, and "
+                     "charge the other slices' blocks their mean cost from those: faster, less exact (a phase "
+                     "shorter than N slices may never be seen in detail); default 1, every slice in detail")
+    run.add_argument("--cpuid", choices=("host", "unicorn"), default="host",
+                     help="what CPUID tells the guest: host (default) is this host's vendor, family, model and "
+                     "the features both it and Unicorn implement; unicorn is Unicorn's own answer")
     run.add_argument("--virtual-time", action="store_true",
                      help="every clock, sleep and timer runs on the model's clock, not the host's: timing inside "
                      "the guest repeats exactly and idle sleeps take no host time")
@@ -239,7 +259,8 @@ def cmd_run(args) -> int:
         m = Machine(mem=args.mem or DEFAULT_MEM, quantum=args.quantum or DEFAULT_QUANTUM,
                     max_tasks=args.max_tasks or DEFAULT_MAX_TASKS, cost=cost, virtual_time=args.virtual_time,
                     root=args.root, max_insns=args.max_insns, first_pid=args.pid or FIRST_PID,
-                    fastpath=not args.no_fastpath)
+                    fastpath=not args.no_fastpath, cycle_model=args.cycle_model, cpuid=args.cpuid,
+                    cycle_sample=args.cycle_sample)
     except MemoryError:
         print(f"emu: cannot get {(args.mem or DEFAULT_MEM) >> 20} MiB of host memory for --mem", file=sys.stderr)
         return 1
@@ -376,6 +397,10 @@ def main(argv: list[str] | None = None) -> int:
             from .rootfs import build_rootfs
 
             return build_rootfs(args.dir, args.include, args.suite, args.variant, args.mirror)
+        if args.cmd == "calibrate":
+            from .calibration import calibrate
+
+            return calibrate(args.output, quick=args.quick)
         if args.cmd == "demo":
             from .demo import run_demo
 

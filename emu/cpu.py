@@ -27,23 +27,27 @@ from kernel_model.mm import (
 )
 from kernel_model.ptregs import PT_REGS_FIELDS, USER_CS, USER_DS
 from kernel_model.signal import (
-    BUS_ADRERR, FPE_INTDIV, ILL_ILLOPN, RESTART_ERRORS, RETCODE_RT, RETCODE_SIGRETURN, SEGV_ACCERR, SEGV_MAPERR,
+    BUS_ADRERR, FPE_INTDIV, ILL_ILLOPN, RESTART_ERRORS, SEGV_ACCERR, SEGV_MAPERR,
     SI_KERNEL, TRAP_BRKPT,
 )
 from kernel_model.task import RUNNING, SIG_DFL, SIG_IGN
 
 from .costmodel import CostModel
+from . import vdso
+from .cpuid import CpuidModel
 from .insncount import InsnCounter
 
 RESTART_AX = frozenset(-e & 0xFFFFFFFF for e in RESTART_ERRORS)  # eax holding a kernel-internal restart code
 
 GDT_VADDR = 0xFFFFF000  # the GDT page, mapped read-only in every address space
 BOOT_VADDR = 0xFFFFE000  # a page holding the iret that enters user mode once at boot
-# The signal-return trampolines a handler without SA_RESTORER returns through, as the 32-bit vDSO's
-# __kernel_sigreturn / __kernel_rt_sigreturn (the model does not advertise a vDSO: glibc keeps using int $0x80).
+# The vDSO (emu/vdso.py): the signal-return trampolines a handler without SA_RESTORER returns through
+# (__kernel_sigreturn, __kernel_rt_sigreturn) and __kernel_vsyscall, glibc's way into the kernel, which the cost
+# model prices as Linux's fast entry.
 VDSO_VADDR = 0xFFFFD000
-# The same code the frames' retcode holds, at +0 and +16.
-VDSO_CODE = RETCODE_SIGRETURN.ljust(16, b"\x90") + RETCODE_RT
+VDSO_CODE = vdso.image()
+VSYSCALL = VDSO_VADDR + vdso.VSYSCALL_OFF
+VSYSCALL_RET = VSYSCALL + 2  # the eip a syscall entered through __kernel_vsyscall saves
 GDT_ENTRIES = 32
 # The LDT (modify_ldt) shares the GDT's page: 256 entries from offset 0x800, named by GDT entry 16's selector.
 LDT_OFFSET, LDT_BYTES, LDT_SELECTOR = 0x800, 256 * 8, 16 * 8
@@ -125,9 +129,10 @@ class RegFile:
 class Cpu:
     """One Unicorn i386 CPU running the kernel model's tasks, one at a time."""
 
-    def __init__(self, kernel, cost: CostModel | None = None, fastpath: bool = True) -> None:
+    def __init__(self, kernel, cost: CostModel | None = None, fastpath: bool = True, cycle_model: str = "pipeline",
+                 cpuid: str = "host", cycle_sample: int = 1) -> None:
         self.k = kernel
-        self.cost = cost or CostModel()
+        self.cost = cost or CostModel.default()
         self.slice_start_cycles = 0
         self.rdtsc_count = 0
         self.in_slice = False  # inside emu_start: the running task's count is task.insns + counter.running()
@@ -157,7 +162,9 @@ class Cpu:
         self.boot_frame = pool.alloc()
         self.vdso_frame = pool.alloc()
         pool.frames[self.vdso_frame, :len(VDSO_CODE)] = list(VDSO_CODE)
-        kernel.sigreturn_trampolines = (VDSO_VADDR, VDSO_VADDR + 16)
+        kernel.sigreturn_trampolines = (VDSO_VADDR + vdso.SIGRETURN_OFF, VDSO_VADDR + vdso.RT_SIGRETURN_OFF)
+        kernel.vsyscall = VSYSCALL
+        kernel.vdso_base = VDSO_VADDR
         self.cur = None  # the task whose state is in the CPU
         self.cur_mm = None
         self.cur_gen = -1
@@ -200,6 +207,10 @@ class Cpu:
         else:
             uc.hook_add(UC_HOOK_TLB_FILL, self._fill)
             uc.hook_add(UC_HOOK_INTR, self._intr)
+        self._setup_cycle_model(cycle_model, lib, cycle_sample)
+        self.cpuid = CpuidModel(self, cpuid, lib)
+        kernel.hwcap = self.cpuid.answer(1, 0)[3] if self.cpuid.mode == "host" else 0  # AT_HWCAP: CPUID.1:EDX
+        uc.hook_add(UC_HOOK_INSN, self.cpuid.hook, None, 1, 0, X.UC_X86_INS_CPUID)
         # Unicorn lets ring 3 use in/out and the fast system call instructions; these hooks make them trap as on
         # Linux (they run only when a guest executes one of them)
         uc.hook_add(UC_HOOK_INSN, self._port_in, None, 1, 0, X.UC_X86_INS_IN)
@@ -207,6 +218,71 @@ class Cpu:
         uc.hook_add(UC_HOOK_INSN, self._fast_entry, X.UC_X86_INS_SYSCALL, 1, 0, X.UC_X86_INS_SYSCALL)
         uc.hook_add(UC_HOOK_INSN, self._fast_entry, X.UC_X86_INS_SYSENTER, 1, 0, X.UC_X86_INS_SYSENTER)
         self._boot()
+
+    def _setup_cycle_model(self, mode: str, lib, sample: int = 1) -> None:
+        """The pipeline model (emu/cyclemodel.py) priced by the native block hook: on the fast path its own
+        FastPath, on the Python path one with only the pricing hooks. Flat (instructions x cpi) when asked, or when
+        the native extension is missing (cycle_model_reason says why)."""
+        self.cm = None
+        self.cm_fp = None
+        self.cm_frozen: int | None = None  # the model's untaken cycles at a native-path fault, while it is reported
+        self.cycle_model = "flat"
+        self.cycle_model_reason = "--cycle-model flat" if mode == "flat" else ""
+        if mode == "flat":
+            return
+        if mode not in ("pipeline", "core"):
+            raise ValueError(f"unknown cycle model {mode!r} (pipeline, core or flat)")
+        table = self.cost.table()
+        if table is None:
+            self.cycle_model_reason = "the cost model has no core table"
+            return
+        from . import fastpath as fp
+        from .cyclemodel import CycleModel
+
+        if lib is None:
+            lib, why = fp.load(any_use=True)
+            if lib is None:
+                self.cycle_model_reason = why
+                return
+        self.cm = CycleModel(table, memory=mode == "pipeline", sample=sample)
+        self.cycle_model = mode
+        if self.fast is not None:
+            self.cm_fp = self.fast
+        else:
+            self.cm_fp = fp.FastPath(lib, self.uc, self.pool, ctypes.addressof(self.counter._cell), [],
+                                     lambda *a: 0, lambda *a: 0,
+                                     ((VDSO_VADDR, self.vdso_frame), (BOOT_VADDR, self.boot_frame)), fault_hooks=False)
+
+    def core_fp(self, task) -> int | None:
+        """The task's core cycles in the pipeline model's fixed point so far (None: the flat model runs)."""
+        if self.cm is None:
+            return None
+        c = task.core_fp
+        if task is not self.cur:
+            return c[0] + c[1] + c[2] + c[3]
+        return c[0] + c[1] + c[2] + c[3] + (self.cm_frozen if self.cm_frozen is not None else self.cm.running())
+
+    def cycles(self, task, extra_insns: int = 0) -> int:
+        """The task's modelled cycles so far (extra_insns: retired in the slice running now, for the flat model)."""
+        return self.cost.cycles(task, extra_insns=extra_insns, core_fp=self.core_fp(task))
+
+    def _take_cycles(self) -> None:
+        """Move the cycles the native side priced into the running task's account."""
+        task = self.cur
+        if task is None:
+            return
+        c = task.core_fp
+        for i, v in enumerate(self.cm.take()):
+            c[i] += v
+
+    def cm_stop(self, eip: int) -> None:
+        """The CPU stopped at eip (a slice end or a kernel entry on the Python path): price what ran, let it
+        complete, and charge it to the running task."""
+        self.cm_fp.cm_flush(eip, True)
+        self._take_cycles()
+        if self.cm.error is not None:
+            e, self.cm.error = self.cm.error, None
+            raise e
 
     # ---- boot: GDT and the one iret into ring 3 -----------------------------------------------
 
@@ -421,6 +497,8 @@ class Cpu:
         entered after the request does not run."""
         if self.block_counting:
             self.fast.st.stop_requested = 1
+        elif self.cm_fp is not None:
+            self.cm_fp.st.stop_requested = 1  # the cycle model prices no block (nor access) after it, as in block mode
         self.uc.emu_stop()
 
     def _settle_count(self, eip: int, after: bool = False) -> None:
@@ -497,11 +575,12 @@ class Cpu:
                         counts[rec.kind] += 1
                         counter.frozen, self.event_eip = rec.insns, rec.eip
                         self.event_free = rec.free_frames
+                        self.cm_frozen = rec.cycles if self.cm is not None else None
                         item = (rec.kind, rec.vaddr, rec.old, rec.new_frame)
                         for cb in hooks:
                             cb(task, item)
                 finally:
-                    counter.frozen = self.event_eip = self.event_free = None
+                    counter.frozen = self.event_eip = self.event_free = self.cm_frozen = None
             else:
                 for kind, c in enumerate(np.bincount(fast.kinds[:n], minlength=len(counts)).tolist()):
                     counts[kind] += c
@@ -519,6 +598,8 @@ class Cpu:
 
     def _intr(self, uc, intno, data) -> None:
         """The Python path's interrupt hook: int 0x80 reads the registers and writes eax back here."""
+        if self.cm is not None:
+            self.cm_fp.cm_flush(self.read_eip(), True)  # a kernel entry, as the native interrupt hook does
         if intno != 0x80:
             self._interrupt(intno)
         elif self._syscall_entry(self.regs_in.read()):
@@ -546,6 +627,8 @@ class Cpu:
         k = self.k
         regs = task.regs
         regs.load_user(user_regs)  # SAVE_ALL: the pt_regs the kernel sees
+        if regs.ip != VSYSCALL_RET:
+            task.int80_syscalls += 1  # not glibc's way in (AT_SYSINFO): priced as an int $0x80 of its own
         k.syscall(task)
         if k.new_tasks:
             for child in k.new_tasks:
@@ -633,7 +716,7 @@ class Cpu:
         uc.context_restore(fixed)
 
     def _emulate_rdtsc(self) -> bool:
-        """rdtsc / rdtscp faulted because of CR4.TSD: return the task's modelled cycle count."""
+        """rdtsc / rdtscp faulted because of CR4.TSD: return the modelled time-stamp counter (tsc)."""
         uc = self.uc
         task = self.cur
         eip = uc.reg_read(X.UC_X86_REG_EIP)
@@ -651,19 +734,33 @@ class Cpu:
         else:
             return False
         self.rdtsc_count += 1
-        tsc = self.cost.cycles(task, extra_insns=self.counter.running())
+        tsc = self.tsc(task)
         uc.reg_write(X.UC_X86_REG_EAX, tsc & 0xFFFFFFFF)
         uc.reg_write(X.UC_X86_REG_EDX, (tsc >> 32) & 0xFFFFFFFF)
         uc.reg_write(X.UC_X86_REG_EIP, eip + size)
         return True
+
+    def tsc(self, task) -> int:
+        """The time-stamp counter: the cycles the one modelled CPU has spent, every task's so far (the running
+        one's slice included), as the TSC counts for every process on a CPU. Idle time is not counted."""
+        total = 0
+        for t in self.k.all_tasks():
+            total += self.cycles(t, extra_insns=self.counter.running() if t is task else 0)
+        return total
 
     def task_times(self, task) -> tuple[int, int]:
         """(user, system) ns of a task from the cycle model: its instructions are user time, the priced kernel
         events (syscalls, faults, switches) system time."""
         extra = self.counter.running() if task is self.cur and self.in_slice else 0
         ghz = self.cost.frequency_ghz
-        user = (task.insns + extra) * self.cost.cpi
-        total = self.cost.cycles(task, extra_insns=extra)
+        core = self.core_fp(task)
+        if core is None:
+            user = (task.insns + extra) * self.cost.cpi
+        else:
+            from .cyclemodel import ONE
+
+            user = core / ONE
+        total = self.cycles(task, extra_insns=extra)
         return int(user / ghz), int(max(0, total - user) / ghz)
 
     def slice_ns(self) -> int:
@@ -671,7 +768,7 @@ class Cpu:
         task = self.cur
         if task is None:
             return 0
-        spent = self.cost.cycles(task, extra_insns=self.counter.running()) - self.slice_start_cycles
+        spent = self.cycles(task, extra_insns=self.counter.running()) - self.slice_start_cycles
         return int(spent / self.cost.frequency_ghz)
 
     # ---- switching tasks ---------------------------------------------------------------------------
@@ -680,6 +777,8 @@ class Cpu:
         """Load task's CPU state, TLS and address space (__switch_to + switch_mm)."""
         uc = self.uc
         prev = self.cur
+        if self.cm is not None:
+            self._take_cycles()
         if prev is not task:
             if prev is not None and prev.state == RUNNING or (prev is not None and prev.continuation):
                 if prev.arch is None:
@@ -774,6 +873,8 @@ class Cpu:
             self.fast.count_by_blocks()
             self.block_counting = True
             self.counter.blocks = self.fast.st
+        if self.cm is not None and self.cm_fp.cm is None:
+            self.cm_fp.install_cycle_model(self.cm)
         while True:
             if self.host_signal:
                 raise HostSignal(self.host_signal)  # one that arrived outside a slice (the gdb stub's kill)
@@ -821,11 +922,16 @@ class Cpu:
                 if self.total_insns >= self.max_insns:
                     return self._insn_limit()
                 quantum = min(quantum, self.max_insns - self.total_insns)
-            self.slice_start_cycles = self.cost.cycles(task)
+            self.slice_start_cycles = self.cycles(task)
             err = None
             self.in_slice = True
             if self.fast is not None:
                 self.fast.set_mm(self.cur_mm)
+            elif self.cm_fp is not None:
+                self.cm_fp.set_mm(self.cur_mm)
+            if self.cm is not None:
+                self.cm_fp.st.stop_requested = 0
+                self.cm.begin_slice(self.cm_fp, self.flush_tlb)
             try:
                 self._emu_slice(eip, quantum)
             except UcError as e:
@@ -836,6 +942,9 @@ class Cpu:
                     raise uc._hook_exception from None
             finally:
                 self.sync_native()
+                if self.cm is not None:
+                    # where the guest stopped: a held trap's instruction (the CPU may have run on past it)
+                    self.cm_stop(self.trap_at[0] if self.trap_at is not None else self.read_eip())
                 self.in_slice = False
             if self.host_signal:
                 raise HostSignal(self.host_signal)
@@ -847,7 +956,7 @@ class Cpu:
                 n = min(n, self.trap_insns)  # count= has counted the instruction after the held trap too
             task.insns += n
             self.total_insns += n
-            sched.advance(int((self.cost.cycles(task) - self.slice_start_cycles) / self.cost.frequency_ghz))
+            sched.advance(int((self.cycles(task) - self.slice_start_cycles) / self.cost.frequency_ghz))
             if task.signal is not None and task.signal.cpu_itimers:
                 k.run_posix_cpu_timers(task)
             if err is not None or self.trap is not None:

@@ -28,7 +28,7 @@ VMA_SHARED, VMA_ANON = 0x8, 0x10
 class Fault(ctypes.Structure):
     _fields_ = [("kind", ctypes.c_uint32), ("vaddr", ctypes.c_uint32), ("old", ctypes.c_uint32),
                 ("new_frame", ctypes.c_uint32), ("eip", ctypes.c_uint32), ("fills", ctypes.c_uint32),
-                ("insns", ctypes.c_uint64), ("free_frames", ctypes.c_uint64)]
+                ("insns", ctypes.c_uint64), ("free_frames", ctypes.c_uint64), ("cycles", ctypes.c_uint64)]
 
 
 class TlbEntry(ctypes.Structure):
@@ -55,7 +55,8 @@ class State(ctypes.Structure):
                 ("blk_size", _I), ("stop_requested", _I), ("budget_stop", _I), ("stop_pc", _I), ("stop_size", _I),
                 ("emu_stop", _P), ("cs_handle", _I), ("cs_disasm", _P), ("cs_free", _P), ("blocks", _P),
                 ("blocks_mask", _I), ("blocks_used", _I), ("blocks_decoded", _I), ("blocks_run", _I),
-                ("special_va", _I * 3), ("special_frame", _I * 3), ("held_trap", _I), ("vmas_stale", _I)]
+                ("special_va", _I * 3), ("special_frame", _I * 3), ("held_trap", _I), ("vmas_stale", _I),
+                ("cm", _P)]
 
 
 def _library_path() -> str | None:
@@ -70,9 +71,10 @@ def _library_path() -> str | None:
 _LIB: list = []  # the loaded library, once
 
 
-def load() -> tuple[ctypes.CDLL | None, str]:
-    """The native library and "" when it can be used, else None and the reason the Python path runs."""
-    if os.environ.get(ENV_DISABLE, "") not in ("", "0"):
+def load(any_use: bool = False) -> tuple[ctypes.CDLL | None, str]:
+    """The native library and "" when it can be used, else None and the reason the Python path runs (any_use:
+    for the cycle model, which runs on the Python path too, so EMU_NO_FASTPATH does not apply)."""
+    if not any_use and os.environ.get(ENV_DISABLE, "") not in ("", "0"):
         return None, f"{ENV_DISABLE} is set"
     if _LIB:
         return _LIB[0], ""
@@ -83,8 +85,10 @@ def load() -> tuple[ctypes.CDLL | None, str]:
         lib = ctypes.CDLL(path)
     except OSError as e:
         return None, f"the native extension could not be loaded ({e})"
+    from .cyclemodel import abi_size
+
     want = ctypes.sizeof(State) // 8 * 100 + ctypes.sizeof(Fault)
-    if lib.fp_abi() != want:
+    if lib.fp_abi() != want or lib.fp_cm_size() != abi_size():
         return None, "the native extension was built from another version of emu/_fastpath.c (reinstall)"
     lib.fp_install.restype = ctypes.c_int
     lib.fp_install.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int32,
@@ -96,6 +100,16 @@ def load() -> tuple[ctypes.CDLL | None, str]:
     lib.fp_index.argtypes = [ctypes.c_void_p, ctypes.c_uint64]
     lib.fp_after.restype = ctypes.c_uint64
     lib.fp_after.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint32, ctypes.c_int64]
+    lib.fp_install_cm.restype = ctypes.c_int
+    lib.fp_install_cm.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                                  ctypes.c_int32, ctypes.c_int32, ctypes.c_int64]
+    lib.fp_cm_flush.restype = None
+    lib.fp_cm_flush.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int64]
+    lib.fp_cm_memory.restype = ctypes.c_int
+    lib.fp_cm_memory.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                                 ctypes.c_int32, ctypes.c_int64]
+    lib.fp_host_cpuid.restype = ctypes.c_int
+    lib.fp_host_cpuid.argtypes = [ctypes.c_uint32, ctypes.c_uint32, ctypes.c_void_p]
     _LIB.append(lib)
     return lib, ""
 
@@ -108,7 +122,7 @@ class FastPath:
     """The C hooks of one Cpu and the state they share with it."""
 
     def __init__(self, lib, uc, pool, counter_cell: int, reg_ids: list[int], fill, intr,
-                 code_pages: tuple[tuple[int, int], ...] = ()) -> None:
+                 code_pages: tuple[tuple[int, int], ...] = (), fault_hooks: bool = True) -> None:
         from unicorn import UC_HOOK_INTR, UC_HOOK_TLB_FILL, UC_MEM_FETCH, UC_MEM_WRITE
         from unicorn import x86_const as X
         from unicorn.unicorn_py3.unicorn import uclib
@@ -150,32 +164,79 @@ class FastPath:
             st.special_va[i], st.special_frame[i] = va, frame
         self.lib = lib
         self.uc = uc
-        self.handles = (ctypes.c_size_t * 3)()
+        self.handles = (ctypes.c_size_t * 5)()
+        self.block_hook = False
+        self.cm = None
+        if not fault_hooks:
+            return  # only the cycle model's hooks (the Python path's TLB-fill and interrupt hooks run)
         err = lib.fp_install(ctypes.byref(st), uc._uch, _addr(uclib.uc_hook_add), self.handles, UC_HOOK_TLB_FILL,
                              UC_HOOK_INTR)
         if err:
             raise RuntimeError(f"the native fast path could not register its Unicorn hooks (error {err})")
 
-    def count_by_blocks(self) -> None:
-        """Count instructions with the block hook from now on (emu_start then runs without count=)."""
+    def _block_table(self) -> None:
+        """The table of translated blocks' counts (and summaries), and capstone for the C side."""
         import capstone
-        from unicorn import UC_HOOK_BLOCK
         from unicorn.unicorn_py3.unicorn import uclib
 
+        if getattr(self, "_blocks", None) is not None:
+            return
         st = self.st
         self._cs = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_32)  # detail off: lengths only
         st.cs_handle = self._cs.csh.value
         st.cs_disasm = _addr(capstone._cs.cs_disasm)
         st.cs_free = _addr(capstone._cs.cs_free)
         st.emu_stop = _addr(uclib.uc_emu_stop)
-        self._blocks = np.zeros(BLOCKS * 24, np.uint8)  # fp_block: paddr, head, size, n
+        self._blocks = np.zeros(BLOCKS * 32, np.uint8)  # fp_block: paddr, head, size, n, summary, pad
         st.blocks = self._blocks.ctypes.data
         st.blocks_mask = BLOCKS - 1
+
+    def count_by_blocks(self) -> None:
+        """Count instructions with the block hook from now on (emu_start then runs without count=)."""
+        from unicorn import UC_HOOK_BLOCK
+        from unicorn.unicorn_py3.unicorn import uclib
+
+        self._block_table()
+        st = self.st
         handle = ctypes.c_size_t.from_buffer(self.handles, 2 * ctypes.sizeof(ctypes.c_size_t))
         err = self.lib.fp_install_block(ctypes.byref(st), self.uc._uch, _addr(uclib.uc_hook_add),
                                         ctypes.byref(handle), UC_HOOK_BLOCK)
         if err:
             raise RuntimeError(f"the native fast path could not register its block hook (error {err})")
+        self.block_hook = True
+
+    def install_cycle_model(self, cm) -> None:
+        """Price blocks with cm (emu/cyclemodel.py) from now on: the block hook (when it is not already counting)
+        and, with the memory model, the data-access hook."""
+        from unicorn import UC_HOOK_BLOCK, UC_HOOK_MEM_READ, UC_HOOK_MEM_WRITE
+        from unicorn.unicorn_py3.unicorn import uclib
+
+        self._block_table()
+        self.cm = cm
+        cm.forget = self.forget_blocks
+        handles = ctypes.cast(ctypes.addressof(self.handles) + 3 * ctypes.sizeof(ctypes.c_size_t), ctypes.c_void_p)
+        err = self.lib.fp_install_cm(ctypes.byref(self.st), ctypes.byref(cm.st), self.uc._uch,
+                                     _addr(uclib.uc_hook_add), handles, UC_HOOK_BLOCK,
+                                     UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, 1 if self.block_hook else 0)
+        if err:
+            raise RuntimeError(f"the cycle model could not register its Unicorn hooks (error {err})")
+
+    def cm_memory(self, on: bool) -> None:
+        """Watch every data access with the memory model from now on (on), or stop watching."""
+        from unicorn import UC_HOOK_MEM_READ, UC_HOOK_MEM_WRITE
+        from unicorn.unicorn_py3.unicorn import uclib
+
+        handle = ctypes.cast(ctypes.addressof(self.handles) + 4 * ctypes.sizeof(ctypes.c_size_t), ctypes.c_void_p)
+        err = self.lib.fp_cm_memory(ctypes.byref(self.st), self.uc._uch, _addr(uclib.uc_hook_add),
+                                    _addr(uclib.uc_hook_del), handle, UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE,
+                                    1 if on else 0)
+        if err:
+            raise RuntimeError(f"the memory model could not {'add' if on else 'remove'} its hook (error {err})")
+
+    def cm_flush(self, eip: int, drain: bool = True) -> None:
+        """The CPU stopped at eip: price the block entered last (the part that ran) and, with drain, let what is
+        in flight complete."""
+        self.lib.fp_cm_flush(ctypes.byref(self.st), eip, 1 if drain else 0)
 
     def forget_blocks(self) -> None:
         """Drop every block's instruction count (translated code was dropped too)."""

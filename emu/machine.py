@@ -64,10 +64,12 @@ class Machine:
     def __init__(self, mem: int = DEFAULT_MEM, quantum: int = DEFAULT_QUANTUM, max_tasks: int = DEFAULT_MAX_TASKS,
                  stdio: tuple[int, int, int] = (0, 1, 2), cost: CostModel | None = None,
                  virtual_time: bool = False, root: str = "/", max_insns: int | None = None,
-                 first_pid: int = FIRST_PID, fastpath: bool = True) -> None:
+                 first_pid: int = FIRST_PID, fastpath: bool = True, cycle_model: str = "pipeline",
+                 cpuid: str = "host", cycle_sample: int = 1) -> None:
         self.kernel = Kernel(mem_bytes=mem, quantum=quantum, loader=exec_loader, max_tasks=max_tasks,
                              stdio=stdio, root=root, first_pid=first_pid)
-        self.cpu = Cpu(self.kernel, cost, fastpath=fastpath)
+        self.cpu = Cpu(self.kernel, cost, fastpath=fastpath, cycle_model=cycle_model, cpuid=cpuid,
+                       cycle_sample=cycle_sample)
         self.cpu.max_insns = max_insns
         self.kernel.virtual_time = virtual_time
         self.kernel.slice_ns = self.cpu.slice_ns
@@ -106,7 +108,7 @@ class Machine:
 
     def cycles(self, task) -> int:
         """The task's modelled cycle count so far, including the time slice running now."""
-        return self.cpu.cost.cycles(task, extra_insns=self.insns(task) - task.insns)
+        return self.cpu.cycles(task, extra_insns=self.insns(task) - task.insns)
 
     def execute(self, argv: list[str], env: list[str] | None = None, stdin: bytes | None = None,
                 capture: bool = False) -> RunResult:

@@ -11,11 +11,11 @@ def collect_stats(machine) -> dict:
     tasks = []
     by_event: dict[str, int] = {}
     for t in sorted(k.all_tasks(), key=lambda t: t.pid):
-        breakdown = cost.breakdown(t)
+        breakdown = cost.breakdown(t, list(t.core_fp) if cpu.cm is not None else None)
         for key, c in breakdown.items():
             by_event[key] = by_event.get(key, 0) + c
         tasks.append({"pid": t.pid, "tgid": t.tgid, "comm": t.comm, "kind": t.kind,
-                      "instructions": t.insns, "cycles": cost.cycles(t), "cycles_by_event": breakdown,
+                      "instructions": t.insns, "cycles": cpu.cycles(t), "cycles_by_event": breakdown,
                       "syscalls": t.syscalls, "switches_in": t.switches,
                       "fork_ptes_copied": t.fork_ptes, "faults": t.acct.as_dict(),
                       "exit_status": t.exit_code})
@@ -34,14 +34,35 @@ def collect_stats(machine) -> dict:
         "cycles": sum(t["cycles"] for t in tasks),
         "cycles_by_event": by_event,
         "cost_model": cost.describe(),
+        "cycle_model": cycle_model_stats(cpu),
+        "cpuid": {"mode": cpu.cpuid.mode, "answered": cpu.cpuid.calls, **({"reason": cpu.cpuid.reason}
+                                                                          if cpu.cpuid.reason else {})},
         "rdtsc_emulated": cpu.rdtsc_count,
         "virtual_ns": k.sched.clock_ns,
         "tasks": tasks,
         # figures that depend on the host, not on the guest and the options: they vary between two runs
         "host": {"fastpath": fastpath_stats(cpu),
+                 # blocks the cycle model summarized: when does not change a price, but it differs between the
+                 # paths (count= mode enters blocks it then stops before)
+                 "cycle_model_summaries": cpu.cm.counters()["summarized"] if cpu.cm is not None else 0,
                  # misses of Unicorn's TLB, which QEMU resizes on the host's clock
                  "tlb_fills": {str(t.pid): t.tlb_fills for t in sorted(k.all_tasks(), key=lambda t: t.pid)}},
     }
+
+
+def cycle_model_stats(cpu) -> dict:
+    """Which cycle model ran, the machine its table describes, and its predictor and cache counts."""
+    cost = cpu.cost
+    out = {"model": cpu.cycle_model, "machine": cost.machine}
+    if cpu.cm is None:
+        out["reason"] = cpu.cycle_model_reason
+        return out
+    out["memory_model"] = cpu.cm.memory
+    out["sample"] = cpu.cm.sample
+    out.update({k: v for k, v in cpu.cm.counters().items() if k != "summarized"})
+    if cpu.cm.table.unknown:
+        out["unknown_mnemonics"] = dict(sorted(cpu.cm.table.unknown.items()))
+    return out
 
 
 def fastpath_stats(cpu) -> dict:

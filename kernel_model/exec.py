@@ -28,6 +28,7 @@ PLATFORM = b"i686"
 AT_NULL, AT_PHDR, AT_PHENT, AT_PHNUM, AT_PAGESZ, AT_BASE, AT_FLAGS, AT_ENTRY = 0, 3, 4, 5, 6, 7, 8, 9
 AT_UID, AT_EUID, AT_GID, AT_EGID, AT_PLATFORM, AT_HWCAP, AT_CLKTCK = 11, 12, 13, 14, 15, 16, 17
 AT_SECURE, AT_RANDOM, AT_HWCAP2, AT_EXECFN, AT_MINSIGSTKSZ = 23, 25, 26, 31, 51
+AT_SYSINFO, AT_SYSINFO_EHDR = 32, 33
 
 
 class ElfImageLike(Protocol):
@@ -177,6 +178,8 @@ def create_elf_tables(k: Kernel, mm: MM, image: ElfImageLike, bias: int, argv: l
     random_addr = push_bytes(seed)
     cred = k.cred(k.sched.current)  # the exec'ing task's (the first process's when there is none yet)
     auxv = [
+        # ARCH_DLINFO comes first: AT_SYSINFO, the vDSO's __kernel_vsyscall, and AT_SYSINFO_EHDR, its ELF image
+        *(((AT_SYSINFO, k.vsyscall), (AT_SYSINFO_EHDR, k.vdso_base)) if k.vsyscall else ()),
         (AT_HWCAP, k.hwcap), (AT_PAGESZ, PAGE_SIZE), (AT_CLKTCK, 100),
         (AT_PHDR, image.phdr_vaddr + bias if image.phdr_vaddr else 0), (AT_PHENT, image.phentsize),
         (AT_PHNUM, image.phnum), (AT_BASE, interp_base), (AT_FLAGS, 0), (AT_ENTRY, image.entry + bias),

@@ -209,12 +209,14 @@ def copy_semundo(flags: int, parent: Task, child: Task) -> None:
 
 def copy_mm(k: Kernel, flags: int, parent: Task, child: Task) -> None:
     """Share the parent's mm under CLONE_VM, else duplicate it copy-on-write (copy_mm / dup_mm)."""
+    parent.clones += 1  # (counted for the cost model: every copy_process passes here once)
     if flags & CLONE_VM:
         parent.mm.users += 1
         child.mm = parent.mm
     else:
         child.mm = parent.mm.dup_mmap()
         parent.fork_ptes += child.mm.copied_ptes
+        parent.fork_mms += 1
 
 
 def copy_files(flags: int, parent: Task, child: Task) -> None:

@@ -165,7 +165,9 @@ class Kernel:
         self.init_task: Task | None = None
         self.stats = Stats()
         self.kernel_acct = FaultAcct()  # faults taken while building stacks at exec
-        self.hwcap = 0
+        self.hwcap = 0  # AT_HWCAP: the CPU side sets it to CPUID.1:EDX, as Linux does
+        self.vsyscall = 0  # AT_SYSINFO: the CPU side's __kernel_vsyscall, 0 for none
+        self.vdso_base = 0  # AT_SYSINFO_EHDR: the CPU side's vDSO image
         self.uid = os.getuid()
         self.gid = os.getgid()
         self.fifos: dict[tuple[int, int], object] = {}  # (dev, ino) of an open FIFO -> its PipeBuffer

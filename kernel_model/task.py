@@ -162,9 +162,13 @@ class Task:
         self.acct = FaultAcct()
         self.syscalls = 0
         self.insns = 0
+        self.core_fp = [0, 0, 0, 0]  # core cycles by source (the CPU side's pipeline model, fixed point)
         self.switches = 0
         self.tlb_fills = 0  # translations the CPU asked for (TLB misses)
         self.fork_ptes = 0  # page-table entries this task copied in fork
+        self.clones = 0  # tasks this task created (fork, vfork, clone)
+        self.fork_mms = 0  # ... of which got a copy of its mm (not CLONE_VM)
+        self.int80_syscalls = 0  # syscalls entered by an int $0x80 of its own, not through the vDSO's entry
         self.fpu_reset = False  # exec: the extended CPU state starts afresh (flush_thread)
         self.sysvsem = None  # ipc.SemUndoList: SEM_UNDO adjustments, shared under CLONE_SYSVSEM
         self.cred = None  # its kernel_model.cred.Cred (None: the kernel's initial one, Kernel.cred)
