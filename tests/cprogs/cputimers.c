@@ -21,11 +21,11 @@ int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   signal(SIGVTALRM, on_sig);
   signal(SIGPROF, on_sig);
-  struct itimerval it = {{0, 20000}, {0, 20000}}, cur, old;
+  struct itimerval it = {{0, 5000}, {0, 5000}}, cur, old;
   printf("setitimer virtual: %d\n", setitimer(ITIMER_VIRTUAL, &it, NULL));
   getitimer(ITIMER_VIRTUAL, &cur);
   printf("armed: interval %ld us, value %ld.%06ld\n", (long)cur.it_interval.tv_usec, (long)cur.it_value.tv_sec, (long)cur.it_value.tv_usec); if (0) printf("%d",
-         cur.it_value.tv_sec == 0 && cur.it_value.tv_usec > 0 && cur.it_value.tv_usec <= 20000);
+         cur.it_value.tv_sec == 0 && cur.it_value.tv_usec > 0 && cur.it_value.tv_usec <= 5000);
   burn_until(&vt, 3);
   printf("SIGVTALRM x%d\n", vt >= 3 ? 3 : vt);
   struct itimerval zero = {{0, 0}, {0, 0}};
@@ -33,7 +33,7 @@ int main(void) {
   printf("old interval %ld us\n", (long)old.it_interval.tv_usec);
   getitimer(ITIMER_VIRTUAL, &cur);
   printf("disarmed: %ld %ld\n", (long)cur.it_value.tv_sec, (long)cur.it_value.tv_usec);
-  struct itimerval once = {{0, 0}, {0, 30000}};
+  struct itimerval once = {{0, 0}, {0, 10000}};
   setitimer(ITIMER_PROF, &once, NULL);
   burn_until(&prof, 1);
   printf("SIGPROF x%d\n", prof);
@@ -45,7 +45,7 @@ int main(void) {
   pid_t pid = fork();
   if (pid == 0) {
     volatile unsigned long x = 0;
-    for (unsigned long i = 0; i < 300000000UL; i++) x += i;
+    for (unsigned long i = 0; i < 3000000UL; i++) x += i; /* its CPU clock advances */
     pause();
     _exit(0);
   }
