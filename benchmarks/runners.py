@@ -110,6 +110,14 @@ class EmuRunner(Runner):
         self.mem = mem
 
     def run(self, argv: list[str]) -> Outcome:
+        text, status, stats, wall = self.run_text(argv)
+        if status != 0:
+            raise BenchError(f"emu {' '.join(argv)}: exit status {status}: {text[-300:]!r}")
+        return Outcome(parse_result(text), wall, stats)
+
+    def run_text(self, argv: list[str], **machine) -> tuple[str, int, dict, float]:
+        """Run the guest in a fresh Machine (machine: more Machine options); its stdout, exit status, statistics and
+        the host seconds of Machine.run."""
         from emu.machine import Machine
         from emu.stats import collect_stats
 
@@ -117,7 +125,7 @@ class EmuRunner(Runner):
         with tempfile.TemporaryFile() as out:
             null = os.open(os.devnull, os.O_RDONLY)
             try:
-                m = Machine(stdio=(null, out.fileno(), 2), **kwargs)
+                m = Machine(stdio=(null, out.fileno(), 2), **kwargs, **machine)
                 t0 = time.perf_counter()
                 status = m.run([str(BUILD_DIR / argv[0])] + argv[1:], env=[])
                 wall = time.perf_counter() - t0
@@ -128,9 +136,7 @@ class EmuRunner(Runner):
             text = out.read().decode(errors="replace")
         del m
         gc.collect()
-        if status != 0:
-            raise BenchError(f"emu {' '.join(argv)}: exit status {status}: {text[-300:]!r}")
-        return Outcome(parse_result(text), wall, stats)
+        return text, status, stats, wall
 
 
 def plan(target_s: float, rate: float, units: float, overhead_s: float, max_wall: float) -> int:

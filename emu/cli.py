@@ -95,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
         "model it measured: instruction latencies, cache, TLB and memory latencies, the misprediction penalty, "
         "rep-string rates and the kernel events' prices, in core cycles, over the defaults' other entries.")
     cal.add_argument("-o", dest="output", metavar="FILE", help="write the JSON there (default stdout)")
-    cal.add_argument("--quick", action="store_true", help="fewer repetitions (a few seconds)")
+    cal.add_argument("--quick", action="store_true", help="one run with fewer repetitions (a few seconds; the default "
+                     "keeps each figure's lowest of three runs)")
     demo = sub.add_parser("demo", help="run built-in guests that fork, vfork and clone, with statistics")
     demo.add_argument("--quantum", type=_positive, default=None, help="instructions per time slice")
     demo.add_argument("--report", metavar="DIR", default=None,

@@ -262,6 +262,18 @@ class Cpu:
             return c[0] + c[1] + c[2] + c[3]
         return c[0] + c[1] + c[2] + c[3] + (self.cm_frozen if self.cm_frozen is not None else self.cm.running())
 
+    def cycles_by_source(self, task) -> dict[str, int]:
+        """The task's cycles so far by source: the core's (pipeline, branch, memory, string; or instructions under
+        the flat model) and each kernel event's."""
+        if self.cm is None:
+            return self.cost.breakdown(task)
+        parts = list(task.core_fp)
+        if task is self.cur and self.cm_frozen is None:
+            st = self.cm.st
+            for i, v in enumerate((st.c_pipe, st.c_branch, st.c_mem, st.c_rep)):
+                parts[i] += v
+        return self.cost.breakdown(task, parts)
+
     def cycles(self, task, extra_insns: int = 0) -> int:
         """The task's modelled cycles so far (extra_insns: retired in the slice running now, for the flat model)."""
         return self.cost.cycles(task, extra_insns=extra_insns, core_fp=self.core_fp(task))

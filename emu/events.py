@@ -63,7 +63,8 @@ class EventStream:
     def exit(self, task, status):
         sig = status & 0x7F
         self.emit("exit", task, status=status, code=None if sig else (status >> 8) & 0xFF,
-                  signal=signal_name(sig) if sig else None, core=bool(status & 0x80))
+                  signal=signal_name(sig) if sig else None, core=bool(status & 0x80),
+                  cycles_by_source=self.m.cpu.cycles_by_source(task))
 
     def schedule(self, prev, nxt):
         if prev is not None:

@@ -11,7 +11,7 @@ def collect_stats(machine) -> dict:
     tasks = []
     by_event: dict[str, int] = {}
     for t in sorted(k.all_tasks(), key=lambda t: t.pid):
-        breakdown = cost.breakdown(t, list(t.core_fp) if cpu.cm is not None else None)
+        breakdown = cpu.cycles_by_source(t)
         for key, c in breakdown.items():
             by_event[key] = by_event.get(key, 0) + c
         tasks.append({"pid": t.pid, "tgid": t.tgid, "comm": t.comm, "kind": t.kind,
