@@ -127,10 +127,10 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
     run.add_argument("--cost-model", metavar="FILE",
                      help="the cost model to price with: a document written by `emu calibrate` (or a JSON object of "
                      "event prices); default emu/costs/default.json, which says which machine it describes")
-    run.add_argument("--cycle-model", choices=("pipeline", "core", "flat"), default="pipeline",
-                     help="pipeline (default): dependency chains, ports, branch prediction, rep strings and a cache "
-                     "and TLB model, priced in the native block hook; core: the same without the cache and TLB "
-                     "model (loads hit L1; faster); flat: instructions x cpi")
+    run.add_argument("--cycle-model", choices=("pipeline", "core", "flat"), default="core",
+                     help="core (default): dependency chains, ports, branch prediction and rep strings, priced in "
+                     "the native block hook, loads at L1 latency; pipeline: the same with the cache and TLB model "
+                     "watching every data access (slower); flat: instructions x cpi")
     run.add_argument("--cycle-sample", type=_positive, default=1, metavar="N",
                      help="price one time slice in N in detail, with the memory model watching its accesses, and "
                      "charge the other slices' blocks their mean cost from those: faster, less exact (a phase "

@@ -129,7 +129,7 @@ class RegFile:
 class Cpu:
     """One Unicorn i386 CPU running the kernel model's tasks, one at a time."""
 
-    def __init__(self, kernel, cost: CostModel | None = None, fastpath: bool = True, cycle_model: str = "pipeline",
+    def __init__(self, kernel, cost: CostModel | None = None, fastpath: bool = True, cycle_model: str = "core",
                  cpuid: str = "host", cycle_sample: int = 1) -> None:
         self.k = kernel
         self.cost = cost or CostModel.default()

@@ -64,7 +64,7 @@ class Machine:
     def __init__(self, mem: int = DEFAULT_MEM, quantum: int = DEFAULT_QUANTUM, max_tasks: int = DEFAULT_MAX_TASKS,
                  stdio: tuple[int, int, int] = (0, 1, 2), cost: CostModel | None = None,
                  virtual_time: bool = False, root: str = "/", max_insns: int | None = None,
-                 first_pid: int = FIRST_PID, fastpath: bool = True, cycle_model: str = "pipeline",
+                 first_pid: int = FIRST_PID, fastpath: bool = True, cycle_model: str = "core",
                  cpuid: str = "host", cycle_sample: int = 1) -> None:
         self.kernel = Kernel(mem_bytes=mem, quantum=quantum, loader=exec_loader, max_tasks=max_tasks,
                              stdio=stdio, root=root, first_pid=first_pid)
