@@ -680,8 +680,7 @@ static void cm_price(cm_state *cm, int64_t idx, int64_t pc, uint64_t next_pc, in
     if (extra > 0) { /* what the block would have cost had its loads hit L1: the rest is the memory's */
         int64_t out0[CM_NRES];
         uint32_t mask0;
-        int64_t done0 = cm_eval(cm, b, T, 0, out0, &mask0);
-        (void)done0;
+        cm_eval(cm, b, T, 0, out0, &mask0);
         int64_t chain = 0, chain0 = 0;
         for (uint32_t r = mask; r; r &= r - 1) {
             int o = __builtin_ctz(r);

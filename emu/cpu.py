@@ -253,26 +253,27 @@ class Cpu:
                                      lambda *a: 0, lambda *a: 0,
                                      ((VDSO_VADDR, self.vdso_frame), (BOOT_VADDR, self.boot_frame)), fault_hooks=False)
 
+    def _core_parts(self, task) -> list[int]:
+        """The task's core cycles by source (pipeline, branch, memory, string) in the pipeline model's fixed point,
+        the running task's untaken ones included (at a fault the native path served, only its total is known: it is
+        counted as pipeline)."""
+        parts = list(task.core_fp)
+        if task is self.cur:
+            if self.cm_frozen is not None:
+                parts[0] += self.cm_frozen
+            else:
+                for i, v in enumerate(self.cm.untaken()):
+                    parts[i] += v
+        return parts
+
     def core_fp(self, task) -> int | None:
         """The task's core cycles in the pipeline model's fixed point so far (None: the flat model runs)."""
-        if self.cm is None:
-            return None
-        c = task.core_fp
-        if task is not self.cur:
-            return c[0] + c[1] + c[2] + c[3]
-        return c[0] + c[1] + c[2] + c[3] + (self.cm_frozen if self.cm_frozen is not None else self.cm.running())
+        return None if self.cm is None else sum(self._core_parts(task))
 
     def cycles_by_source(self, task) -> dict[str, int]:
         """The task's cycles so far by source: the core's (pipeline, branch, memory, string; or instructions under
         the flat model) and each kernel event's."""
-        if self.cm is None:
-            return self.cost.breakdown(task)
-        parts = list(task.core_fp)
-        if task is self.cur and self.cm_frozen is None:
-            st = self.cm.st
-            for i, v in enumerate((st.c_pipe, st.c_branch, st.c_mem, st.c_rep)):
-                parts[i] += v
-        return self.cost.breakdown(task, parts)
+        return self.cost.breakdown(task, None if self.cm is None else self._core_parts(task))
 
     def cycles(self, task, extra_insns: int = 0) -> int:
         """The task's modelled cycles so far (extra_insns: retired in the slice running now, for the flat model)."""

@@ -385,17 +385,17 @@ class CycleModel:
                 # there: refill them all, so the detailed slice sees every access and the others none
                 flush_tlb()
 
+    def untaken(self) -> list[int]:
+        """Cycles by source (fixed point) priced since the last take."""
+        st = self.st
+        return [st.c_pipe, st.c_branch, st.c_mem, st.c_rep]
+
     def take(self) -> list[int]:
         """Cycles by source (fixed point) since the last call, and zero them."""
+        out = self.untaken()
         st = self.st
-        out = [st.c_pipe, st.c_branch, st.c_mem, st.c_rep]
         st.c_pipe = st.c_branch = st.c_mem = st.c_rep = 0
         return out
-
-    def running(self) -> int:
-        """Fixed-point cycles not yet taken."""
-        st = self.st
-        return st.c_pipe + st.c_branch + st.c_mem + st.c_rep
 
     def counters(self) -> dict[str, int]:
         st = self.st
